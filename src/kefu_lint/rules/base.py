@@ -1,0 +1,264 @@
+"""The Rule base class and the rule-option types a ruleset entry may use."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from ..model import Violation, Zone
+from ..text.analysis import Analysis
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A ruleset example: a bad reply and the words the rule must mark, or a good reply."""
+
+    text: str
+    bad: bool
+    marks: tuple[str, ...] = ()
+    scene: str | None = None
+    fixed: str | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleConfig:
+    """One validated ruleset entry: the data a rule class is built from."""
+
+    code: str
+    name: str
+    zone: Zone
+    weight: int
+    message: str
+    check: str
+    scenes: tuple[str, ...] = ()
+    suggest: str | None = None
+    doc: str | None = None
+    source: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+    examples: tuple[Example, ...] = ()
+    origin: str = "<ruleset>"
+
+
+class OptionError(ValueError):
+    """An option value of the wrong shape; the ruleset loader adds file, line and key."""
+
+
+# --- option types: each turns a YAML value into a Python value or raises OptionError ---
+
+def string(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise OptionError(f"expected a non-empty string, got {value!r}")
+    return value
+
+
+def string_list(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise OptionError(f"expected a list of strings, got {type(value).__name__}")
+    return tuple(string(item) for item in value)
+
+
+def integer(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise OptionError(f"expected an integer, got {value!r}")
+    return value
+
+
+def boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise OptionError(f"expected true or false, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """A phrase to match, with optional better wording (``suggest``) and a safe ``fix``."""
+
+    text: str
+    suggest: str | None = None
+    fix: str | None = None
+
+
+PHRASE_KEYS = {"phrase", "suggest", "fix"}
+
+
+def phrase_list(value: Any) -> tuple[Phrase, ...]:
+    """Items are ``"短语"`` or ``{phrase: 短语, suggest: 更好的说法, fix: 安全替换}``."""
+    if not isinstance(value, list):
+        raise OptionError(f"expected a list of phrases, got {type(value).__name__}")
+    phrases = []
+    for item in value:
+        if isinstance(item, str):
+            phrases.append(Phrase(string(item)))
+        elif isinstance(item, Mapping):
+            unknown = set(item) - PHRASE_KEYS
+            if unknown:
+                raise OptionError(f"unknown key(s) {sorted(unknown)} in phrase {dict(item)!r}; allowed: {sorted(PHRASE_KEYS)}")
+            if "phrase" not in item:
+                raise OptionError(f"phrase entry {dict(item)!r} needs a 'phrase'")
+            phrases.append(
+                Phrase(
+                    string(item["phrase"]),
+                    string(item["suggest"]) if item.get("suggest") is not None else None,
+                    str(item["fix"]) if item.get("fix") is not None else None,
+                )
+            )
+        else:
+            raise OptionError(f"expected a phrase string or mapping, got {item!r}")
+    return tuple(phrases)
+
+
+def pattern_list(value: Any) -> tuple[Phrase, ...]:
+    """Like :func:`phrase_list`, but each ``phrase`` is a regular expression (``regex`` syntax)."""
+    import regex
+
+    patterns = phrase_list(value)
+    for pattern in patterns:
+        try:
+            regex.compile(pattern.text)
+        except regex.error as error:
+            raise OptionError(f"bad regular expression {pattern.text!r}: {error}") from None
+    return patterns
+
+
+def string_map(value: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        raise OptionError(f"expected a mapping of strings, got {type(value).__name__}")
+    return {string(str(key)): string(str(item)) for key, item in value.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """A required element of a reply: present when any of its phrases occurs."""
+
+    name: str
+    any: tuple[str, ...]
+
+
+def requirement_list(value: Any) -> tuple[Requirement, ...]:
+    if not isinstance(value, list) or not value:
+        raise OptionError("expected a non-empty list of {name, any: [phrases]}")
+    requirements = []
+    for item in value:
+        if not isinstance(item, Mapping) or set(item) != {"name", "any"}:
+            raise OptionError(f"each requirement needs exactly 'name' and 'any', got {item!r}")
+        requirements.append(Requirement(string(item["name"]), string_list(item["any"])))
+    return tuple(requirements)
+
+
+def choice(*allowed: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        if value not in allowed:
+            raise OptionError(f"expected one of {', '.join(allowed)}, got {value!r}")
+        return value
+
+    return parse
+
+
+class Rule:
+    """A rule: built once from its ruleset entry, then asked to ``check`` many replies.
+
+    Subclasses set ``check_name`` (the YAML ``check:`` value that selects the logic), the
+    ``options`` they accept, and, for built-in rules, ``code`` and ``rule_name``. Rules are
+    immutable after ``__init__`` and hold no per-reply state, so one instance serves many
+    threads.
+    """
+
+    check_name: ClassVar[str] = ""
+    code_default: ClassVar[str | None] = None
+    rule_name: ClassVar[str | None] = None
+    options: ClassVar[dict[str, Callable[[Any], Any]]] = {}
+    #: True when findings of this rule span the whole reply (green "missing" rules).
+    whole_reply: ClassVar[bool] = False
+
+    def __init__(self, config: RuleConfig) -> None:
+        self.config = config
+        self.code = config.code
+        self.name = config.name
+        self.zone = config.zone
+        self.weight = config.weight
+
+    # -- API for the engine --
+
+    def applies_to(self, scene: str | None) -> bool:
+        return not self.config.scenes or scene in self.config.scenes
+
+    def check(self, analysis: Analysis) -> Iterator[Violation]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def dictionary_words(self) -> list[str]:
+        """Words the tokenizer should keep whole so this rule's phrases fall on boundaries."""
+        return []
+
+    @property
+    def fixable(self) -> bool:
+        return False
+
+    @classmethod
+    def documentation(cls) -> str:
+        return inspect.cleandoc(cls.__doc__ or "")
+
+    def doc(self) -> str:
+        return self.config.doc.strip() if self.config.doc else self.documentation()
+
+    # -- helpers for subclasses --
+
+    def violation(
+        self,
+        analysis: Analysis,
+        start: int,
+        end: int,
+        *,
+        suggestion: str | None = None,
+        fix: str | None = None,
+        **message_fields: str,
+    ) -> Violation:
+        """A finding for the normalised range ``[start, end)``, reported in original offsets."""
+        original_start, original_end = analysis.to_original(start, end)
+        matched = analysis.original[original_start:original_end]
+        message = self.config.message.format_map(_Defaulting(matched=matched, **message_fields))
+        return Violation(
+            code=self.code,
+            name=self.name,
+            zone=self.zone,
+            message=message,
+            start=original_start,
+            end=original_end,
+            suggestion=suggestion if suggestion is not None else self.config.suggest,
+            fix=fix,
+        )
+
+
+    def whole_reply_violation(
+        self, analysis: Analysis, *, suggestion: str | None = None, **message_fields: str
+    ) -> Violation:
+        """A finding about the reply as a whole (something missing, or the reply too curt)."""
+        start, end = trimmed_range(analysis.original)
+        message = self.config.message.format_map(
+            _Defaulting(matched=analysis.original[start:end], **message_fields)
+        )
+        return Violation(
+            code=self.code,
+            name=self.name,
+            zone=self.zone,
+            message=message,
+            start=start,
+            end=end,
+            suggestion=suggestion,
+        )
+
+
+class _Defaulting(dict):
+    """``str.format_map`` helper: an unknown ``{field}`` in a shop's message stays as written."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def trimmed_range(text: str) -> tuple[int, int]:
+    """The range of ``text`` without leading and trailing whitespace."""
+    start = len(text) - len(text.lstrip())
+    end = len(text.rstrip())
+    return (start, end) if start < end else (0, len(text))

@@ -1,0 +1,124 @@
+"""How a reply opens: the 不-opener rule."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import regex
+
+from ..model import Violation
+from ..text.analysis import Analysis
+from .base import Phrase, Rule, RuleConfig, phrase_list, string_list
+from .matching import PhraseAutomaton, covered
+
+_SKIPPABLE = regex.compile(r"[\p{P}\p{S}\p{Z}\s]+")
+
+
+class NegativeOpener(Rule):
+    """## What it does
+    Flags a sentence whose first word is a negation: 不行, 不能, 不知道, 不是, 不可以,
+    不支持 … Leading vocatives and greetings (亲, 亲亲, 您好, 宝宝 …) are skipped first, so
+    「亲,不行哦」 still opens with 不行.
+
+    ## Why is this bad?
+    Red zone: one occurrence fails the reply. A reply that opens with 不 reads as a refusal
+    before the customer has read the reason; the training material behind the standard
+    measured 35% more complaints for such replies. Polite idioms that start with 不 are
+    exceptions listed in the ruleset (不好意思, 不客气, 不用谢, 不用担心, 不足之处 …).
+
+    ## Example
+    ```
+    不行,这款不支持七天无理由
+    ```
+
+    ## Use instead
+    ```
+    很抱歉,这款属于定制商品,暂时无法支持七天无理由,我可以帮您看看其他款式
+    ```
+
+    ## Fix safety
+    No automatic fix: rewording an opener changes what is said. The phrase's suggestion
+    is applied only with ``--unsafe-fixes``.
+    """
+
+    check_name = "negative-opener"
+    code_default = "KF101"
+    rule_name = "negative-opener"
+    options = {
+        "prefixes": string_list,
+        "phrases": phrase_list,
+        "exceptions": string_list,
+        "vocatives": string_list,
+    }
+
+    def __init__(self, config: RuleConfig) -> None:
+        super().__init__(config)
+        options = config.options
+        self.prefixes: tuple[str, ...] = options.get("prefixes", ("不",))
+        self.phrases: tuple[Phrase, ...] = options.get("phrases", ())
+        self.exception_phrases: tuple[str, ...] = options.get("exceptions", ())
+        self.vocative_words: tuple[str, ...] = options.get("vocatives", ())
+        self._phrases = PhraseAutomaton((p.text, p) for p in self.phrases)
+        self._exceptions = PhraseAutomaton((e, e) for e in self.exception_phrases)
+        self._vocatives = PhraseAutomaton((v, v) for v in self.vocative_words)
+
+    def dictionary_words(self) -> list[str]:
+        return [p.text for p in self.phrases] + list(self.exception_phrases) + list(self.vocative_words)
+
+    def check(self, analysis: Analysis) -> Iterator[Violation]:
+        text = analysis.text
+        vocative_ends = {}
+        for hit in self._vocatives.hits(text):
+            if analysis.on_token_boundaries(hit.start, hit.end):
+                vocative_ends[hit.start] = max(hit.end, vocative_ends.get(hit.start, 0))
+        phrase_hits = {}
+        for hit in self._phrases.hits(text):
+            if analysis.on_token_boundaries(hit.start, hit.end):
+                best = phrase_hits.get(hit.start)
+                if best is None or hit.end > best.end:
+                    phrase_hits[hit.start] = hit
+        exception_ranges = None
+        for sentence_start, sentence_end in analysis.sentences:
+            position = self._content_start(text, sentence_start, sentence_end, vocative_ends)
+            if position >= sentence_end:
+                continue
+            opener = self._opener_at(analysis, position, sentence_end, phrase_hits)
+            if opener is None:
+                continue
+            start, end, phrase = opener
+            if analysis.in_quote(start, end):
+                continue
+            if exception_ranges is None:
+                exception_ranges = [(h.start, h.end) for h in self._exceptions.hits(text)]
+            if covered(start, end, exception_ranges):
+                continue
+            yield self.violation(analysis, start, end, suggestion=phrase.suggest if phrase else None)
+
+    def _content_start(self, text: str, position: int, end: int, vocative_ends: dict[int, int]) -> int:
+        """Skip punctuation, emoji and vocatives (亲,您好…) at the start of a sentence."""
+        while position < end:
+            skipped = _SKIPPABLE.match(text, position, end)
+            if skipped:
+                position = skipped.end()
+                continue
+            if position in vocative_ends:
+                position = vocative_ends[position]
+                continue
+            break
+        return position
+
+    def _opener_at(self, analysis: Analysis, position: int, sentence_end: int, phrase_hits: dict):
+        """The negation the sentence opens with, as (start, end, phrase or None), or None."""
+        hit = phrase_hits.get(position)
+        if hit is not None:
+            return hit.start, hit.end, hit.payload
+        token = analysis.token_at(position)
+        if token is None or not analysis.text.startswith(self.prefixes, position):
+            return None
+        start, end = token
+        if end - start == 1:
+            # A lone 不 is shown with the word it negates (不 + 知道) so the finding reads well.
+            following = analysis.next_token(token)
+            if following and following[1] <= sentence_end and not _SKIPPABLE.match(analysis.text, following[0]):
+                end = following[1]
+        return start, end, None

@@ -1,0 +1,133 @@
+"""Customer data in clear: phone, ID-card and bank-card numbers."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator
+
+import regex
+
+from ..model import Violation
+from ..text.analysis import Analysis
+from .base import Rule, RuleConfig, integer, string_list
+from .matching import PhraseAutomaton
+
+_MOBILE = regex.compile(r"(?<![0-9])1[3-9][0-9][- ]?[0-9]{4}[- ]?[0-9]{4}(?![0-9])")
+_ID_CARD = regex.compile(r"(?<![0-9])[1-9][0-9]{16}[0-9x](?![0-9a-z])")
+_BANK_CARD = regex.compile(r"(?<![0-9])[0-9]{4}(?:[- ]?[0-9]{4}){2,3}(?:[- ]?[0-9]{1,3})?(?![0-9])")
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK_CODES = "10x98765432"
+
+KIND_LABELS = {"phone": "手机号", "id_card": "身份证号", "bank_card": "银行卡号"}
+
+
+def valid_id_card(digits: str) -> bool:
+    """Mainland resident ID: a real birth date and the ISO 7064 MOD 11-2 check character."""
+    try:
+        datetime.date(int(digits[6:10]), int(digits[10:12]), int(digits[12:14]))
+    except ValueError:
+        return False
+    total = sum(int(d) * w for d, w in zip(digits[:17], _ID_WEIGHTS))
+    return _ID_CHECK_CODES[total % 11] == digits[17].lower()
+
+
+def luhn_valid(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2 == 1:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+def mask(number: str, keep_start: int, keep_end: int) -> str:
+    """138 1234 5678 -> 138****5678: separators go, the middle digits become *."""
+    digits = [c for c in number if c.isalnum()]
+    hidden = len(digits) - keep_start - keep_end
+    return "".join(digits[:keep_start]) + "*" * hidden + "".join(digits[len(digits) - keep_end:])
+
+
+class PrivacyLeak(Rule):
+    """## What it does
+    Flags a customer's mainland mobile number, ID-card number or bank-card number written
+    in clear. ID numbers must carry a real birth date and a valid check character, and bank
+    cards a valid Luhn digit next to a word such as 银行卡/卡号, so order numbers of the same
+    length are not flagged. Masked forms (138****4980) and masking tokens (``[电话x]``) pass.
+
+    ## Why is this bad?
+    Red zone. The standard protects customer information: an agent never exposes a
+    customer's phone, ID, address or account in clear. A leaked number in a chat log or a
+    screenshot is a privacy incident for the shop.
+
+    ## Example
+    ```
+    您的收货电话是13812345678
+    ```
+
+    ## Use instead
+    ```
+    您的收货电话是138****5678
+    ```
+
+    ## Fix safety
+    Safe: the fix masks the middle digits and keeps the ends so the customer still
+    recognises the number.
+    """
+
+    check_name = "privacy"
+    code_default = "KF104"
+    rule_name = "privacy-leak"
+    options = {
+        "kinds": string_list,
+        "card_context": string_list,
+        "context_window": integer,
+    }
+
+    def __init__(self, config: RuleConfig) -> None:
+        super().__init__(config)
+        options = config.options
+        self.kinds = set(options.get("kinds", tuple(KIND_LABELS)))
+        unknown = self.kinds - set(KIND_LABELS)
+        if unknown:
+            from .base import OptionError
+
+            raise OptionError(f"unknown kinds {sorted(unknown)}; known: {sorted(KIND_LABELS)}")
+        self.context_window = options.get("context_window", 12)
+        self._card_context = PhraseAutomaton((w, w) for w in options.get("card_context", ("银行卡", "卡号")))
+
+    @property
+    def fixable(self) -> bool:
+        return True
+
+    def check(self, analysis: Analysis) -> Iterator[Violation]:
+        text = analysis.text
+        if not any(c.isdigit() for c in text):
+            return
+        taken: list[tuple[int, int]] = []
+        if "phone" in self.kinds:
+            for match in _MOBILE.finditer(text):
+                taken.append(match.span())
+                yield self._leak(analysis, match, "phone", mask(match.group(), 3, 4))
+        if "id_card" in self.kinds:
+            for match in _ID_CARD.finditer(text):
+                if valid_id_card(match.group()):
+                    taken.append(match.span())
+                    yield self._leak(analysis, match, "id_card", mask(match.group(), 3, 4))
+        if "bank_card" in self.kinds:
+            context_ends = [hit.end for hit in self._card_context.hits(text)]
+            for match in _BANK_CARD.finditer(text):
+                digits = "".join(c for c in match.group() if c.isdigit())
+                if any(s < match.end() and match.start() < e for s, e in taken):
+                    continue
+                near = any(match.start() - self.context_window <= end <= match.start() for end in context_ends)
+                if 16 <= len(digits) <= 19 and near and luhn_valid(digits):
+                    yield self._leak(analysis, match, "bank_card", mask(digits, 0, 4))
+
+    def _leak(self, analysis: Analysis, match, kind: str, masked: str) -> Violation:
+        return self.violation(
+            analysis, match.start(), match.end(), suggestion=masked, fix=masked, kind=KIND_LABELS[kind]
+        )

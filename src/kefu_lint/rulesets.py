@@ -1,0 +1,363 @@
+"""Load, validate and build rulesets: YAML a CS trainer can edit, turned into rule objects.
+
+A ruleset file::
+
+    name: my-shop
+    extends: default            # a shipped ruleset's name or a path relative to this file
+    dictionary: [旗舰店, 运费险]   # extra words the tokenizer keeps whole
+    rules:
+      KF103:                    # override a built-in rule: keys given replace the parent's
+        extend-phrases: [亲你懂吗]  # extend-<option> appends to a list option instead
+      KF901:                    # a shop's own rule: pick a check and give it data
+        name: no-competitor-names
+        check: phrases
+        zone: yellow
+        message: 不要在回复中提及竞品「{matched}」
+        phrases: [某某旗舰店]
+        examples:
+          bad: [{text: 某某旗舰店更便宜, mark: 某某旗舰店}]
+          good: [我们家的价格很实惠]
+
+Mistakes are errors naming the file, line and key; unknown keys are never ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import RulesetError
+from .model import SCENES, ZONES
+from .rules import BUILTIN_RULES, CHECKS, Rule
+from .rules.base import Example, OptionError, RuleConfig
+
+CODE_PATTERN = re.compile(r"^[A-Z]{2,4}[0-9]{3}$")
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+TOP_LEVEL_KEYS = {"name", "description", "extends", "dictionary", "rules"}
+ENTRY_KEYS = {"name", "zone", "weight", "message", "check", "scenes", "suggest", "doc", "source", "enabled", "examples"}
+DEFAULT_WEIGHTS = {"red": 50, "yellow": 10, "green": 15}
+MAX_EXTENDS_DEPTH = 16
+
+
+def shipped_ruleset_names() -> list[str]:
+    folder = resources.files("kefu_lint") / "rulesets"
+    return sorted(entry.name[:-5] for entry in folder.iterdir() if entry.name.endswith(".yaml"))
+
+
+# --- YAML with line numbers and without aliases ---
+
+class _LocatedDict(dict):
+    """A mapping that remembers the line of each key, for error messages."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+    source: str = ""
+
+
+class _Loader(yaml.SafeLoader):
+    source = "<ruleset>"
+
+    def compose_node(self, parent, index):  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise RulesetError(
+                "YAML aliases (*name) are not allowed in rulesets; write the values out",
+                source=self.source,
+                line=event.start_mark.line + 1,
+            )
+        return super().compose_node(parent, index)
+
+
+def _construct_located_map(loader: _Loader, node: yaml.MappingNode):
+    data = _LocatedDict()
+    data.line = node.start_mark.line + 1
+    data.source = loader.source
+    data.key_lines = {}
+    yield data
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, (str, int)):
+            raise RulesetError("mapping keys must be strings", source=loader.source, line=key_node.start_mark.line + 1)
+        key = str(key)
+        if key in data:
+            raise RulesetError(f"duplicate key {key!r}", source=loader.source, line=key_node.start_mark.line + 1, key=key)
+        data[key] = loader.construct_object(value_node, deep=True)
+        data.key_lines[key] = key_node.start_mark.line + 1
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _construct_located_map)
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    loader = _Loader(text)
+    loader.source = source
+    try:
+        return loader.get_single_data()
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        raise RulesetError(
+            f"invalid YAML: {error.problem or error}", source=source, line=mark.line + 1 if mark else None
+        ) from None
+    except yaml.YAMLError as error:
+        raise RulesetError(f"invalid YAML: {error}", source=source) from None
+    finally:
+        loader.dispose()
+
+
+def _line_of(mapping: Any, key: str) -> int | None:
+    if isinstance(mapping, _LocatedDict):
+        return mapping.key_lines.get(key, mapping.line)
+    return None
+
+
+def _source_of(mapping: Any, default: str) -> str:
+    return mapping.source if isinstance(mapping, _LocatedDict) and mapping.source else default
+
+
+# --- the built ruleset ---
+
+@dataclass(frozen=True)
+class Ruleset:
+    """Validated rules, ready to run. Immutable; share one between Linters and threads."""
+
+    name: str
+    source: str
+    description: str
+    rules: tuple[Rule, ...]
+    dictionary: tuple[str, ...] = ()
+
+    def rule(self, code: str) -> Rule | None:
+        return next((r for r in self.rules if r.code == code), None)
+
+    def tokenizer_words(self) -> list[tuple[str, int | None]]:
+        """Words to add to the tokenizer: domain dictionary, ruleset dictionary, rule phrases."""
+        words: dict[str, int | None] = {}
+        for word in self.dictionary:
+            words.setdefault(word, None)
+        for rule in self.rules:
+            for word in rule.dictionary_words():
+                if len(word) > 1 and not word.isascii():
+                    words.setdefault(word, None)
+        return list(words.items())
+
+
+def load_ruleset(ruleset: str | Path = "default") -> Ruleset:
+    """Load a shipped ruleset by name (``"default"``, ``"platform"``) or a YAML file by path."""
+    entries, dictionary, meta = _load_merged(ruleset, chain=())
+    rules = tuple(_build_rule(code, entry) for code, entry in entries.items() if entry.get("enabled", True))
+    return Ruleset(
+        name=meta.get("name") or str(ruleset),
+        source=meta["source"],
+        description=meta.get("description", ""),
+        rules=tuple(sorted(rules, key=lambda r: r.code)),
+        dictionary=tuple(dictionary),
+    )
+
+
+def _resolve(reference: str | Path, relative_to: Path | None) -> tuple[str, str]:
+    """(source name, YAML text) for a ruleset name or path."""
+    text_reference = str(reference)
+    is_name = isinstance(reference, str) and re.fullmatch(r"[a-z0-9_-]+", text_reference) is not None
+    if is_name:
+        resource = resources.files("kefu_lint") / "rulesets" / f"{text_reference}.yaml"
+        if resource.is_file():
+            return f"<{text_reference}>", resource.read_text(encoding="utf-8")
+    path = Path(reference)
+    if relative_to is not None and not path.is_absolute():
+        path = relative_to / path
+    if not path.is_file():
+        shipped = ", ".join(shipped_ruleset_names())
+        raise RulesetError(f"ruleset {text_reference!r} not found: not a shipped ruleset ({shipped}) nor a file")
+    try:
+        return str(path), path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise RulesetError(f"cannot read ruleset: {error}", source=str(path)) from None
+
+
+def _load_merged(reference: str | Path, chain: tuple[str, ...], relative_to: Path | None = None):
+    source, text = _resolve(reference, relative_to)
+    if source in chain:
+        raise RulesetError(f"circular extends: {' -> '.join(chain + (source,))}", source=source)
+    if len(chain) >= MAX_EXTENDS_DEPTH:
+        raise RulesetError("extends chain is too deep", source=source)
+    data = parse_yaml(text, source)
+    if not isinstance(data, dict):
+        raise RulesetError("a ruleset is a mapping with a 'rules' key", source=source, line=1)
+    unknown = set(data) - TOP_LEVEL_KEYS
+    if unknown:
+        key = sorted(unknown)[0]
+        raise RulesetError(
+            f"unknown key {key!r}; allowed: {', '.join(sorted(TOP_LEVEL_KEYS))}", source=source, line=_line_of(data, key), key=key
+        )
+    here = None if source.startswith("<") else Path(source).parent
+    entries: dict[str, dict] = {}
+    dictionary: list[str] = []
+    if data.get("extends"):
+        entries, dictionary, _ = _load_merged(data["extends"], chain + (source,), here)
+    words = data.get("dictionary") or []
+    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+        raise RulesetError("dictionary must be a list of words", source=source, line=_line_of(data, "dictionary"), key="dictionary")
+    dictionary = dictionary + [w for w in words if w not in dictionary]
+    rules = data.get("rules") or {}
+    if not isinstance(rules, dict):
+        raise RulesetError("rules must map codes to rule entries", source=source, line=_line_of(data, "rules"), key="rules")
+    for code, entry in rules.items():
+        line = _line_of(rules, code)
+        if not CODE_PATTERN.match(code):
+            raise RulesetError(f"rule code {code!r} must look like KF101", source=source, line=line, key=code)
+        if not isinstance(entry, dict):
+            raise RulesetError("a rule entry is a mapping", source=source, line=line, key=code)
+        entries[code] = _merge_entry(entries.get(code), entry, code, source, line)
+    meta = {"name": data.get("name"), "description": data.get("description", ""), "source": source}
+    return entries, dictionary, meta
+
+
+def _merge_entry(parent: dict | None, child: dict, code: str, source: str, line: int | None) -> dict:
+    """Child keys replace the parent's; ``extend-<option>`` appends to the parent's list."""
+    merged = dict(parent or {})
+    lines = dict(getattr(parent, "key_lines", {}) or {})
+    sources = dict(merged.pop("__sources__", {}))
+    for key, value in child.items():
+        if key.startswith("extend-"):
+            target = key[len("extend-"):]
+            base = merged.get(target, [])
+            if not isinstance(base, list) or not isinstance(value, list):
+                raise RulesetError(f"{key} needs a list, and {target} must be a list", source=source, line=_line_of(child, key), key=f"{code}.{key}")
+            merged[target] = base + value
+            target_key = target
+        else:
+            merged[key] = value
+            target_key = key
+        lines[target_key] = _line_of(child, key)
+        sources[target_key] = source
+    result = _LocatedDict(merged)
+    result.line = line if line is not None else getattr(child, "line", 0)
+    result.key_lines = lines
+    result.source = source
+    result["__sources__"] = sources
+    return result
+
+
+def _build_rule(code: str, entry: dict) -> Rule:
+    sources: dict[str, str] = entry.get("__sources__", {})
+
+    def fail(message: str, key: str | None = None) -> RulesetError:
+        return RulesetError(
+            message,
+            source=sources.get(key, entry.source) if key else entry.source,
+            line=_line_of(entry, key) if key else entry.line,
+            key=f"{code}.{key}" if key else code,
+        )
+
+    check = entry.get("check")
+    if check is not None:
+        if check not in CHECKS:
+            raise fail(f"unknown check {check!r}; choose one of {', '.join(sorted(CHECKS))}", "check")
+        rule_class = CHECKS[check]
+        builtin = BUILTIN_RULES.get(code)
+        if builtin is not None and builtin.check_name == check:
+            rule_class = builtin
+    elif code in BUILTIN_RULES:
+        rule_class = BUILTIN_RULES[code]
+    else:
+        raise fail(f"new rule {code} needs a 'check' ({', '.join(sorted(CHECKS))})")
+
+    allowed = ENTRY_KEYS | set(rule_class.options) | {"__sources__"}
+    for key in entry:
+        if key not in allowed:
+            raise fail(f"unknown key {key!r} for check {rule_class.check_name!r}; allowed: {', '.join(sorted(allowed - {'__sources__'}))}", key)
+
+    name = entry.get("name", rule_class.rule_name)
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        raise fail(f"name must be kebab-case like 'negative-opener', got {name!r}", "name")
+    zone = entry.get("zone")
+    if zone not in ZONES:
+        raise fail(f"zone must be one of {', '.join(ZONES)}, got {zone!r}", "zone")
+    weight = entry.get("weight", DEFAULT_WEIGHTS[zone])
+    if isinstance(weight, bool) or not isinstance(weight, int) or not 0 <= weight <= 100:
+        raise fail(f"weight must be an integer 0..100, got {weight!r}", "weight")
+    message = entry.get("message")
+    if not isinstance(message, str) or not message.strip():
+        raise fail("every rule needs a message telling the agent what is wrong and why", "message")
+    scenes = entry.get("scenes") or []
+    if not isinstance(scenes, list) or any(s not in SCENES for s in scenes):
+        raise fail(f"scenes must be a list of {', '.join(SCENES)}", "scenes")
+    for key in ("suggest", "doc", "source"):
+        if entry.get(key) is not None and not isinstance(entry[key], str):
+            raise fail(f"{key} must be a string", key)
+
+    options = {}
+    for key, parse in rule_class.options.items():
+        if key in entry:
+            try:
+                options[key] = parse(entry[key])
+            except OptionError as error:
+                raise fail(str(error), key) from None
+
+    config = RuleConfig(
+        code=code,
+        name=name,
+        zone=zone,
+        weight=weight,
+        message=message.strip(),
+        check=rule_class.check_name,
+        scenes=tuple(scenes),
+        suggest=entry.get("suggest"),
+        doc=entry.get("doc"),
+        source=entry.get("source"),
+        options=options,
+        examples=_parse_examples(entry.get("examples"), fail, tuple(scenes)),
+        origin=entry.source,
+    )
+    try:
+        return rule_class(config)
+    except OptionError as error:
+        raise fail(str(error)) from None
+
+
+def _parse_examples(raw: Any, fail, scenes: tuple[str, ...]) -> tuple[Example, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, Mapping) or set(raw) - {"bad", "good"}:
+        raise fail("examples must be a mapping with 'bad' and 'good' lists", "examples")
+    default_scene = scenes[0] if scenes else None
+    examples = []
+    for kind in ("bad", "good"):
+        items = raw.get(kind) or []
+        if not isinstance(items, list):
+            raise fail(f"examples.{kind} must be a list", "examples")
+        for item in items:
+            line = _line_of(raw, kind)
+            if isinstance(item, str):
+                item = {"text": item}
+            if not isinstance(item, Mapping) or "text" not in item:
+                raise fail(f"each {kind} example needs a 'text'", "examples")
+            extra = set(item) - {"text", "mark", "marks", "scene", "fixed"}
+            if extra:
+                raise fail(f"unknown example key(s) {sorted(extra)}", "examples")
+            marks = item.get("marks") or ([item["mark"]] if "mark" in item else [])
+            if kind == "bad" and not marks:
+                raise fail(f"bad example {item['text']!r} needs 'mark': the words the rule must flag", "examples")
+            for mark in marks:
+                if str(mark) not in str(item["text"]):
+                    raise fail(f"mark {mark!r} is not in the example text {item['text']!r}", "examples")
+            scene = item.get("scene", default_scene)
+            if scene is not None and scene not in SCENES:
+                raise fail(f"unknown scene {scene!r} in an example", "examples")
+            examples.append(
+                Example(
+                    text=str(item["text"]),
+                    bad=kind == "bad",
+                    marks=tuple(str(m) for m in marks),
+                    scene=scene,
+                    fixed=item.get("fixed"),
+                    line=getattr(item, "line", line),
+                )
+            )
+    return tuple(examples)

@@ -1,0 +1,186 @@
+"""Tokenizer backends. Each Linter owns its own instance; jieba's global tokenizer is never used.
+
+A backend turns normalised text into token spans. Rules only ask "does this range start and
+end on token boundaries?", so any backend that segments the same way gives the same findings.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Protocol
+
+from ..errors import ConfigError
+
+TOKENIZER_NAMES = ("jieba", "jieba-rs", "auto")
+
+
+class Tokenizer(Protocol):
+    name: str
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """Half-open ``(start, end)`` spans covering ``text`` in order."""
+        ...
+
+
+def cache_dir() -> Path:
+    """Where the tokenizer's prefix-dictionary cache lives between runs."""
+    explicit = os.environ.get("KEFU_LINT_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / "kefu-lint"
+
+
+class _QuietDuringInit(logging.Filter):
+    """Drops jieba's log records emitted by threads that are initialising a kefu-lint tokenizer.
+
+    jieba logs "Building prefix dict ..." at DEBUG through a handler of its own. Changing that
+    logger's level would change the host application's jieba output too, so instead this
+    filter hides only the records our own initialisation produces.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.local = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(self.local, "quiet", False)
+
+
+_quiet_filter = _QuietDuringInit()
+_filter_installed = False
+_filter_lock = threading.Lock()
+
+
+def _import_jieba():
+    global _filter_installed
+    with warnings.catch_warnings():
+        # jieba 0.42 imports pkg_resources, which newer setuptools deprecates loudly.
+        warnings.simplefilter("ignore")
+        import jieba
+    with _filter_lock:
+        if not _filter_installed:
+            jieba.default_logger.addFilter(_quiet_filter)
+            _filter_installed = True
+    return jieba
+
+
+class JiebaTokenizer:
+    """jieba's reference segmenter, as a private ``jieba.Tokenizer`` instance."""
+
+    name = "jieba"
+
+    def __init__(self, words: Iterable[tuple[str, int | None]] = ()) -> None:
+        self._words = tuple(words)
+        self._lock = threading.Lock()
+        self._tokenizer = None
+
+    def _load(self):
+        with self._lock:
+            if self._tokenizer is not None:
+                return self._tokenizer
+            jieba = _import_jieba()
+            tokenizer = jieba.Tokenizer()
+            directory = cache_dir()
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+                tokenizer.tmp_dir = str(directory)
+            except OSError:
+                pass  # jieba falls back to the system temp dir
+            _quiet_filter.local.quiet = True
+            try:
+                tokenizer.initialize()
+                for word, frequency in self._words:
+                    tokenizer.add_word(word, frequency)
+            finally:
+                _quiet_filter.local.quiet = False
+            self._tokenizer = tokenizer
+            return tokenizer
+
+    def warm_up(self) -> None:
+        self._load()
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        tokenizer = self._tokenizer or self._load()
+        spans = []
+        position = 0
+        for word in tokenizer.cut(text, HMM=True):
+            end = position + len(word)
+            spans.append((position, end))
+            position = end
+        return spans
+
+
+class RustJiebaTokenizer:
+    """jieba-rs through ``rjieba`` (``pip install kefu-lint[fast]``): same algorithm, same dictionary."""
+
+    name = "jieba-rs"
+
+    def __init__(self, words: Iterable[tuple[str, int | None]] = ()) -> None:
+        try:
+            import rjieba
+        except ImportError as error:
+            raise ConfigError(
+                "tokenizer 'jieba-rs' needs the fast extra: pip install 'kefu-lint[fast]'"
+            ) from error
+        self._rjieba = rjieba
+        self._words = tuple(words)
+        self._lock = threading.Lock()
+        self._instance = None
+
+    def _load(self):
+        with self._lock:
+            if self._instance is None:
+                instance = self._rjieba.Jieba()
+                for word, frequency in self._words:
+                    instance.add_word(word, frequency, None)
+                self._instance = instance
+            return self._instance
+
+    def warm_up(self) -> None:
+        self._load()
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        instance = self._instance or self._load()
+        spans = []
+        position = 0
+        for word in instance.cut(text, True):
+            end = position + len(word)
+            spans.append((position, end))
+            position = end
+        return spans
+
+
+def domain_words() -> list[tuple[str, int | None]]:
+    """The shipped customer-service dictionary (jieba format: word [frequency] [tag])."""
+    from importlib import resources
+
+    words: list[tuple[str, int | None]] = []
+    text = (resources.files("kefu_lint") / "data" / "kefu_dict.txt").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        fields = line.split()
+        if not fields or fields[0].startswith("#"):
+            continue
+        frequency = int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else None
+        words.append((fields[0], frequency))
+    return words
+
+
+def make_tokenizer(name: str, words: Iterable[tuple[str, int | None]] = ()) -> Tokenizer:
+    """A backend by name; ``words`` are added on top of the shipped domain dictionary."""
+    words = domain_words() + list(words)
+    if name not in TOKENIZER_NAMES:
+        raise ConfigError(f"unknown tokenizer {name!r}; choose one of {', '.join(TOKENIZER_NAMES)}")
+    if name == "jieba-rs":
+        return RustJiebaTokenizer(words)
+    if name == "auto":
+        try:
+            return RustJiebaTokenizer(words)
+        except ConfigError:
+            return JiebaTokenizer(words)
+    return JiebaTokenizer(words)

@@ -1,0 +1,59 @@
+"""Every example of every shipped ruleset, run as a test (like LanguageTool's <example> pairs)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kefu_lint import Linter
+from kefu_lint.rulesets import load_ruleset, shipped_ruleset_names
+
+
+def _examples():
+    for ruleset_name in shipped_ruleset_names():
+        ruleset = load_ruleset(ruleset_name)
+        for rule in ruleset.rules:
+            for index, example in enumerate(rule.config.examples):
+                kind = "bad" if example.bad else "good"
+                yield pytest.param(ruleset_name, rule.code, example, id=f"{ruleset_name}-{rule.code}-{kind}{index}")
+
+
+_linters: dict[str, Linter] = {}
+
+
+def _linter(name: str) -> Linter:
+    if name not in _linters:
+        _linters[name] = Linter(name)
+    return _linters[name]
+
+
+@pytest.mark.parametrize("ruleset_name, code, example", list(_examples()))
+def test_example(ruleset_name, code, example):
+    linter = _linter(ruleset_name)
+    found = [v for v in linter.lint(example.text, scene=example.scene) if v.code == code]
+    flagged = [example.text[v.start:v.end] for v in found]
+    if not example.bad:
+        assert not found, f"{code} flagged a good example {example.text!r}: {flagged}"
+        return
+    assert sorted(flagged) == sorted(example.marks), (
+        f"{code} on {example.text!r} marked {flagged}, the example says {list(example.marks)}"
+    )
+    for violation in found:
+        assert violation.message and "{" not in violation.message
+    if example.fixed is not None:
+        fixed, _ = Linter(ruleset_name, select=[code]).fix(example.text, scene=example.scene)
+        assert fixed == example.fixed
+
+
+@pytest.mark.parametrize("ruleset_name", shipped_ruleset_names())
+def test_every_rule_has_bad_and_good_examples(ruleset_name):
+    for rule in load_ruleset(ruleset_name).rules:
+        kinds = {example.bad for example in rule.config.examples}
+        assert kinds == {True, False}, f"{rule.code} needs at least one bad and one good example"
+
+
+@pytest.mark.parametrize("ruleset_name", shipped_ruleset_names())
+def test_every_rule_is_documented(ruleset_name):
+    for rule in load_ruleset(ruleset_name).rules:
+        doc = rule.doc()
+        for heading in ("## What it does", "## Why is this bad?"):
+            assert heading in doc, f"{rule.code} doc lacks {heading!r}"
