@@ -77,11 +77,11 @@ class Score:
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """One reply read from any input: a script file entry or a chat-log line.
+    """One reply read from any input: a script-file entry or a chat-log line.
 
-    ``line``/``column`` locate ``text[0]`` in the source; ``offsets`` optionally maps every
-    character of ``text`` to its (line, column) where the text is not a contiguous slice of
-    the source (YAML block scalars, quoted CSV cells).
+    ``offsets[i]`` is the index in the decoded source text of ``text[i]``; readers fill it so
+    that findings get exact line:column positions and fixes can be written back in place,
+    also inside YAML block scalars and quoted CSV cells.
     """
 
     text: str
@@ -91,14 +91,16 @@ class Message:
     id: str | None = None
     scene: str | None = None
     ignore: tuple[str, ...] = ()
-    positions: tuple[tuple[int, int], ...] | None = field(default=None, repr=False)
+    offsets: tuple[int, ...] | None = field(default=None, repr=False, compare=False)
 
-    def position(self, offset: int) -> tuple[int, int]:
-        """(line, column), 1-based, of character ``offset`` of ``text`` in the source."""
-        if self.positions is not None and self.positions:
-            return self.positions[min(offset, len(self.positions) - 1)]
-        before = self.text[:offset]
-        newlines = before.count("\n")
-        if newlines == 0:
-            return self.line, self.column + offset
-        return self.line + newlines, offset - before.rfind("\n")
+    def source_range(self, start: int, end: int) -> tuple[int, int] | None:
+        """The source range of ``text[start:end]``, or None when it is not one contiguous slice."""
+        if self.offsets is None or not self.text:
+            return None
+        if start >= end:
+            position = self.offsets[start] if start < len(self.offsets) else self.offsets[-1] + 1
+            return position, position
+        first, last = self.offsets[start], self.offsets[end - 1]
+        if last - first != end - 1 - start:
+            return None  # an escape, a fold or a doubled quote sits inside the span
+        return first, last + 1

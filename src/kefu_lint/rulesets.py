@@ -136,15 +136,10 @@ class Ruleset:
         return next((r for r in self.rules if r.code == code), None)
 
     def tokenizer_words(self) -> list[tuple[str, int | None]]:
-        """Words to add to the tokenizer: domain dictionary, ruleset dictionary, rule phrases."""
-        words: dict[str, int | None] = {}
-        for word in self.dictionary:
-            words.setdefault(word, None)
-        for rule in self.rules:
-            for word in rule.dictionary_words():
-                if len(word) > 1 and not word.isascii():
-                    words.setdefault(word, None)
-        return list(words.items())
+        """Words the ruleset adds to the tokenizer (its ``dictionary:``), on top of the domain
+        dictionary. Rule phrases are deliberately not added: gluing 你去找快递 into one token
+        would hide the 你 inside it from other rules."""
+        return [(word, None) for word in self.dictionary]
 
 
 def load_ruleset(ruleset: str | Path = "default") -> Ruleset:

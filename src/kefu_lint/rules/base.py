@@ -188,9 +188,6 @@ class Rule:
     def check(self, analysis: Analysis) -> Iterator[Violation]:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def dictionary_words(self) -> list[str]:
-        """Words the tokenizer should keep whole so this rule's phrases fall on boundaries."""
-        return []
 
     @property
     def fixable(self) -> bool:

@@ -62,8 +62,6 @@ class NegativeOpener(Rule):
         self._exceptions = PhraseAutomaton((e, e) for e in self.exception_phrases)
         self._vocatives = PhraseAutomaton((v, v) for v in self.vocative_words)
 
-    def dictionary_words(self) -> list[str]:
-        return [p.text for p in self.phrases] + list(self.exception_phrases) + list(self.vocative_words)
 
     def check(self, analysis: Analysis) -> Iterator[Violation]:
         text = analysis.text

@@ -46,8 +46,6 @@ class PhraseRule(Rule):
         self._exceptions = PhraseAutomaton((e, e) for e in self.exception_phrases)
         self._excuses = PhraseAutomaton((e, e) for e in self.excuse_phrases)
 
-    def dictionary_words(self) -> list[str]:
-        return [p.text for p in self.phrases] + list(self.exception_phrases)
 
     @property
     def fixable(self) -> bool:

@@ -1,0 +1,370 @@
+"""Checking script files: discover, read, lint, apply suppressions, baseline and fixes.
+
+The library side of ``kefu-lint check``; the CLI only parses options and picks a writer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pathspec
+
+from .config import Settings
+from .engine import Linter, apply_edits, grade_of, replacement_of
+from .errors import ConfigError, InputError
+from .formats.scripts import SCRIPT_SUFFIXES, Problem, ScriptFile, Suppression, kind_of, read_script_file
+from .model import ZONE_SEVERITY, Message, Score, Violation
+
+UNUSED_SUPPRESSION = ("KF001", "unused-suppression")
+META_CODES = {UNUSED_SUPPRESSION[0]}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A violation located in a file."""
+
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    violation: Violation
+    reply: Message | None
+    fixable: bool = False
+
+    @property
+    def code(self) -> str:
+        return self.violation.code
+
+    @property
+    def zone(self) -> str:
+        return self.violation.zone
+
+
+@dataclass(frozen=True)
+class FileReport:
+    path: str
+    kind: str
+    replies: int
+    records: int
+    findings: tuple[Finding, ...] = ()
+    scores: tuple[Score, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    error: str | None = None
+
+    @property
+    def score(self) -> int | None:
+        """The mean reply score, or None for a file with no replies."""
+        return round(sum(s.value for s in self.scores) / len(self.scores)) if self.scores else None
+
+    @property
+    def grade(self) -> str:
+        return grade_of_findings(self.findings)
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    files: tuple[FileReport, ...]
+    ruleset: str
+    tokenizer: str
+    baselined: int = 0
+    fixed: int = 0
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for report in self.files for f in report.findings]
+
+    @property
+    def errors(self) -> list[str]:
+        return [r.error for r in self.files if r.error]
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [p for r in self.files for p in r.problems]
+
+    @property
+    def grade(self) -> str:
+        return grade_of_findings(self.findings)
+
+    def fails(self, fail_on: str) -> bool:
+        if fail_on == "never":
+            return False
+        return any(ZONE_SEVERITY[f.zone] >= ZONE_SEVERITY[fail_on] for f in self.findings) if fail_on != "green" else bool(self.findings)
+
+
+def grade_of_findings(findings: Iterable[Finding]) -> str:
+    """The reply grade model applied to a file or a run: tool meta-findings do not count."""
+    return grade_of(f.violation for f in findings if f.code not in META_CODES)
+
+
+# ----------------------------------------------------------------------------- discovery
+
+def discover(paths: Iterable[Path], settings: Settings) -> Iterator[Path]:
+    """Files to check: explicit files always, directories walked for script files."""
+    for path in paths:
+        if str(path) == "-":
+            yield path
+            continue
+        if path.is_file():
+            yield path
+            continue
+        if not path.exists():
+            raise InputError(f"{path}: no such file or directory")
+        yield from _walk(path, settings)
+
+
+def _walk(root: Path, settings: Settings) -> Iterator[Path]:
+    specs: list[tuple[Path, pathspec.PathSpec]] = []
+    if settings.respect_gitignore:
+        for folder in [*reversed(root.resolve().parents), root.resolve()]:
+            spec = _gitignore(folder)
+            if spec:
+                specs.append((folder, spec))
+    for directory, subdirectories, files in os.walk(root):
+        here = Path(directory)
+        if settings.respect_gitignore and here.resolve() != root.resolve():
+            spec = _gitignore(here.resolve())
+            if spec:
+                specs.append((here.resolve(), spec))
+        subdirectories[:] = sorted(
+            d for d in subdirectories
+            if not d.startswith(".") and not settings.excluded(here / d) and not _ignored(here / d, specs, True)
+        )
+        for name in sorted(files):
+            candidate = here / name
+            if candidate.suffix.lower() not in SCRIPT_SUFFIXES or name.startswith("."):
+                continue
+            if settings.excluded(candidate) or _ignored(candidate, specs, False):
+                continue
+            if candidate.suffix.lower() in (".yaml", ".yml") and _is_ruleset(candidate):
+                continue  # a ruleset next to the scripts is configuration, not replies
+            yield candidate
+
+
+def _gitignore(folder: Path) -> pathspec.PathSpec | None:
+    ignore_file = folder / ".gitignore"
+    if not ignore_file.is_file():
+        return None
+    try:
+        lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+
+
+def _ignored(path: Path, specs: list[tuple[Path, pathspec.PathSpec]], is_dir: bool) -> bool:
+    resolved = path.resolve()
+    for folder, spec in specs:
+        try:
+            relative = resolved.relative_to(folder).as_posix()
+        except ValueError:
+            continue
+        if spec.match_file(relative + ("/" if is_dir else "")):
+            return True
+    return False
+
+
+def _is_ruleset(path: Path) -> bool:
+    try:
+        head = path.read_text(encoding="utf-8", errors="replace")[:4096]
+    except OSError:
+        return False
+    return any(line.startswith(("rules:", "extends:")) for line in head.splitlines())
+
+
+# ----------------------------------------------------------------------------- checking
+
+class Checker:
+    """Checks script files with one Linter and one set of settings."""
+
+    def __init__(self, settings: Settings, *, linter: Linter | None = None, forced_kind: str | None = None) -> None:
+        self.settings = settings
+        select = settings.select
+        if select is not None or settings.extend_select:
+            select = tuple(select or ("ALL",)) + settings.extend_select
+        self.report_unused = _meta_selected(UNUSED_SUPPRESSION, select, settings.ignore)
+        self.linter = linter or Linter(
+            settings.ruleset,
+            select=[s for s in select if s not in META_CODES] if select is not None else None,
+            ignore=[s for s in settings.ignore if s not in META_CODES],
+            tokenizer=settings.tokenizer,
+        )
+        self.forced_kind = forced_kind
+
+    def read(self, path: Path, data: bytes | None = None) -> ScriptFile:
+        kind = kind_of(path, self.forced_kind)
+        if kind is None and str(path) == "-":
+            kind = "txt"
+        if kind is None:
+            raise InputError(f"{path}: unsupported file type (use .yaml, .txt, .csv, .tsv or --input-format)")
+        return read_script_file(
+            path, kind=kind, encoding=self.settings.encoding, text_column=self.settings.text_column, data=data
+        )
+
+    def check_file(self, path: Path, data: bytes | None = None) -> FileReport:
+        display = "-" if str(path) == "-" else self.settings.relative(path)
+        try:
+            script = self.read(path, data)
+        except InputError as error:
+            return FileReport(display, kind_of(path, self.forced_kind) or "?", 0, 0, error=str(error))
+        findings, scores = self.lint_script(script, path, display)
+        problems = tuple(Problem(display, p.line, p.reason) for p in script.problems)
+        return FileReport(display, script.kind, len(script.messages), script.records, tuple(findings), tuple(scores), problems)
+
+    def lint_script(self, script: ScriptFile, path: Path, display: str) -> tuple[list[Finding], list[Score]]:
+        file_ignores = set(script.file_ignores) | set(self.settings.ignored_codes_for(path))
+        default_scene = self.settings.scene_for(path)
+        used: set[tuple[int, str]] = set()
+        suppression_of = {}
+        for index, suppression in enumerate(script.suppressions):
+            suppression_of.setdefault(suppression.scope, []).append((index, suppression))
+        findings: list[Finding] = []
+        scores: list[Score] = []
+        for message in script.messages:
+            scene = message.scene or default_scene
+            kept = []
+            for violation in self.linter.lint(message.text, scene=scene):
+                if violation.code in message.ignore:
+                    used.update(_matching(script.suppressions, message, violation.code))
+                    continue
+                if violation.code in file_ignores:
+                    used.update((i, violation.code) for i, s in enumerate(script.suppressions) if s.scope == "file" and violation.code in s.codes)
+                    continue
+                kept.append(violation)
+            scores.append(self.linter.score_violations(kept))
+            for violation in kept:
+                findings.append(self._locate(script, display, message, violation))
+        if self.report_unused:
+            for index, suppression in enumerate(script.suppressions):
+                for code in suppression.codes:
+                    if (index, code) not in used:
+                        findings.append(_unused(display, suppression, code))
+        findings.sort(key=lambda f: (f.line, f.column, f.code))
+        return findings, scores
+
+    def _locate(self, script: ScriptFile, display: str, message: Message, violation: Violation) -> Finding:
+        if message.offsets:
+            start_index = message.offsets[min(violation.start, len(message.offsets) - 1)]
+            end_index = message.offsets[max(min(violation.end, len(message.offsets)) - 1, 0)] + 1
+            line, column = script.line_column(start_index)
+            end_line, end_column = script.line_column(end_index)
+        else:
+            line, column, end_line, end_column = message.line, message.column, message.line, message.column
+        fixable = violation.fix is not None and message.source_range(violation.start, violation.end) is not None
+        return Finding(display, line, column, end_line, end_column, violation, message, fixable)
+
+    # -- fixes --
+
+    def fix_script(self, path: Path, data: bytes, unsafe: bool) -> tuple[bytes, int]:
+        """Apply fixes to one file's bytes until none is left; every other byte stays as it was."""
+        script = self.read(path, data)
+        original_count = len(script.messages)
+        total = 0
+        for _ in range(8):
+            edits = []
+            for message in script.messages:
+                scene = message.scene or self.settings.scene_for(path)
+                ignored = set(message.ignore) | set(script.file_ignores) | set(self.settings.ignored_codes_for(path))
+                for violation in self.linter.lint(message.text, scene=scene):
+                    if violation.code in ignored or replacement_of(violation, unsafe) is None:
+                        continue
+                    source_range = message.source_range(violation.start, violation.end)
+                    if source_range is None or "\n" in (replacement_of(violation, unsafe) or ""):
+                        continue
+                    edits.append(_shifted(violation, *source_range))
+            new_text, used = apply_edits(script.text, edits, unsafe)
+            if not used:
+                break
+            candidate = self.read(path, new_text.encode(script.encoding))
+            if len(candidate.messages) != original_count:
+                # The edit changed the file's structure (quoting, columns): keep what we had.
+                break
+            script = candidate
+            total += len(used)
+        return script.text.encode(script.encoding), total
+
+
+def _shifted(violation: Violation, start: int, end: int) -> Violation:
+    return Violation(violation.code, violation.name, violation.zone, violation.message, start, end, violation.suggestion, violation.fix)
+
+
+def _matching(suppressions: tuple[Suppression, ...], message: Message, code: str) -> set[tuple[int, str]]:
+    found = set()
+    for index, suppression in enumerate(suppressions):
+        if suppression.scope == "file" or code not in suppression.codes:
+            continue
+        if suppression.scope == "entry" or suppression.line < message.line:
+            # the nearest directive above the reply is the one that applied
+            found.add((index, code))
+    return {max(found)} if found else set()
+
+
+def _unused(display: str, suppression: Suppression, code: str) -> Finding:
+    violation = Violation(
+        code=UNUSED_SUPPRESSION[0],
+        name=UNUSED_SUPPRESSION[1],
+        zone="yellow",
+        message=f"未使用的抑制指令 {code}:这里没有 {code} 的问题,请删除这条抑制,以免掩盖以后的问题",
+        start=0,
+        end=0,
+    )
+    return Finding(display, suppression.line, 1, suppression.line, 1, violation, None)
+
+
+def _meta_selected(meta: tuple[str, str], select, ignore) -> bool:
+    code, name = meta
+
+    def hits(selector: str) -> bool:
+        return selector == "ALL" or code.startswith(selector.upper()) or selector in (name, "yellow")
+
+    selected = select is None or any(hits(s) for s in select)
+    return selected and not any(hits(s) for s in ignore)
+
+
+# ----------------------------------------------------------------------------- baseline
+
+def fingerprint(finding: Finding) -> str:
+    """Stable across line moves: the file, the rule, the reply and the flagged words."""
+    reply = finding.reply.text if finding.reply else ""
+    flagged = reply[finding.violation.start:finding.violation.end]
+    digest = hashlib.sha256("\x1f".join((finding.path, finding.code, reply, flagged)).encode("utf-8")).hexdigest()
+    return digest[:24]
+
+
+def write_baseline(path: Path, findings: Iterable[Finding]) -> int:
+    counts = Counter(fingerprint(f) for f in findings)
+    document = {"kefu-lint-baseline": 1, "findings": dict(sorted(counts.items()))}
+    path.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return sum(counts.values())
+
+
+def read_baseline(path: Path) -> Counter:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        return Counter({str(k): int(v) for k, v in document["findings"].items()})
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ConfigError(f"{path}: not a kefu-lint baseline file ({error})") from None
+
+
+def apply_baseline(report: CheckReport, baseline: Counter) -> CheckReport:
+    remaining = Counter(baseline)
+    files = []
+    dropped = 0
+    for file_report in report.files:
+        kept = []
+        for finding in file_report.findings:
+            key = fingerprint(finding)
+            if remaining[key] > 0:
+                remaining[key] -= 1
+                dropped += 1
+                continue
+            kept.append(finding)
+        files.append(FileReport(**{**file_report.__dict__, "findings": tuple(kept)}))
+    return CheckReport(tuple(files), report.ruleset, report.tokenizer, dropped, report.fixed, report.notes)

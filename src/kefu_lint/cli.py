@@ -1,0 +1,248 @@
+"""The ``kefu-lint`` command. Thin: parse options, call the library, choose a writer.
+
+Exit codes (stable): 0 nothing at or above ``--fail-on``; 1 findings at or above it;
+2 usage, configuration or input errors.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import KefuLintError
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+OUTPUT_FORMATS = ("text", "concise", "json", "sarif", "github", "junit")
+
+
+def _codes(value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return tuple(part.strip() for part in value.replace(" ", ",").split(",") if part.strip())
+
+
+def _colour(choice: str) -> bool:
+    if choice == "always":
+        return True
+    if choice == "never" or os.environ.get("NO_COLOR"):
+        return False
+    return sys.stdout.isatty()
+
+
+def _warning_to_stderr(message, category, filename, lineno, file=None, line=None):
+    click.echo(f"warning: {message}", err=True)
+
+
+class KefuGroup(click.Group):
+    """Turns a user's mistake into one line on stderr and exit code 2, never a traceback."""
+
+    def invoke(self, ctx):
+        warnings.showwarning = _warning_to_stderr
+        try:
+            return super().invoke(ctx)
+        except KefuLintError as error:
+            click.echo(f"error: {error}", err=True)
+            ctx.exit(EXIT_ERROR)
+
+
+@click.group(cls=KefuGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kefu-lint")
+def main() -> None:
+    """Lint Chinese e-commerce customer-service replies (客服话术) against etiquette standards."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, allow_dash=True))
+@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False), help="Config file (default: found upward from the first path).")
+@click.option("--ruleset", help="Shipped ruleset name (default, platform) or a YAML file.")
+@click.option("--select", help="Comma-separated codes, prefixes, names or zones to check (default ALL).")
+@click.option("--extend-select", help="Add to the selection.")
+@click.option("--ignore", help="Comma-separated codes, prefixes, names or zones to skip.")
+@click.option("--fail-on", type=click.Choice(["red", "yellow", "green", "never"]), help="Exit 1 when a finding is at or above this zone (default red).")
+@click.option("--output-format", "-o", "output_format", type=click.Choice(OUTPUT_FORMATS), default="text", show_default=True)
+@click.option("--output-file", type=click.Path(path_type=Path, dir_okay=False), help="Write the report here instead of stdout.")
+@click.option("--statistics", is_flag=True, help="Count findings per rule.")
+@click.option("--fix", is_flag=True, help="Apply safe fixes in place.")
+@click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff, also apply suggested rewrites.")
+@click.option("--diff", is_flag=True, help="Show the fixes as a diff without writing them.")
+@click.option("--baseline", type=click.Path(path_type=Path, dir_okay=False), help="Hide findings recorded in FILE; records them if FILE does not exist.")
+@click.option("--update-baseline", is_flag=True, help="Rewrite the --baseline file with today's findings.")
+@click.option("--scene", type=click.Choice(["greeting", "presale", "order", "logistics_delay", "after_sales", "complaint", "closing"]), help="Scene for replies that do not name one.")
+@click.option("--encoding", help="Input encoding (default: detect UTF-8/BOM/UTF-16/GB18030).")
+@click.option("--text-column", help="CSV/TSV column holding the replies (name or 1-based number).")
+@click.option("--input-format", type=click.Choice(["auto", "yaml", "txt", "csv", "tsv"]), default="auto", show_default=True)
+@click.option("--respect-gitignore/--no-respect-gitignore", default=None, help="Skip .gitignored files (default on).")
+@click.option("--tokenizer", type=click.Choice(["jieba", "jieba-rs", "auto"]), help="Segmentation backend.")
+@click.option("--color", "color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, output_format, output_file, statistics,
+          fix, unsafe_fixes, diff, baseline, update_baseline, scene, encoding, text_column, input_format,
+          respect_gitignore, tokenizer, color, exit_zero):
+    """Check reply-script files (YAML, TXT, CSV/TSV; directories recursively; - for stdin)."""
+    from .check import CheckReport, Checker, apply_baseline, discover, read_baseline, write_baseline
+    from .config import load_settings
+    from .formats.writers import WRITERS
+
+    paths = list(paths) or [Path(".")]
+    first = next((p for p in paths if str(p) != "-"), Path("."))
+    settings = load_settings(first, config_file)
+    settings = settings.merged(
+        ruleset=ruleset, select=_codes(select), extend_select=_codes(extend_select), fail_on=fail_on,
+        encoding=encoding, text_column=text_column, respect_gitignore=respect_gitignore, tokenizer=tokenizer,
+    )
+    if ignore:
+        settings = settings.merged(ignore=settings.ignore + _codes(ignore))
+    if scene:
+        settings = settings.merged(scenes=settings.scenes + (("*", scene),))
+    checker = Checker(settings, forced_kind=None if input_format == "auto" else input_format)
+
+    files = list(discover(paths, settings))
+    stdin_data = sys.stdin.buffer.read() if any(str(p) == "-" for p in files) else None
+    fixed_total = 0
+    diffs: list[str] = []
+    if fix or diff:
+        for path in files:
+            fixed_total += _fix_one(checker, path, stdin_data, unsafe_fixes, write=fix and not diff, diffs=diffs)
+        if diff:
+            click.echo("".join(diffs), nl=False)
+            click.echo(f"{fixed_total} fix{'es' if fixed_total != 1 else ''} would be applied.", err=True)
+            sys.exit(EXIT_FINDINGS if fixed_total else EXIT_OK)
+        if any(str(p) == "-" for p in files):
+            return  # the fixed text went to stdout
+
+    reports = tuple(checker.check_file(path, stdin_data if str(path) == "-" else None) for path in files)
+    report = CheckReport(reports, str(settings.ruleset), checker.linter.tokenizer_name, fixed=fixed_total)
+    if baseline is not None:
+        if update_baseline or not baseline.exists():
+            count = write_baseline(baseline, report.findings)
+            report = CheckReport(report.files, report.ruleset, report.tokenizer, fixed=fixed_total,
+                                 notes=(f"Baseline {baseline} recorded with {count} finding{'s' if count != 1 else ''}; later runs report only new ones.",))
+            report = apply_baseline(report, read_baseline(baseline))
+        else:
+            report = apply_baseline(report, read_baseline(baseline))
+
+    writer = WRITERS[output_format]
+    rendered = writer(report, checker.linter, colour=_colour(color) and output_file is None, statistics=statistics)
+    if output_file is not None:
+        output_file.write_text(rendered, encoding="utf-8")
+    else:
+        click.echo(rendered, nl=False, color=_colour(color))
+
+    if report.errors:
+        sys.exit(EXIT_ERROR)
+    if not exit_zero and report.fails(settings.fail_on):
+        sys.exit(EXIT_FINDINGS)
+    sys.exit(EXIT_OK)
+
+
+def _fix_one(checker, path: Path, stdin_data: bytes | None, unsafe: bool, *, write: bool, diffs: list[str]) -> int:
+    from .errors import InputError
+
+    is_stdin = str(path) == "-"
+    try:
+        data = stdin_data if is_stdin else path.read_bytes()
+        new_data, count = checker.fix_script(path, data or b"", unsafe)
+    except (InputError, OSError):
+        return 0  # reported by the check that follows
+    if is_stdin and write:
+        sys.stdout.buffer.write(new_data)
+        return count
+    if not count:
+        return 0
+    if write:
+        path.write_bytes(new_data)
+    else:
+        script = checker.read(path, data)
+        before = script.text.splitlines(keepends=True)
+        after = new_data.decode(script.encoding).splitlines(keepends=True)
+        diffs.append("".join(difflib.unified_diff(before, after, f"a/{path}", f"b/{path}")))
+    return count
+
+
+@main.command()
+@click.option("--ruleset", default="default", show_default=True)
+@click.option("--output-format", "-o", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def rules(ruleset, output_format):
+    """List the rules: code, name, zone, weight, scenes, fixable."""
+    import json
+
+    from .rulesets import load_ruleset
+
+    loaded = load_ruleset(ruleset)
+    rows = [
+        {"code": r.code, "name": r.name, "zone": r.zone, "weight": r.weight, "scenes": list(r.config.scenes), "fixable": r.fixable}
+        for r in loaded.rules
+    ]
+    if output_format == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{'code':<7}{'name':<24}{'zone':<8}{'weight':>6}  {'fix':<4}scenes")
+    for row in rows:
+        click.echo(f"{row['code']:<7}{row['name']:<24}{row['zone']:<8}{row['weight']:>6}  {'yes' if row['fixable'] else '':<4}{', '.join(row['scenes']) or 'all'}")
+
+
+@main.command()
+@click.argument("code")
+@click.option("--ruleset", default="default", show_default=True)
+def explain(code, ruleset):
+    """Print a rule's documentation and examples."""
+    from .errors import ConfigError
+    from .rulesets import load_ruleset
+
+    loaded = load_ruleset(ruleset)
+    rule = loaded.rule(code.upper()) or next((r for r in loaded.rules if r.name == code), None)
+    if rule is None:
+        raise ConfigError(f"no rule {code!r} in ruleset {ruleset!r}; see 'kefu-lint rules'")
+    scenes = ", ".join(rule.config.scenes) or "all"
+    click.echo(f"# {rule.code} {rule.name} ({rule.zone} zone, weight {rule.weight}, scenes: {scenes})\n")
+    click.echo(rule.doc())
+    if rule.config.source:
+        click.echo(f"\n## Source\n{rule.config.source}")
+    bad = [e for e in rule.config.examples if e.bad]
+    good = [e for e in rule.config.examples if not e.bad]
+    if bad or good:
+        click.echo("\n## Examples from the ruleset")
+        for example in bad:
+            click.echo(f"  ✗ {example.text}    (marks: {', '.join(example.marks)})")
+        for example in good:
+            click.echo(f"  ✓ {example.text}")
+
+
+@main.command(name="test")
+@click.argument("rulesets", nargs=-1, required=True)
+def test_ruleset(rulesets):
+    """Run a ruleset's own examples (like `vale test`): bad ones must be flagged, good ones not."""
+    from .engine import Linter
+    from .rulesets import load_ruleset
+
+    failures = 0
+    total = 0
+    for name in rulesets:
+        loaded = load_ruleset(name)
+        linter = Linter(loaded)
+        for rule in loaded.rules:
+            examples = rule.config.examples
+            if not any(e.bad for e in examples):
+                failures += 1
+                click.echo(f"FAIL {rule.code} {rule.name}: no bad example")
+            for example in examples:
+                total += 1
+                found = [v for v in linter.lint(example.text, scene=example.scene) if v.code == rule.code]
+                flagged = sorted(example.text[v.start:v.end] for v in found)
+                ok = flagged == sorted(example.marks) if example.bad else not found
+                if not ok:
+                    failures += 1
+                    expected = f"marks {list(example.marks)}" if example.bad else "no finding"
+                    click.echo(f"FAIL {rule.code} {rule.name}: {example.text!r}: expected {expected}, got {flagged}")
+    click.echo(f"{total - failures if failures <= total else 0} passed, {failures} failed")
+    sys.exit(EXIT_FINDINGS if failures else EXIT_OK)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

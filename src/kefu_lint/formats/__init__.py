@@ -1,0 +1,1 @@
+"""Readers turn any input into ``Message`` objects; writers turn results into any output."""

@@ -1,0 +1,487 @@
+"""Readers for reply-script libraries (话术库): YAML, TXT and CSV/TSV quick-phrase exports.
+
+Every reader returns a :class:`ScriptFile`: the decoded source, the replies as ``Message``
+objects whose ``offsets`` point back into the source, and the problems found on the way
+(a broken row is reported and skipped; the rest of the file is still read).
+
+YAML schema (a list of entries; ``id: text`` mappings and plain lists of strings work too)::
+
+    - id: greet-1
+      scene: greeting
+      text: 您好,很高兴为您服务
+      ignore: [KF202]
+
+TXT: one reply per line; blank lines and ``#`` comments are skipped. CSV/TSV: a header row
+is detected; the reply column is the one named 内容/话术/回复/content/text/reply, or
+``--text-column`` (a name or a 1-based number), or else the longest column.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ..errors import InputError
+from ..model import SCENES, Message
+from .decode import decode
+
+DIRECTIVE = re.compile(r"#\s*kefu-lint:\s*(disable-next-line|disable-file)\b\s*(.*)$")
+TEXT_COLUMN_NAMES = ("内容", "话术", "回复", "回复内容", "快捷短语", "短语内容", "content", "text", "reply", "message")
+SCENE_COLUMN_NAMES = ("scene", "场景")
+ID_COLUMN_NAMES = ("id", "编号", "快捷编码", "shortcut", "快捷键")
+SCRIPT_SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".txt": "txt", ".csv": "csv", ".tsv": "tsv"}
+MAX_YAML_ALIASES = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A part of an input that could not be read. The rest of the input still was."""
+
+    path: str
+    line: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.reason}" if self.line else f"{self.path}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """A ``# kefu-lint: disable-…`` directive or a YAML ``ignore:``; tracked to report unused ones."""
+
+    path: str
+    line: int
+    codes: tuple[str, ...]
+    scope: str  # "next-line", "file" or "entry"
+
+
+@dataclass(frozen=True)
+class ScriptFile:
+    path: str
+    kind: str
+    text: str
+    encoding: str
+    messages: tuple[Message, ...]
+    problems: tuple[Problem, ...] = ()
+    suppressions: tuple[Suppression, ...] = ()
+    file_ignores: tuple[str, ...] = field(default=())
+    #: Entries found (replies + rejected records): the "nothing lost" count.
+    records: int = 0
+
+    def line_column(self, index: int) -> tuple[int, int]:
+        """1-based (line, column) of source index ``index``."""
+        line = self.text.count("\n", 0, index) + 1
+        line_start = self.text.rfind("\n", 0, index) + 1
+        return line, index - line_start + 1
+
+
+def kind_of(path: Path, forced: str | None = None) -> str | None:
+    if forced and forced != "auto":
+        return forced
+    return SCRIPT_SUFFIXES.get(path.suffix.lower())
+
+
+def read_script_file(
+    path: Path | str,
+    *,
+    kind: str | None = None,
+    encoding: str | None = None,
+    text_column: str | None = None,
+    data: bytes | None = None,
+) -> ScriptFile:
+    """Read one script file (``data`` instead of the file for stdin). Raises InputError when the
+    file as a whole cannot be read; a broken record inside it becomes a Problem."""
+    name = str(path)
+    kind = kind or kind_of(Path(name)) or "txt"
+    if data is None:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as error:
+            raise InputError(f"{name}: cannot read: {error.strerror or error}") from None
+    decoded = decode(data, name, encoding)
+    text = decoded.text
+    if kind == "yaml":
+        messages, problems, suppressions, records = _read_yaml(text, name)
+        file_ignores: tuple[str, ...] = ()
+    elif kind in ("csv", "tsv"):
+        messages, problems, suppressions, file_ignores, records = _read_csv(text, name, kind, text_column)
+    elif kind == "txt":
+        messages, problems, suppressions, file_ignores, records = _read_txt(text, name)
+    else:
+        raise InputError(f"{name}: unknown input format {kind!r} (yaml, txt, csv, tsv)")
+    return ScriptFile(name, kind, text, decoded.encoding, tuple(messages), tuple(problems), tuple(suppressions), file_ignores, records)
+
+
+# ----------------------------------------------------------------------------- alignment
+
+def align(value: str, source: str, start: int, end: int) -> tuple[int, ...]:
+    """Source index of each character of ``value``, a scalar parsed from ``source[start:end]``.
+
+    Characters of a parsed scalar appear in the source in order; escapes, quote doubling,
+    indentation and line folding only add source characters between them. A whitespace
+    character of the value may stand for any whitespace in the source (folding).
+    """
+    offsets = []
+    position = start
+    last = start
+    for char in value:
+        search = position
+        found = -1
+        while search < end:
+            candidate = source[search]
+            if candidate == char or (char in " \n" and candidate in " \n\r\t"):
+                found = search
+                break
+            search += 1
+        if found == -1:
+            offsets.append(last)  # an escape such as \u4e0d: attribute it to the last position
+            continue
+        offsets.append(found)
+        last = found
+        position = found + 1
+    return tuple(offsets)
+
+
+def _message_at(text: str, source: str, offsets: tuple[int, ...], name: str, **extra) -> Message:
+    index = offsets[0] if offsets else 0
+    line = source.count("\n", 0, index) + 1
+    column = index - (source.rfind("\n", 0, index) + 1) + 1
+    return Message(text=text, source=name, line=line, column=column, offsets=offsets, **extra)
+
+
+# ----------------------------------------------------------------------------- TXT
+
+def _directive(line: str, path: str, number: int, problems: list[Problem]):
+    match = DIRECTIVE.search(line)
+    if not match:
+        return None
+    scope, rest = match.groups()
+    codes = tuple(code.strip().upper() for code in re.split(r"[,\s]+", rest) if code.strip())
+    if not codes:
+        problems.append(Problem(path, number, f"kefu-lint: {scope} needs rule codes, e.g. '# kefu-lint: {scope} KF202'"))
+        return None
+    return Suppression(path, number, codes, "file" if scope == "disable-file" else "next-line")
+
+
+def _read_txt(text: str, name: str):
+    messages: list[Message] = []
+    problems: list[Problem] = []
+    suppressions: list[Suppression] = []
+    file_ignores: list[str] = []
+    pending: Suppression | None = None
+    position = 0
+    for number, line in enumerate(text.splitlines(keepends=True), start=1):
+        line_start = position
+        position += len(line)
+        content = line.rstrip("\r\n")
+        stripped = content.strip()
+        if not stripped:
+            continue
+        if stripped.startswith("#"):
+            directive = _directive(stripped, name, number, problems)
+            if directive is not None:
+                suppressions.append(directive)
+                if directive.scope == "file":
+                    file_ignores.extend(directive.codes)
+                else:
+                    pending = directive
+            continue
+        leading = len(content) - len(content.lstrip())
+        reply = stripped
+        offsets = tuple(range(line_start + leading, line_start + leading + len(reply)))
+        messages.append(
+            Message(text=reply, source=name, line=number, column=leading + 1, offsets=offsets,
+                    ignore=pending.codes if pending else ())
+        )
+        pending = None
+    return messages, problems, suppressions, tuple(file_ignores), len(messages)
+
+
+# ----------------------------------------------------------------------------- YAML
+
+class _ScriptLoader(yaml.SafeLoader):
+    """Safe loading only; aliases are counted so that a "billion laughs" file is refused."""
+
+    aliases = 0
+
+    def compose_node(self, parent, index):  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_YAML_ALIASES:
+                event = self.peek_event()
+                raise yaml.YAMLError(f"line {event.start_mark.line + 1}: more than {MAX_YAML_ALIASES} aliases; refusing to expand")
+        return super().compose_node(parent, index)
+
+
+def _read_yaml(text: str, name: str):
+    loader = _ScriptLoader(text)
+    try:
+        root = loader.get_single_node()
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f":{mark.line + 1}" if mark else ""
+        raise InputError(f"{name}{where}: invalid YAML: {error.problem or error}") from None
+    except yaml.YAMLError as error:
+        raise InputError(f"{name}: invalid YAML: {error}") from None
+    finally:
+        loader.dispose()
+    messages: list[Message] = []
+    problems: list[Problem] = []
+    suppressions: list[Suppression] = []
+    if root is None:
+        return messages, problems, suppressions, 0
+    if isinstance(root, yaml.MappingNode) and _looks_like_entries_mapping(root):
+        # {entries: [...]} or {scripts: [...]} wrapper
+        for key, value in root.value:
+            if key.value in ("entries", "scripts", "replies"):
+                root = value
+                break
+    records = 0
+    if isinstance(root, yaml.SequenceNode):
+        for item in root.value:
+            records += 1
+            _read_yaml_entry(item, None, text, name, messages, problems, suppressions)
+    elif isinstance(root, yaml.MappingNode):
+        for key, value in root.value:
+            records += 1
+            if not isinstance(key, yaml.ScalarNode):
+                problems.append(Problem(name, key.start_mark.line + 1, "mapping keys must be entry ids"))
+                continue
+            _read_yaml_entry(value, key.value, text, name, messages, problems, suppressions)
+    else:
+        raise InputError(f"{name}: a script library is a list of entries or an id: text mapping, not a single value")
+    return messages, problems, suppressions, records
+
+
+def _looks_like_entries_mapping(root: yaml.MappingNode) -> bool:
+    keys = {k.value for k, _ in root.value if isinstance(k, yaml.ScalarNode)}
+    return bool(keys & {"entries", "scripts", "replies"}) and len(keys) <= 3
+
+
+ENTRY_KEYS = {"id", "scene", "text", "ignore", "group", "note", "tags"}
+
+
+def _read_yaml_entry(node, entry_id, source, name, messages, problems, suppressions) -> None:
+    line = node.start_mark.line + 1
+    if isinstance(node, yaml.ScalarNode):
+        if node.tag != "tag:yaml.org,2002:str" and node.style is None and not _is_plain_text(node):
+            problems.append(Problem(name, line, f"entry {node.value!r} is not text"))
+            return
+        messages.append(_scalar_message(node, source, name, id=str(entry_id) if entry_id is not None else None))
+        return
+    if not isinstance(node, yaml.MappingNode):
+        problems.append(Problem(name, line, "an entry is a string or a mapping with 'text'"))
+        return
+    fields = {}
+    for key, value in node.value:
+        if not isinstance(key, yaml.ScalarNode):
+            continue
+        fields[key.value] = value
+    unknown = set(fields) - ENTRY_KEYS
+    if unknown:
+        problems.append(Problem(name, line, f"unknown key(s) {sorted(unknown)} in entry; allowed: {sorted(ENTRY_KEYS)}"))
+        return
+    text_node = fields.get("text")
+    if not isinstance(text_node, yaml.ScalarNode):
+        problems.append(Problem(name, line, "entry has no 'text' string"))
+        return
+    scene = fields["scene"].value if isinstance(fields.get("scene"), yaml.ScalarNode) else None
+    if scene is not None and scene not in SCENES:
+        problems.append(Problem(name, fields["scene"].start_mark.line + 1, f"unknown scene {scene!r}; known: {', '.join(SCENES)}"))
+        return
+    ignore: tuple[str, ...] = ()
+    if "ignore" in fields:
+        ignore_node = fields["ignore"]
+        if isinstance(ignore_node, yaml.SequenceNode):
+            ignore = tuple(str(item.value).upper() for item in ignore_node.value if isinstance(item, yaml.ScalarNode))
+        elif isinstance(ignore_node, yaml.ScalarNode):
+            ignore = tuple(c.strip().upper() for c in str(ignore_node.value).split(",") if c.strip())
+        suppressions.append(Suppression(name, ignore_node.start_mark.line + 1, ignore, "entry"))
+    entry_id = fields["id"].value if isinstance(fields.get("id"), yaml.ScalarNode) else entry_id
+    messages.append(
+        _scalar_message(text_node, source, name, id=str(entry_id) if entry_id is not None else None, scene=scene, ignore=ignore)
+    )
+
+
+def _is_plain_text(node: yaml.ScalarNode) -> bool:
+    return bool(node.value) and not re.fullmatch(r"[-+0-9.eE_:xXoO]+|true|false|null|~|yes|no", node.value, re.IGNORECASE)
+
+
+def _scalar_message(node: yaml.ScalarNode, source: str, name: str, **extra) -> Message:
+    value = node.value
+    start, end = node.start_mark.index, node.end_mark.index
+    if node.style in ("|", ">"):
+        start = source.find("\n", start) + 1 or start  # the content begins after the indicator line
+    elif node.style in ("'", '"'):
+        start += 1
+    offsets = align(value, source, start, end)
+    return _message_at(value, source, offsets, name, **extra)
+
+
+# ----------------------------------------------------------------------------- CSV / TSV
+
+def _read_csv(text: str, name: str, kind: str, text_column: str | None):
+    messages: list[Message] = []
+    problems: list[Problem] = []
+    suppressions: list[Suppression] = []
+    file_ignores: list[str] = []
+    delimiter = "\t" if kind == "tsv" else _sniff_delimiter(text)
+    rows = list(_rows_with_offsets(text, delimiter, name, problems))
+    if not rows:
+        return messages, problems, suppressions, (), len(problems)
+    header = [cell.strip().lower() for cell, _ in rows[0][1]]
+    has_header = _looks_like_header(header)
+    body = rows[1:] if has_header else rows
+    column = _text_column(header if has_header else [], text_column, body, name)
+    scene_column = _named_column(header, SCENE_COLUMN_NAMES) if has_header else None
+    id_column = _named_column(header, ID_COLUMN_NAMES) if has_header else None
+    width = len(rows[0][1])
+    pending: Suppression | None = None
+    records = 0
+    for line, cells in body:
+        first = cells[0][0].strip() if cells else ""
+        if first.startswith("#"):
+            directive = _directive(first, name, line, problems)
+            if directive is not None:
+                suppressions.append(directive)
+                if directive.scope == "file":
+                    file_ignores.extend(directive.codes)
+                else:
+                    pending = directive
+            continue
+        if all(not value.strip() for value, _ in cells):
+            continue
+        records += 1
+        if len(cells) <= column:
+            problems.append(Problem(name, line, f"row has {len(cells)} columns, the reply column is number {column + 1}"))
+            pending = None
+            continue
+        if len(cells) != width and has_header:
+            # Ragged row: still read when the reply column exists, but say so.
+            problems.append(Problem(name, line, f"row has {len(cells)} columns, the header has {width}; read anyway"))
+        value, (cell_start, cell_end) = cells[column]
+        reply = value.strip()
+        if not reply:
+            pending = None
+            continue
+        offsets = align(reply, text, cell_start, cell_end)
+        scene = cells[scene_column][0].strip() if scene_column is not None and scene_column < len(cells) else None
+        if scene and scene not in SCENES:
+            problems.append(Problem(name, line, f"unknown scene {scene!r}; checked without a scene"))
+            scene = None
+        entry_id = cells[id_column][0].strip() if id_column is not None and id_column < len(cells) else None
+        messages.append(
+            _message_at(reply, text, offsets, name, id=entry_id or None, scene=scene or None, ignore=pending.codes if pending else ())
+        )
+        pending = None
+    records += sum(1 for p in problems if "unclosed quote" in p.reason)
+    return messages, problems, suppressions, tuple(file_ignores), records
+
+
+def _sniff_delimiter(text: str) -> str:
+    sample = text[:8192]
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",\t;|").delimiter
+    except csv.Error:
+        return "\t" if sample.count("\t") > sample.count(",") else ","
+
+
+def _rows_with_offsets(text: str, delimiter: str, name: str, problems: list[Problem]):
+    """Yield (line, [(value, (start, end)), ...]) with each cell's source range.
+
+    A small RFC 4180 scanner instead of ``csv.reader``: the reader gives values but not
+    where they are, and positions are the point of a linter. An unclosed quote is reported
+    and the rest of the file from that row on is skipped (it cannot be split reliably).
+    """
+    index = 0
+    length = len(text)
+    line = 1
+    while index < length:
+        row_line = line
+        cells = []
+        while True:
+            cell_start = index
+            if index < length and text[index] == '"':
+                index += 1
+                value_chars = []
+                closed = False
+                while index < length:
+                    char = text[index]
+                    if char == '"':
+                        if index + 1 < length and text[index + 1] == '"':
+                            value_chars.append('"')
+                            index += 2
+                            continue
+                        closed = True
+                        index += 1
+                        break
+                    if char == "\n":
+                        line += 1
+                    value_chars.append(char)
+                    index += 1
+                if not closed:
+                    problems.append(Problem(name, row_line, "unclosed quote; the rest of the file could not be split into rows"))
+                    return
+                # text after the closing quote up to the delimiter belongs to the cell
+                tail_start = index
+                while index < length and text[index] not in (delimiter, "\n", "\r"):
+                    index += 1
+                value = "".join(value_chars) + text[tail_start:index]
+                cells.append((value, (cell_start + 1, index)))
+            else:
+                while index < length and text[index] not in (delimiter, "\n", "\r"):
+                    index += 1
+                cells.append((text[cell_start:index], (cell_start, index)))
+            if index < length and text[index] == delimiter:
+                index += 1
+                continue
+            break
+        if index < length and text[index] == "\r":
+            index += 1
+        if index < length and text[index] == "\n":
+            index += 1
+            line += 1
+        yield row_line, cells
+
+
+def _looks_like_header(header: Sequence[str]) -> bool:
+    names = set(TEXT_COLUMN_NAMES) | set(SCENE_COLUMN_NAMES) | set(ID_COLUMN_NAMES) | {"分组", "group", "快捷短语分组"}
+    return any(cell in names for cell in header)
+
+
+def _named_column(header: Sequence[str], names: Sequence[str]) -> int | None:
+    for wanted in names:
+        if wanted in header:
+            return header.index(wanted)
+    return None
+
+
+def _text_column(header: Sequence[str], requested: str | None, body, name: str) -> int:
+    if requested:
+        if requested.isdigit():
+            return int(requested) - 1
+        if requested.lower() in header:
+            return header.index(requested.lower())
+        raise InputError(f"{name}: no column named {requested!r} (columns: {', '.join(header) or 'no header row'})")
+    named = _named_column(header, TEXT_COLUMN_NAMES)
+    if named is not None:
+        return named
+    # No header names the replies: take the column with the longest text on average.
+    totals: dict[int, int] = {}
+    for _, cells in body[:200]:
+        for position, (value, _) in enumerate(cells):
+            totals[position] = totals.get(position, 0) + len(value)
+    return max(totals, key=totals.get) if totals else 0
+
+
+def read_stdin_bytes(data: bytes, kind: str | None, encoding: str | None, text_column: str | None) -> ScriptFile:
+    return read_script_file("-", kind=kind or "txt", encoding=encoding, text_column=text_column, data=data)
+
+
+__all__ = ["ScriptFile", "Problem", "Suppression", "read_script_file", "kind_of", "align", "io"]
