@@ -166,6 +166,97 @@ def _fix_one(checker, path: Path, stdin_data: bytes | None, unsafe: bool, *, wri
 
 
 @main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(allow_dash=True))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default="kefu-audit", show_default=True, help="Folder for the database, JSONL and CSV.")
+@click.option("--db", "database", type=click.Path(path_type=Path, dir_okay=False), help="SQLite database (default OUT/audit.db).")
+@click.option("--report", type=click.Path(path_type=Path, dir_okay=False), help="Write a self-contained HTML report here.")
+@click.option("--columns", help="CSV/TSV column mapping, e.g. conversation_id=1,role=3,text=7 (numbers or header names).")
+@click.option("--agent-role", help="Role value(s) meaning agent in CSV/TSV, e.g. 1.")
+@click.option("--customer-role", help="Role value(s) meaning customer in CSV/TSV, e.g. 0.")
+@click.option("--input-format", type=click.Choice(["auto", "jsonl", "csv", "tsv"]), default="auto", show_default=True)
+@click.option("--encoding", help="Input encoding (default UTF-8).")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted audit of the same input.")
+@click.option("--restart", is_flag=True, help="Discard a previous audit of the same input and redo it.")
+@click.option("--ruleset", default="default", show_default=True)
+@click.option("--select", help="Comma-separated codes, prefixes, names or zones.")
+@click.option("--ignore", help="Comma-separated codes, prefixes, names or zones to skip.")
+@click.option("--tokenizer", type=click.Choice(["jieba", "jieba-rs", "auto"]), default="jieba", show_default=True)
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+def audit(inputs, out_dir, database, report, columns, agent_role, customer_role, input_format, encoding, jobs, resume,
+          restart, ruleset, select, ignore, tokenizer, progress):
+    """Score chat logs (JSONL, CSV/TSV, .gz, - for stdin) per message, conversation and agent."""
+    from .audit.run import AuditOptions, run_audit, spool_stdin
+    from .formats.audit_outputs import write_agents_csv, write_conversations_jsonl
+    from .formats.report_html import write_report
+
+    database = database or out_dir / "audit.db"
+    paths = [spool_stdin(out_dir) if path == "-" else path for path in inputs]
+    options = AuditOptions(
+        ruleset=ruleset, select=_codes(select), ignore=_codes(ignore) or (), tokenizer=tokenizer, columns=columns,
+        agent_role=agent_role, customer_role=customer_role, input_format=input_format, encoding=encoding, jobs=jobs,
+    )
+    shown = [0]
+
+    def on_rejected(record):
+        shown[0] += 1
+        if shown[0] <= 20:
+            click.echo(f"{record.source}:{record.line}: rejected: {record.reason}", err=True)
+
+    bar = None
+    show_progress = sys.stderr.isatty() if progress is None else progress
+
+    def on_progress(done, total):
+        nonlocal bar
+        if not show_progress:
+            return
+        if bar is None:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, initial=done, unit="conv", desc="scoring", file=sys.stderr, dynamic_ncols=True)
+        bar.n = done
+        bar.refresh()
+
+    try:
+        outcome = run_audit(paths, database, options, resume=resume, restart=restart, progress=on_progress, on_rejected=on_rejected)
+    finally:
+        if bar is not None:
+            bar.close()
+    if shown[0] > 20:
+        click.echo(f"… and {shown[0] - 20} more rejected lines (see the 'rejected' table)", err=True)
+
+    import sqlite3
+
+    db = sqlite3.connect(str(database))
+    try:
+        jsonl_path = out_dir / "conversations.jsonl"
+        agents_path = out_dir / "agents.csv"
+        write_conversations_jsonl(db, outcome.run_id, jsonl_path)
+        write_agents_csv(db, outcome.run_id, agents_path)
+        if report is not None:
+            write_report(db, outcome.run_id, report)
+    finally:
+        db.close()
+    summary = outcome.summary
+    for note in outcome.notes:
+        click.echo(note)
+    reconciled = summary["lines_read"] == summary["scored"] + summary["rejected"]
+    grades = summary["grades"]
+    click.echo(f"Audited run {outcome.run_id}: {summary['conversations']} conversations, {summary['messages']} messages.")
+    click.echo(
+        f"  lines read {summary['lines_read']} = {summary['scored']} scored + {summary['rejected']} rejected"
+        f" {'(totals reconcile)' if reconciled else '(TOTALS DO NOT RECONCILE)'}"
+    )
+    mean = summary["mean_score"]
+    click.echo(
+        f"  conversations: red {grades.get('red', 0)}, yellow {grades.get('yellow', 0)}, green {grades.get('green', 0)}"
+        f"; mean score {mean:.1f}" if mean is not None else "  no conversations"
+    )
+    click.echo(f"  database {database}  ·  {jsonl_path}  ·  {agents_path}" + (f"  ·  report {report}" if report else ""))
+    sys.exit(EXIT_OK if reconciled else EXIT_ERROR)
+
+
+@main.command()
 @click.option("--ruleset", default="default", show_default=True)
 @click.option("--output-format", "-o", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def rules(ruleset, output_format):
@@ -219,7 +310,7 @@ def explain(code, ruleset):
 def test_ruleset(rulesets):
     """Run a ruleset's own examples (like `vale test`): bad ones must be flagged, good ones not."""
     from .engine import Linter
-    from .rulesets import load_ruleset
+    from .rulesets import load_ruleset, run_example
 
     failures = 0
     total = 0
@@ -233,9 +324,8 @@ def test_ruleset(rulesets):
                 click.echo(f"FAIL {rule.code} {rule.name}: no bad example")
             for example in examples:
                 total += 1
-                found = [v for v in linter.lint(example.text, scene=example.scene) if v.code == rule.code]
-                flagged = sorted(example.text[v.start:v.end] for v in found)
-                ok = flagged == sorted(example.marks) if example.bad else not found
+                flagged = sorted(run_example(linter, rule, example))
+                ok = flagged == sorted(example.marks) if example.bad else not flagged
                 if not ok:
                     failures += 1
                     expected = f"marks {list(example.marks)}" if example.bad else "no finding"

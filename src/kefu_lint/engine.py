@@ -86,6 +86,17 @@ def apply_edits(text: str, violations: Sequence[Violation], unsafe: bool = False
     return "".join(pieces), used
 
 
+def scene_set(scene: str | Iterable[str] | None) -> frozenset[str]:
+    """Validate and normalise the ``scene`` argument to a set of known scenes."""
+    if scene is None:
+        return frozenset()
+    scenes = frozenset((scene,)) if isinstance(scene, str) else frozenset(scene)
+    unknown = scenes - set(SCENES)
+    if unknown:
+        raise ConfigError(f"unknown scene {sorted(unknown)[0]!r}; known scenes: {', '.join(SCENES)}")
+    return scenes
+
+
 def grade_of(violations: Iterable[Violation]) -> str:
     worst = max((ZONE_SEVERITY[v.zone] for v in violations), default=None)
     if worst is None:
@@ -133,21 +144,23 @@ class Linter:
     def analyze(self, text: str) -> Analysis:
         return analyze(text, self.tokenizer)
 
-    def lint(self, text: str, *, scene: str | None = None) -> list[Violation]:
-        """Every finding in ``text``, ordered by position then code."""
+    def lint(self, text: str, *, scene: str | Iterable[str] | None = None) -> list[Violation]:
+        """Every finding in ``text``, ordered by position then code.
+
+        ``scene`` is one scene, or several when a reply plays several parts at once (the
+        first reply of a conversation that answers a complaint is both greeting and complaint).
+        """
         if not isinstance(text, str):
             raise TypeError(f"lint() takes the reply as str, not {type(text).__name__}")
-        if scene is not None and scene not in SCENES:
-            raise ConfigError(f"unknown scene {scene!r}; known scenes: {', '.join(SCENES)}")
-        return list(self._cached_lint(text, scene))
+        return list(self._cached_lint(text, scene_set(scene)))
 
-    def score(self, text: str, *, scene: str | None = None) -> Score:
+    def score(self, text: str, *, scene: str | Iterable[str] | None = None) -> Score:
         return score_violations(self.lint(text, scene=scene), self.weights)
 
     def score_violations(self, violations: Sequence[Violation]) -> Score:
         return score_violations(violations, self.weights)
 
-    def fix(self, text: str, *, scene: str | None = None, unsafe: bool = False) -> tuple[str, list[Violation]]:
+    def fix(self, text: str, *, scene: str | Iterable[str] | None = None, unsafe: bool = False) -> tuple[str, list[Violation]]:
         """Apply fixes until none is left: ``(fixed text, the findings that were fixed)``.
 
         Safe fixes only, unless ``unsafe`` also applies suggestions. Overlapping edits wait
@@ -163,8 +176,8 @@ class Linter:
             text = new_text
         return text, applied
 
-    def _lint(self, text: str, scene: str | None) -> tuple[Violation, ...]:
-        rules = [rule for rule in self.rules if rule.applies_to(scene)]
+    def _lint(self, text: str, scenes: frozenset[str]) -> tuple[Violation, ...]:
+        rules = [rule for rule in self.rules if rule.applies_to(scenes)]
         if not rules:
             return ()
         analysis = self.analyze(text)

@@ -104,3 +104,28 @@ class Message:
         if last - first != end - 1 - start:
             return None  # an escape, a fold or a doubled quote sits inside the span
         return first, last + 1
+
+
+Role = Literal["customer", "agent", "system"]
+ROLES: tuple[str, ...] = get_args(Role)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    """One line of a chat log. ``time`` is epoch seconds (None when the log has none);
+    ``seq`` is the input order, the tie-breaker when times are equal or missing."""
+
+    conversation_id: str
+    role: Role
+    text: str
+    time: float | None = None
+    agent: str | None = None
+    shop: str | None = None
+    message_id: str | None = None
+    source: str = "<input>"
+    line: int = 0
+    seq: int = 0
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"unknown role {self.role!r}")

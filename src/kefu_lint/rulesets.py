@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,8 @@ from .rules.base import Example, OptionError, RuleConfig
 
 CODE_PATTERN = re.compile(r"^[A-Z]{2,4}[0-9]{3}$")
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-TOP_LEVEL_KEYS = {"name", "description", "extends", "dictionary", "rules"}
+TOP_LEVEL_KEYS = {"name", "description", "extends", "dictionary", "rules", "scene_keywords", "scene_patterns"}
+CONVERSATION_LINE = re.compile(r"^(customer|agent|system)(?:\s+(-?\d+(?:\.\d+)?))?\s*:\s*(.*)$", re.S)
 ENTRY_KEYS = {"name", "zone", "weight", "message", "check", "scenes", "suggest", "doc", "source", "enabled", "examples"}
 DEFAULT_WEIGHTS = {"red": 50, "yellow": 10, "green": 15}
 MAX_EXTENDS_DEPTH = 16
@@ -131,6 +132,10 @@ class Ruleset:
     description: str
     rules: tuple[Rule, ...]
     dictionary: tuple[str, ...] = ()
+    #: Audit scene inference: scene -> phrases / regexes that put the reply to a customer
+    #: message in that scene.
+    scene_keywords: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    scene_patterns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def rule(self, code: str) -> Rule | None:
         return next((r for r in self.rules if r.code == code), None)
@@ -152,6 +157,8 @@ def load_ruleset(ruleset: str | Path = "default") -> Ruleset:
         description=meta.get("description", ""),
         rules=tuple(sorted(rules, key=lambda r: r.code)),
         dictionary=tuple(dictionary),
+        scene_keywords=meta["scene_keywords"],
+        scene_patterns=meta["scene_patterns"],
     )
 
 
@@ -193,8 +200,9 @@ def _load_merged(reference: str | Path, chain: tuple[str, ...], relative_to: Pat
     here = None if source.startswith("<") else Path(source).parent
     entries: dict[str, dict] = {}
     dictionary: list[str] = []
+    inherited: dict = {"scene_keywords": {}, "scene_patterns": {}}
     if data.get("extends"):
-        entries, dictionary, _ = _load_merged(data["extends"], chain + (source,), here)
+        entries, dictionary, inherited = _load_merged(data["extends"], chain + (source,), here)
     words = data.get("dictionary") or []
     if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
         raise RulesetError("dictionary must be a list of words", source=source, line=_line_of(data, "dictionary"), key="dictionary")
@@ -209,8 +217,38 @@ def _load_merged(reference: str | Path, chain: tuple[str, ...], relative_to: Pat
         if not isinstance(entry, dict):
             raise RulesetError("a rule entry is a mapping", source=source, line=line, key=code)
         entries[code] = _merge_entry(entries.get(code), entry, code, source, line)
-    meta = {"name": data.get("name"), "description": data.get("description", ""), "source": source}
+    meta = {
+        "name": data.get("name"),
+        "description": data.get("description", ""),
+        "source": source,
+        "scene_keywords": {**inherited["scene_keywords"], **_scene_lists(data, "scene_keywords", source)},
+        "scene_patterns": {**inherited["scene_patterns"], **_scene_lists(data, "scene_patterns", source)},
+    }
     return entries, dictionary, meta
+
+
+def _scene_lists(data: dict, key: str, source: str) -> dict[str, tuple[str, ...]]:
+    """``scene: [phrases]`` for audit scene inference; a child's list replaces its parent's."""
+    import regex
+
+    raw = data.get(key) or {}
+    line = _line_of(data, key)
+    if not isinstance(raw, dict):
+        raise RulesetError(f"{key} maps scenes to lists", source=source, line=line, key=key)
+    result = {}
+    for scene, items in raw.items():
+        if scene not in SCENES:
+            raise RulesetError(f"unknown scene {scene!r}; known: {', '.join(SCENES)}", source=source, line=_line_of(raw, scene), key=f"{key}.{scene}")
+        if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
+            raise RulesetError("expected a list of strings", source=source, line=_line_of(raw, scene), key=f"{key}.{scene}")
+        if key == "scene_patterns":
+            for pattern in items:
+                try:
+                    regex.compile(pattern)
+                except regex.error as error:
+                    raise RulesetError(f"bad regular expression {pattern!r}: {error}", source=source, line=_line_of(raw, scene), key=f"{key}.{scene}") from None
+        result[scene] = tuple(items)
+    return result
 
 
 def _merge_entry(parent: dict | None, child: dict, code: str, source: str, line: int | None) -> dict:
@@ -331,23 +369,26 @@ def _parse_examples(raw: Any, fail, scenes: tuple[str, ...]) -> tuple[Example, .
             line = _line_of(raw, kind)
             if isinstance(item, str):
                 item = {"text": item}
-            if not isinstance(item, Mapping) or "text" not in item:
-                raise fail(f"each {kind} example needs a 'text'", "examples")
-            extra = set(item) - {"text", "mark", "marks", "scene", "fixed"}
+            if not isinstance(item, Mapping) or ("text" not in item) == ("conversation" not in item):
+                raise fail(f"each {kind} example needs a 'text' (or, for conversation rules, a 'conversation')", "examples")
+            extra = set(item) - {"text", "conversation", "mark", "marks", "scene", "fixed"}
             if extra:
                 raise fail(f"unknown example key(s) {sorted(extra)}", "examples")
+            conversation = _parse_conversation(item["conversation"], fail) if "conversation" in item else None
+            text = "\n".join(m[2] for m in conversation) if conversation else str(item["text"])
             marks = item.get("marks") or ([item["mark"]] if "mark" in item else [])
             if kind == "bad" and not marks:
-                raise fail(f"bad example {item['text']!r} needs 'mark': the words the rule must flag", "examples")
+                raise fail(f"bad example {text!r} needs 'mark': the words the rule must flag", "examples")
             for mark in marks:
-                if str(mark) not in str(item["text"]):
-                    raise fail(f"mark {mark!r} is not in the example text {item['text']!r}", "examples")
+                if str(mark) not in text:
+                    raise fail(f"mark {mark!r} is not in the example text {text!r}", "examples")
             scene = item.get("scene", default_scene)
             if scene is not None and scene not in SCENES:
                 raise fail(f"unknown scene {scene!r} in an example", "examples")
             examples.append(
                 Example(
-                    text=str(item["text"]),
+                    text=text,
+                    conversation=conversation,
                     bad=kind == "bad",
                     marks=tuple(str(m) for m in marks),
                     scene=scene,
@@ -356,3 +397,30 @@ def _parse_examples(raw: Any, fail, scenes: tuple[str, ...]) -> tuple[Example, .
                 )
             )
     return tuple(examples)
+
+
+def _parse_conversation(raw: Any, fail) -> tuple[tuple[str, float | None, str], ...]:
+    """``["customer 0: 在吗?", "agent 45: 您好"]``: role, optional seconds, text."""
+    if not isinstance(raw, list) or not raw:
+        raise fail("a conversation example is a list of 'role [seconds]: text' lines", "examples")
+    lines = []
+    for entry in raw:
+        match = CONVERSATION_LINE.match(str(entry))
+        if not match:
+            raise fail(f"conversation line {entry!r} must look like 'customer 12: 文本' or 'agent: 文本'", "examples")
+        role, seconds, text = match.groups()
+        lines.append((role, float(seconds) if seconds is not None else None, text))
+    return tuple(lines)
+
+
+def run_example(linter, rule: Rule, example: Example) -> list[str]:
+    """The words ``rule`` flags in ``example`` (for the example tests and ``kefu-lint test``)."""
+    if example.conversation is not None:
+        from .model import ChatMessage
+
+        messages = [
+            ChatMessage("example", role, text, time=seconds, seq=index)
+            for index, (role, seconds, text) in enumerate(example.conversation)
+        ]
+        return [messages[i].text[v.start:v.end] for i, v in rule.check_conversation(messages)]
+    return [example.text[v.start:v.end] for v in linter.lint(example.text, scene=example.scene) if v.code == rule.code]

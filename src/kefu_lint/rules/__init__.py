@@ -7,6 +7,14 @@ name to the generic logic a shop's own rule can use.
 from __future__ import annotations
 
 from .base import Rule
+from .conversation import (
+    ChangeNotConfirmed,
+    ConversationRule,
+    DelayWithoutRemedy,
+    FollowUpRequirement,
+    SlowFirstResponse,
+    UnansweredMessage,
+)
 from .openers import NegativeOpener
 from .phrases import InformalYou, Jargon, PhraseRule, Refusal, RudePhrase
 from .privacy import PrivacyLeak
@@ -32,6 +40,10 @@ _BUILTIN_CLASSES: tuple[type[Rule], ...] = (
     MissingEmpathy,
     MissingGreeting,
     IncompleteApology,
+    SlowFirstResponse,
+    UnansweredMessage,
+    DelayWithoutRemedy,
+    ChangeNotConfirmed,
 )
 
 BUILTIN_RULES: dict[str, type[Rule]] = {cls.code_default: cls for cls in _BUILTIN_CLASSES if cls.code_default}
@@ -43,6 +55,9 @@ CHECKS: dict[str, type[Rule]] = {
     PrivacyLeak.check_name: PrivacyLeak,
     EmotionalPunctuation.check_name: EmotionalPunctuation,
     CurtReply.check_name: CurtReply,
+    SlowFirstResponse.check_name: SlowFirstResponse,
+    UnansweredMessage.check_name: UnansweredMessage,
+    FollowUpRequirement.check_name: FollowUpRequirement,
 }
 
-__all__ = ["BUILTIN_RULES", "CHECKS", "Rule"]
+__all__ = ["BUILTIN_RULES", "CHECKS", "Rule", "ConversationRule"]

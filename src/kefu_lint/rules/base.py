@@ -21,6 +21,8 @@ class Example:
     scene: str | None = None
     fixed: str | None = None
     line: int | None = None
+    #: For conversation rules: (role, time in seconds or None, text) per message.
+    conversation: tuple[tuple[str, float | None, str], ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,8 +184,11 @@ class Rule:
 
     # -- API for the engine --
 
-    def applies_to(self, scene: str | None) -> bool:
-        return not self.config.scenes or scene in self.config.scenes
+    #: "reply" rules check one reply; "conversation" rules check a whole conversation.
+    level: ClassVar[str] = "reply"
+
+    def applies_to(self, scenes: frozenset[str]) -> bool:
+        return self.level == "reply" and (not self.config.scenes or not scenes.isdisjoint(self.config.scenes))
 
     def check(self, analysis: Analysis) -> Iterator[Violation]:  # pragma: no cover - abstract
         raise NotImplementedError

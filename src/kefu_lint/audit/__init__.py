@@ -1,0 +1,1 @@
+"""Auditing chat logs: conversation scoring, storage, batch and parallel execution."""

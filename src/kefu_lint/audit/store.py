@@ -1,0 +1,256 @@
+"""The audit database: one SQLite file auditors can query with SQL.
+
+SQLite because it ships with Python (no extra dependency on the auditor's machine), its
+transactions make a run crash-safe (each batch commits whole, so ``kill -9`` loses nothing
+and ``--resume`` continues), and every BI tool reads it; DuckDB users ``ATTACH`` it for
+heavy analytics. Rows are keyed by run, so re-running the same input writes nothing twice.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+from ..model import ChatMessage
+from ..formats.chatlog import Rejected
+from .scoring import ConversationResult
+
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+-- One row per audit run; run_id hashes the inputs' contents, the ruleset and the options.
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL DEFAULT (datetime('now')),
+    finished_at TEXT,
+    status TEXT NOT NULL,            -- ingesting | scoring | complete
+    inputs TEXT NOT NULL,            -- JSON list of input paths
+    ruleset TEXT NOT NULL,
+    options TEXT NOT NULL,           -- JSON
+    tool_version TEXT NOT NULL,
+    lines_read INTEGER,              -- = messages + rejected
+    messages INTEGER,
+    rejected INTEGER,
+    conversations INTEGER,
+    mean_score REAL
+);
+-- Every input message, in input order (seq), with its score once scored.
+CREATE TABLE IF NOT EXISTS messages (
+    run_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    conversation_id TEXT NOT NULL,
+    role TEXT NOT NULL,              -- customer | agent | system
+    text TEXT NOT NULL,
+    time REAL,                       -- epoch seconds
+    agent TEXT,
+    shop TEXT,
+    message_id TEXT,
+    source TEXT NOT NULL,
+    line INTEGER NOT NULL,
+    message_index INTEGER,           -- position in the ordered conversation
+    scenes TEXT,                     -- inferred scenes, comma-separated
+    score INTEGER,                   -- agent messages: 0..100
+    grade TEXT,                      -- agent messages: green | yellow | red
+    PRIMARY KEY (run_id, seq)
+);
+CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (run_id, conversation_id);
+CREATE TABLE IF NOT EXISTS conversations (
+    run_id TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    agent TEXT,
+    shop TEXT,
+    messages INTEGER NOT NULL,
+    agent_messages INTEGER NOT NULL,
+    score INTEGER NOT NULL,
+    grade TEXT NOT NULL,
+    findings INTEGER NOT NULL,
+    red_findings INTEGER NOT NULL,
+    first_response_seconds REAL,
+    PRIMARY KEY (run_id, conversation_id)
+);
+CREATE TABLE IF NOT EXISTS findings (
+    run_id TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    message_index INTEGER NOT NULL,
+    seq INTEGER NOT NULL,            -- the message (messages.seq)
+    code TEXT NOT NULL,
+    name TEXT NOT NULL,
+    zone TEXT NOT NULL,
+    level TEXT NOT NULL,             -- reply | conversation
+    message TEXT NOT NULL,
+    start INTEGER NOT NULL,          -- character offsets into messages.text
+    "end" INTEGER NOT NULL,
+    flagged TEXT NOT NULL,
+    suggestion TEXT
+);
+CREATE INDEX IF NOT EXISTS findings_by_conversation ON findings (run_id, conversation_id);
+CREATE INDEX IF NOT EXISTS findings_by_code ON findings (run_id, code);
+CREATE TABLE IF NOT EXISTS agents (
+    run_id TEXT NOT NULL,
+    agent TEXT NOT NULL,             -- '(unknown)' when the log names no agent
+    conversations INTEGER NOT NULL,
+    mean_score REAL NOT NULL,
+    red_rate REAL NOT NULL,          -- share of conversations graded red
+    findings INTEGER NOT NULL,
+    top_rules TEXT NOT NULL,         -- JSON [[code, count], ...], most frequent first
+    PRIMARY KEY (run_id, agent)
+);
+CREATE TABLE IF NOT EXISTS rejected (
+    run_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    line INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    raw TEXT,
+    PRIMARY KEY (run_id, source, line)
+);
+"""
+
+
+class AuditStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(str(path), timeout=60)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        self.db.commit()
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- runs --
+
+    def run_status(self, run_id: str) -> str | None:
+        row = self.db.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return row[0] if row else None
+
+    def start_run(self, run_id: str, inputs: Sequence[str], ruleset: str, options: dict, version: str) -> None:
+        self.delete_run(run_id)
+        self.db.execute(
+            "INSERT INTO runs (run_id, status, inputs, ruleset, options, tool_version) VALUES (?, 'ingesting', ?, ?, ?, ?)",
+            (run_id, json.dumps(list(inputs), ensure_ascii=False), ruleset, json.dumps(options, ensure_ascii=False), version),
+        )
+        self.db.commit()
+
+    def delete_run(self, run_id: str) -> None:
+        for table in ("runs", "messages", "conversations", "findings", "agents", "rejected"):
+            self.db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))  # noqa: S608 - fixed table names
+        self.db.commit()
+
+    def set_status(self, run_id: str, status: str) -> None:
+        self.db.execute("UPDATE runs SET status = ? WHERE run_id = ?", (status, run_id))
+        self.db.commit()
+
+    # -- ingest --
+
+    def add_records(self, run_id: str, records: Iterable[ChatMessage | Rejected]) -> None:
+        messages, rejected = [], []
+        for record in records:
+            if isinstance(record, Rejected):
+                rejected.append((run_id, record.source, record.line, record.reason, record.raw))
+            else:
+                messages.append((
+                    run_id, record.seq, record.conversation_id, record.role, record.text, record.time,
+                    record.agent, record.shop, record.message_id, record.source, record.line,
+                ))
+        with self.db:
+            self.db.executemany(
+                "INSERT OR IGNORE INTO messages (run_id, seq, conversation_id, role, text, time, agent, shop, message_id, source, line)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", messages,
+            )
+            self.db.executemany("INSERT OR IGNORE INTO rejected VALUES (?, ?, ?, ?, ?)", rejected)
+
+    # -- scoring --
+
+    def count_unscored(self, run_id: str) -> tuple[int, int]:
+        total = self.db.execute("SELECT COUNT(DISTINCT conversation_id) FROM messages WHERE run_id = ?", (run_id,)).fetchone()[0]
+        done = self.db.execute("SELECT COUNT(*) FROM conversations WHERE run_id = ?", (run_id,)).fetchone()[0]
+        return total, done
+
+    def unscored_batches(self, run_id: str, batch_size: int) -> Iterator[list[list[ChatMessage]]]:
+        """Conversations not yet scored, a batch at a time, grouped through the database."""
+        last = ""
+        while True:
+            ids = [row[0] for row in self.db.execute(
+                "SELECT DISTINCT conversation_id FROM messages m WHERE run_id = ? AND conversation_id > ?"
+                " AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.run_id = m.run_id AND c.conversation_id = m.conversation_id)"
+                " ORDER BY conversation_id LIMIT ?", (run_id, last, batch_size))]
+            if not ids:
+                return
+            last = ids[-1]
+            marks = ",".join("?" * len(ids))
+            grouped: dict[str, list[ChatMessage]] = {cid: [] for cid in ids}
+            for row in self.db.execute(
+                "SELECT conversation_id, role, text, time, agent, shop, message_id, source, line, seq FROM messages"
+                f" WHERE run_id = ? AND conversation_id IN ({marks})", (run_id, *ids)):  # noqa: S608 - placeholders only
+                grouped[row[0]].append(ChatMessage(*row))
+            yield list(grouped.values())
+
+    def save_results(self, run_id: str, results: Iterable[ConversationResult]) -> None:
+        """One transaction per batch: a batch is stored whole or not at all."""
+        with self.db:
+            for result in results:
+                cid = result.conversation_id
+                self.db.execute("DELETE FROM findings WHERE run_id = ? AND conversation_id = ?", (run_id, cid))
+                self.db.executemany(
+                    "UPDATE messages SET message_index = ?, scenes = ?, score = ?, grade = ? WHERE run_id = ? AND seq = ?",
+                    [(m.index, ",".join(m.scenes), m.score.value if m.score else None, m.score.grade if m.score else None,
+                      run_id, m.message.seq) for m in result.messages],
+                )
+                rows = []
+                for finding in result.findings:
+                    message = result.messages[finding.message_index].message
+                    v = finding.violation
+                    rows.append((run_id, cid, finding.message_index, message.seq, v.code, v.name, v.zone, finding.level,
+                                 v.message, v.start, v.end, message.text[v.start:v.end], v.suggestion))
+                self.db.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                self.db.execute(
+                    "INSERT OR REPLACE INTO conversations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (run_id, cid, result.agent, result.shop, len(result.messages), result.agent_messages, result.score.value,
+                     result.score.grade, len(result.findings), sum(1 for f in result.findings if f.violation.zone == "red"),
+                     result.first_response_seconds),
+                )
+
+    def finish(self, run_id: str) -> None:
+        with self.db:
+            self.db.execute("DELETE FROM agents WHERE run_id = ?", (run_id,))
+            self.db.execute(
+                "INSERT INTO agents SELECT run_id, COALESCE(agent, '(unknown)'), COUNT(*), AVG(score),"
+                " AVG(grade = 'red'), SUM(findings), '[]' FROM conversations WHERE run_id = ? GROUP BY 1, 2", (run_id,),
+            )
+            top: dict[str, list] = {}
+            for agent, code, count in self.db.execute(
+                "SELECT COALESCE(c.agent, '(unknown)'), f.code, COUNT(*) AS n FROM findings f JOIN conversations c"
+                " ON c.run_id = f.run_id AND c.conversation_id = f.conversation_id WHERE f.run_id = ?"
+                " GROUP BY 1, 2 ORDER BY 1, n DESC, 2", (run_id,)):
+                top.setdefault(agent, [])
+                if len(top[agent]) < 5:
+                    top[agent].append([code, count])
+            self.db.executemany("UPDATE agents SET top_rules = ? WHERE run_id = ? AND agent = ?",
+                                [(json.dumps(rules), run_id, agent) for agent, rules in top.items()])
+            messages = self.db.execute("SELECT COUNT(*) FROM messages WHERE run_id = ?", (run_id,)).fetchone()[0]
+            rejected = self.db.execute("SELECT COUNT(*) FROM rejected WHERE run_id = ?", (run_id,)).fetchone()[0]
+            conversations, mean = self.db.execute(
+                "SELECT COUNT(*), AVG(score) FROM conversations WHERE run_id = ?", (run_id,)).fetchone()
+            self.db.execute(
+                "UPDATE runs SET status = 'complete', finished_at = datetime('now'), lines_read = ?, messages = ?,"
+                " rejected = ?, conversations = ?, mean_score = ? WHERE run_id = ?",
+                (messages + rejected, messages, rejected, conversations, mean, run_id),
+            )
+
+    # -- reading results --
+
+    def summary(self, run_id: str) -> dict:
+        row = self.db.execute(
+            "SELECT lines_read, messages, rejected, conversations, mean_score FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        grades = dict(self.db.execute("SELECT grade, COUNT(*) FROM conversations WHERE run_id = ? GROUP BY grade", (run_id,)).fetchall())
+        scored = self.db.execute("SELECT COUNT(*) FROM messages WHERE run_id = ? AND message_index IS NOT NULL", (run_id,)).fetchone()[0]
+        zones = dict(self.db.execute("SELECT zone, COUNT(*) FROM findings WHERE run_id = ? GROUP BY zone", (run_id,)).fetchall())
+        return {
+            "lines_read": row[0], "messages": row[1], "scored": scored, "rejected": row[2], "conversations": row[3],
+            "mean_score": row[4], "grades": grades, "zones": zones,
+        }
