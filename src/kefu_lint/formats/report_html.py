@@ -68,14 +68,14 @@ def _zone_bar(counts: dict[str, int], label: str) -> str:
 def _top_rules(rows: list[tuple[str, str, str, int]]) -> str:
     if not rows:
         return "<p class='ok'>No findings.</p>"
-    width, row_height, top = 520, 24, rows[0][3]
+    width, row_height, top = 960, 24, rows[0][3]  # drawn across the full-width section
     parts = [f'<svg viewBox="0 0 {width} {row_height * len(rows)}" width="100%" role="img" aria-label="top rules">']
     for index, (code, name, zone, count) in enumerate(rows):
         y = index * row_height
-        bar = count / top * (width - 230)
+        bar = count / top * (width - 260)
         parts.append(f'<text x="0" y="{y + 16}" font-size="12">{_esc(code)} {_esc(name)}</text>')
-        parts.append(f'<rect x="190" y="{y + 4}" width="{bar:.1f}" height="16" fill="{ZONE_COLOURS[zone]}"></rect>')
-        parts.append(f'<text x="{194 + bar:.1f}" y="{y + 16}" font-size="12">{count}</text>')
+        parts.append(f'<rect x="210" y="{y + 4}" width="{bar:.1f}" height="16" fill="{ZONE_COLOURS[zone]}"></rect>')
+        parts.append(f'<text x="{214 + bar:.1f}" y="{y + 16}" font-size="12">{count}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
