@@ -313,3 +313,16 @@ def test_rules_explain_and_test_commands(tmp_path):
     """), encoding="utf-8")
     result = run("test", broken)
     assert result.returncode == 1 and "FAIL KF901" in result.out and "1 failed" in result.out
+
+
+def test_platform_ruleset_flags_compliance_examples_with_sources():
+    result = run("check", "--ruleset", "platform", "-o", "json", EXAMPLES / "platform")
+    assert result.returncode == 1
+    codes = {f["code"] for f in json.loads(result.out)["findings"]}
+    assert codes == {"KF501", "KF502", "KF503", "KF504", "KF505"}
+    assert any("《广告法》第九条" in f["message"] for f in json.loads(result.out)["findings"])
+    assert run("check", "-o", "json", EXAMPLES / "platform").returncode == 0  # not in the default ruleset
+    explained = run("explain", "KF504", "--ruleset", "platform").out
+    assert "## Source" in explained and "《中华人民共和国电子商务法》第十七条" in explained
+    sarif_rules = json.loads(run("check", "--ruleset", "platform", "-o", "sarif", EXAMPLES / "platform").out)["runs"][0]["tool"]["driver"]["rules"]
+    assert any(rule["id"] == "KF502" for rule in sarif_rules)

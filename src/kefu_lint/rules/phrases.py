@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from ..model import Violation
 from ..text.analysis import Analysis
 from .base import Phrase, Rule, RuleConfig, boolean, pattern_list, phrase_list, string_list
-from .matching import CompiledPatterns, PhraseAutomaton, filter_hits, keep_longest
+from .matching import CompiledPatterns, PhraseAutomaton, filter_hits
 
 
 class PhraseRule(Rule):
@@ -56,9 +56,11 @@ class PhraseRule(Rule):
         hits = self._automaton.hits(text) + self._patterns.hits(text)
         if not hits:
             return
+        # filter_hits resolves overlaps itself, after the boundary check: a candidate that
+        # splits a token must not knock out an overlapping one that does not.
         hits = filter_hits(
             analysis,
-            keep_longest(hits),
+            hits,
             exceptions=self._exceptions,
             boundaries=self.boundaries,
             skip_quotes=self.skip_quotes,
