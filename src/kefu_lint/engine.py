@@ -132,6 +132,7 @@ class Linter:
         self.weights = {rule.code: rule.weight for rule in self.ruleset.rules}
         self.tokenizer: Tokenizer = make_tokenizer(tokenizer, self.ruleset.tokenizer_words())
         self._cached_lint = lru_cache(maxsize=CACHE_SIZE)(self._lint)
+        self._rules_for_scenes = lru_cache(maxsize=256)(self._select_for_scenes)
 
     @property
     def tokenizer_name(self) -> str:
@@ -176,8 +177,11 @@ class Linter:
             text = new_text
         return text, applied
 
+    def _select_for_scenes(self, scenes: frozenset[str]) -> tuple[Rule, ...]:
+        return tuple(rule for rule in self.rules if rule.applies_to(scenes))
+
     def _lint(self, text: str, scenes: frozenset[str]) -> tuple[Violation, ...]:
-        rules = [rule for rule in self.rules if rule.applies_to(scenes)]
+        rules = self._rules_for_scenes(scenes)
         if not rules:
             return ()
         analysis = self.analyze(text)

@@ -65,12 +65,15 @@ class NegativeOpener(Rule):
 
     def check(self, analysis: Analysis) -> Iterator[Violation]:
         text = analysis.text
+        phrase_candidates = self._phrases.hits(text)
+        if not phrase_candidates and not any(prefix in text for prefix in self.prefixes):
+            return  # nothing could open a sentence: no need to segment the reply
         vocative_ends = {}
         for hit in self._vocatives.hits(text):
             if analysis.on_token_boundaries(hit.start, hit.end):
                 vocative_ends[hit.start] = max(hit.end, vocative_ends.get(hit.start, 0))
         phrase_hits = {}
-        for hit in self._phrases.hits(text):
+        for hit in phrase_candidates:
             if analysis.on_token_boundaries(hit.start, hit.end):
                 best = phrase_hits.get(hit.start)
                 if best is None or hit.end > best.end:

@@ -16,6 +16,7 @@ _MOBILE = regex.compile(r"(?<![0-9])1[3-9][0-9][- ]?[0-9]{4}[- ]?[0-9]{4}(?![0-9
 _ID_CARD = regex.compile(r"(?<![0-9])[1-9][0-9]{16}[0-9x](?![0-9a-z])")
 _BANK_CARD = regex.compile(r"(?<![0-9])[0-9]{4}(?:[- ]?[0-9]{4}){2,3}(?:[- ]?[0-9]{1,3})?(?![0-9])")
 
+_DIGIT = regex.compile(r"[0-9]")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK_CODES = "10x98765432"
 
@@ -105,7 +106,7 @@ class PrivacyLeak(Rule):
 
     def check(self, analysis: Analysis) -> Iterator[Violation]:
         text = analysis.text
-        if not any(c.isdigit() for c in text):
+        if _DIGIT.search(text) is None:
             return
         taken: list[tuple[int, int]] = []
         if "phone" in self.kinds:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
+import regex
 
 from .normalize import NormalizedText, normalize
 from .tokenize import Tokenizer
@@ -13,16 +13,19 @@ SENTENCE_DELIMITERS = frozenset("。!?;~\n\r")
 QUOTE_PAIRS = {"“": "”", "「": "」", "『": "』", "‘": "’", '"': '"', "《": "》"}
 
 
-@dataclass(frozen=True, slots=True)
 class Analysis:
-    """A reply after normalisation and segmentation. All offsets index ``normalized.text``."""
+    """A reply after normalisation. All offsets index ``normalized.text``.
 
-    normalized: NormalizedText
-    tokens: tuple[tuple[int, int], ...]
-    token_starts: frozenset[int]
-    token_ends: frozenset[int]
-    sentences: tuple[tuple[int, int], ...]
-    quotes: tuple[tuple[int, int], ...]
+    Tokens, sentences and quotes are computed on first use and then shared by every rule:
+    a reply in which no rule finds a candidate is never segmented at all.
+    """
+
+    __slots__ = ("normalized", "_tokenizer", "_tokens", "_starts", "_ends", "_sentences", "_quotes")
+
+    def __init__(self, normalized: NormalizedText, tokenizer: Tokenizer) -> None:
+        self.normalized = normalized
+        self._tokenizer = tokenizer
+        self._tokens = self._starts = self._ends = self._sentences = self._quotes = None
 
     @property
     def original(self) -> str:
@@ -32,6 +35,36 @@ class Analysis:
     def text(self) -> str:
         return self.normalized.text
 
+    @property
+    def tokens(self) -> list[tuple[int, int]]:
+        if self._tokens is None:
+            self._tokens = self._tokenizer.token_spans(self.normalized.text) if self.normalized.text else []
+        return self._tokens
+
+    @property
+    def token_starts(self) -> frozenset[int]:
+        if self._starts is None:
+            self._starts = frozenset(start for start, _ in self.tokens)
+        return self._starts
+
+    @property
+    def token_ends(self) -> frozenset[int]:
+        if self._ends is None:
+            self._ends = frozenset(end for _, end in self.tokens)
+        return self._ends
+
+    @property
+    def sentences(self) -> tuple[tuple[int, int], ...]:
+        if self._sentences is None:
+            self._sentences = split_sentences(self.normalized.text)
+        return self._sentences
+
+    @property
+    def quotes(self) -> tuple[tuple[int, int], ...]:
+        if self._quotes is None:
+            self._quotes = find_quotes(self.normalized.text)
+        return self._quotes
+
     def on_token_boundaries(self, start: int, end: int) -> bool:
         return start in self.token_starts and end in self.token_ends
 
@@ -40,9 +73,10 @@ class Analysis:
         return any(q_start <= start and end <= q_end for q_start, q_end in self.quotes)
 
     def token_at(self, position: int) -> tuple[int, int] | None:
-        index = bisect_right(self.tokens, (position, float("inf"))) - 1
-        if index >= 0 and self.tokens[index][0] == position:
-            return self.tokens[index]
+        tokens = self.tokens
+        index = bisect_right(tokens, (position, float("inf"))) - 1
+        if index >= 0 and tokens[index][0] == position:
+            return tokens[index]
         return None
 
     def next_token(self, token: tuple[int, int]) -> tuple[int, int] | None:
@@ -53,43 +87,30 @@ class Analysis:
 
 
 def analyze(original: str, tokenizer: Tokenizer) -> Analysis:
-    normalized = normalize(original)
-    text = normalized.text
-    tokens = tuple(tokenizer.token_spans(text)) if text else ()
-    return Analysis(
-        normalized=normalized,
-        tokens=tokens,
-        token_starts=frozenset(start for start, _ in tokens),
-        token_ends=frozenset(end for _, end in tokens),
-        sentences=split_sentences(text),
-        quotes=find_quotes(text),
-    )
+    return Analysis(normalize(original), tokenizer)
+
+
+_SENTENCE_BREAK = regex.compile(r"(?:[。!?;~\n\r]|\.\.\.)(?:[。!?;~\n\r.])*")
+_QUOTE_OPENERS = regex.compile("[" + regex.escape("".join(QUOTE_PAIRS)) + "]")
 
 
 def split_sentences(text: str) -> tuple[tuple[int, int], ...]:
     """Sentence spans, delimiters excluded; "..." (a folded …) also ends a sentence."""
     sentences = []
     start = 0
-    index = 0
-    length = len(text)
-    while index < length:
-        char = text[index]
-        is_ellipsis = char == "." and text.startswith("...", index)
-        if char in SENTENCE_DELIMITERS or is_ellipsis:
-            if index > start:
-                sentences.append((start, index))
-            while index < length and (text[index] in SENTENCE_DELIMITERS or text[index] == "."):
-                index += 1
-            start = index
-            continue
-        index += 1
-    if start < length:
-        sentences.append((start, length))
+    for match in _SENTENCE_BREAK.finditer(text):
+        if match.start() > start:
+            sentences.append((start, match.start()))
+        start = match.end()
+    if start < len(text):
+        sentences.append((start, len(text)))
     return tuple(sentences)
 
 
 def find_quotes(text: str) -> tuple[tuple[int, int], ...]:
     """Spans of quoted words, the quotation marks excluded. Unclosed quotes quote nothing."""
+    if _QUOTE_OPENERS.search(text) is None:
+        return ()
     quotes = []
     index = 0
     length = len(text)

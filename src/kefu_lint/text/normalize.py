@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import threading
 import unicodedata
+
+import regex
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -79,7 +81,36 @@ class NormalizedText:
         return self.origin[start], self.origin[end - 1] + 1
 
 
+# Characters whose fold is one character (or themselves): ASCII, Han, CJK punctuation and
+# the full-width ASCII block. Text made only of these takes the fast path below.
+_SIMPLE = regex.compile(r"[^\u0020-\u007e\u3000-\u303f\u4e00-\u9fff\uff01-\uff5e\u2018\u2019\u201c\u201d\u2026\u00b7]")
+_FAST_FOLD = {code: chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)}
+_FAST_FOLD.update({ord(c): c.lower() for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"})
+_FAST_FOLD[0x3000] = " "
+_FAST_FOLD = {key: value.lower() for key, value in _FAST_FOLD.items()}
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_FILLER_CLASS = "".join(regex.escape(c) for c in sorted(DODGE_FILLERS))
+_DODGE = regex.compile(f"[{_HAN}][{_FILLER_CLASS}]+[{_HAN}]")
+_DODGE_RUN = regex.compile(f"(?<=[{_HAN}])[{_FILLER_CLASS}]+(?=[{_HAN}])")
+
+
 def normalize(original: str) -> NormalizedText:
+    if _SIMPLE.search(original) is None:
+        # Fast path: every character folds to exactly one character.
+        text = original.translate(_FAST_FOLD)
+        if "\u2026" in text:  # … folds to "..." (three characters): take the general path
+            return _normalize_general(original)
+        origin = range(len(original))
+        if _DODGE.search(text):
+            chars, origin_list = _drop_dodge_fillers(list(text), list(origin))
+            text, origin = "".join(chars), origin_list
+        if _has_traditional(text):
+            text = _to_simplified(text)
+        return NormalizedText(original, text, tuple(origin))
+    return _normalize_general(original)
+
+
+def _normalize_general(original: str) -> NormalizedText:
     chars: list[str] = []
     origin: list[int] = []
     for index, char in enumerate(original):
@@ -94,26 +125,41 @@ def normalize(original: str) -> NormalizedText:
     return NormalizedText(original, text, tuple(origin))
 
 
+_traditional: frozenset[str] | None = None
+_traditional_lock = threading.Lock()  # not _converter_lock: building the table needs _t2s()
+
+
+def _has_traditional(text: str) -> bool:
+    """True when ``text`` holds a character OpenCC would change (most replies hold none)."""
+    global _traditional
+    if text.isascii():
+        return False
+    if _traditional is None:
+        converter = _t2s()
+        with _traditional_lock:
+            if _traditional is None:
+                han = [chr(code) for code in range(0x4E00, 0xA000)]
+                converted = converter.convert("\n".join(han)).split("\n")
+                _traditional = frozenset(c for c, s in zip(han, converted) if c != s)
+    return not _traditional.isdisjoint(text)
+
+
 def _drop_dodge_fillers(chars: list[str], origin: list[int]) -> tuple[list[str], list[int]]:
-    if not any(c in DODGE_FILLERS for c in chars):
+    """Remove runs of filler characters that sit between two Han characters."""
+    text = "".join(chars)
+    runs = [match.span() for match in _DODGE_RUN.finditer(text)]
+    if not runs:
         return chars, origin
-    keep_chars: list[str] = []
-    keep_origin: list[int] = []
-    count = len(chars)
-    index = 0
-    while index < count:
-        char = chars[index]
-        if char in DODGE_FILLERS and keep_chars and is_han(keep_chars[-1]):
-            run_end = index
-            while run_end < count and chars[run_end] in DODGE_FILLERS:
-                run_end += 1
-            if run_end < count and is_han(chars[run_end]):
-                index = run_end
-                continue
-        keep_chars.append(char)
-        keep_origin.append(origin[index])
-        index += 1
-    return keep_chars, keep_origin
+    kept_text: list[str] = []
+    kept_origin: list[int] = []
+    position = 0
+    for start, end in runs:
+        kept_text.append(text[position:start])
+        kept_origin.extend(origin[position:start])
+        position = end
+    kept_text.append(text[position:])
+    kept_origin.extend(origin[position:])
+    return list("".join(kept_text)), kept_origin
 
 
 def _to_simplified(text: str) -> str:

@@ -11,6 +11,7 @@ import os
 import threading
 import warnings
 from collections.abc import Iterable
+from itertools import accumulate
 from pathlib import Path
 from typing import Protocol
 
@@ -70,6 +71,11 @@ def _import_jieba():
     return jieba
 
 
+def _spans(words: Iterable[str]) -> list[tuple[int, int]]:
+    ends = list(accumulate(map(len, words)))
+    return list(zip([0, *ends[:-1]], ends))
+
+
 class JiebaTokenizer:
     """jieba's reference segmenter, as a private ``jieba.Tokenizer`` instance."""
 
@@ -107,13 +113,7 @@ class JiebaTokenizer:
 
     def token_spans(self, text: str) -> list[tuple[int, int]]:
         tokenizer = self._tokenizer or self._load()
-        spans = []
-        position = 0
-        for word in tokenizer.cut(text, HMM=True):
-            end = position + len(word)
-            spans.append((position, end))
-            position = end
-        return spans
+        return _spans(tokenizer.cut(text, HMM=True))
 
 
 class RustJiebaTokenizer:
@@ -147,13 +147,7 @@ class RustJiebaTokenizer:
 
     def token_spans(self, text: str) -> list[tuple[int, int]]:
         instance = self._instance or self._load()
-        spans = []
-        position = 0
-        for word in instance.cut(text, True):
-            end = position + len(word)
-            spans.append((position, end))
-            position = end
-        return spans
+        return _spans(instance.cut(text, True))
 
 
 def domain_words() -> list[tuple[str, int | None]]:
