@@ -22,7 +22,7 @@ from ..engine import Linter
 from ..errors import ConfigError
 from ..formats.chatlog import ColumnMapping, read_chat_log
 from .scoring import ConversationScorer
-from .store import AuditStore
+from .store import AuditStore, result_rows
 
 INGEST_BATCH = 5000
 SEQ_PER_INPUT = 10_000_000_000  # seq = input number * this + line: unique across inputs
@@ -83,16 +83,22 @@ def spool_stdin(directory: Path) -> str:
 
 
 _worker_scorer: ConversationScorer | None = None
+_worker_store: AuditStore | None = None
 
 
-def _init_worker(options: AuditOptions) -> None:
-    """Each worker process builds its Linter once and reuses it for every batch."""
-    global _worker_scorer
-    _worker_scorer = ConversationScorer(_make_linter(options))
+def _init_worker(options: AuditOptions, database: str) -> None:
+    """Each worker builds its Linter once and reuses it for every batch (forked workers
+    inherit the parent's warm scorer), and opens its own connection to read batches."""
+    global _worker_scorer, _worker_store
+    if _worker_scorer is None:
+        _worker_scorer = ConversationScorer(_make_linter(options))
+    _worker_store = AuditStore(Path(database))
 
 
-def _score_batch(batch):
-    return [_worker_scorer.score(conversation) for conversation in batch]
+def _score_ids(run_id: str, ids: list[str]):
+    """Read, score and turn into rows one batch: all the per-batch work but the write."""
+    conversations = _worker_store.load_conversations(run_id, ids)
+    return len(ids), result_rows(run_id, (_worker_scorer.score(c) for c in conversations))
 
 
 def _make_linter(options: AuditOptions) -> Linter:
@@ -162,32 +168,38 @@ def _score(store: AuditStore, run_id: str, linter: Linter, options: AuditOptions
     total, done = store.count_unscored(run_id)
     if progress:
         progress(done, total)
-    batches = store.unscored_batches(run_id, options.batch_size)
+    batches = store.unscored_id_batches(run_id, options.batch_size)
     if options.jobs <= 1:
         scorer = ConversationScorer(linter)
-        for batch in batches:
-            store.save_results(run_id, [scorer.score(conversation) for conversation in batch])
-            done += len(batch)
+        for ids in batches:
+            store.save_rows(result_rows(run_id, (scorer.score(c) for c in store.load_conversations(run_id, ids))))
+            done += len(ids)
             if progress:
                 progress(done, total)
         return
     import multiprocessing
 
-    context = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
-    with context.Pool(options.jobs, initializer=_init_worker, initargs=(options,)) as pool:
+    global _worker_scorer
+    fork = "fork" in multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if fork else "spawn")
+    if fork:
+        linter.warm_up()
+        _worker_scorer = ConversationScorer(linter)  # inherited by the forked workers
+    # The writer only hands out ids and writes rows; workers read, score and build rows.
+    with context.Pool(options.jobs, initializer=_init_worker, initargs=(options, str(store.path))) as pool:
         in_flight: deque = deque()
         window = options.jobs * 2  # bounded: never more than this many batches in memory
-        for batch in batches:
-            in_flight.append(pool.apply_async(_score_batch, (batch,)))
+        for ids in batches:
+            in_flight.append(pool.apply_async(_score_ids, (run_id, ids)))
             if len(in_flight) >= window:
-                results = in_flight.popleft().get()
-                store.save_results(run_id, results)
-                done += len(results)
+                count, rows = in_flight.popleft().get()
+                store.save_rows(rows)
+                done += count
                 if progress:
                     progress(done, total)
         while in_flight:
-            results = in_flight.popleft().get()
-            store.save_results(run_id, results)
-            done += len(results)
+            count, rows = in_flight.popleft().get()
+            store.save_rows(rows)
+            done += count
             if progress:
                 progress(done, total)

@@ -108,6 +108,34 @@ CREATE TABLE IF NOT EXISTS rejected (
 """
 
 
+ResultRows = tuple[list[tuple], list[tuple], list[tuple]]
+
+
+def result_rows(run_id: str, results: Iterable[ConversationResult]) -> ResultRows:
+    """The rows a batch of results writes (built where the results are, not in the writer).
+
+    A conversation's findings commit together with its row, so an unscored conversation has
+    no findings to clear, and a batch needs one statement per table.
+    """
+    message_rows, finding_rows, conversation_rows = [], [], []
+    for result in results:
+        cid = result.conversation_id
+        for m in result.messages:
+            message_rows.append((m.index, ",".join(m.scenes), m.score.value if m.score else None,
+                                 m.score.grade if m.score else None, run_id, m.message.seq))
+        for finding in result.findings:
+            message = result.messages[finding.message_index].message
+            v = finding.violation
+            finding_rows.append((run_id, cid, finding.message_index, message.seq, v.code, v.name, v.zone, finding.level,
+                                 v.message, v.start, v.end, message.text[v.start:v.end], v.suggestion))
+        conversation_rows.append(
+            (run_id, cid, result.agent, result.shop, len(result.messages), result.agent_messages, result.score.value,
+             result.score.grade, len(result.findings), sum(1 for f in result.findings if f.violation.zone == "red"),
+             result.first_response_seconds)
+        )
+    return message_rows, finding_rows, conversation_rows
+
+
 class AuditStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -171,8 +199,8 @@ class AuditStore:
         done = self.db.execute("SELECT COUNT(*) FROM conversations WHERE run_id = ?", (run_id,)).fetchone()[0]
         return total, done
 
-    def unscored_batches(self, run_id: str, batch_size: int) -> Iterator[list[list[ChatMessage]]]:
-        """Conversations not yet scored, a batch at a time, grouped through the database."""
+    def unscored_id_batches(self, run_id: str, batch_size: int) -> Iterator[list[str]]:
+        """Ids of conversations not yet scored, a batch at a time, grouped through the database."""
         last = ""
         while True:
             ids = [row[0] for row in self.db.execute(
@@ -182,38 +210,25 @@ class AuditStore:
             if not ids:
                 return
             last = ids[-1]
-            marks = ",".join("?" * len(ids))
-            grouped: dict[str, list[ChatMessage]] = {cid: [] for cid in ids}
-            for row in self.db.execute(
-                "SELECT conversation_id, role, text, time, agent, shop, message_id, source, line, seq FROM messages"
-                f" WHERE run_id = ? AND conversation_id IN ({marks})", (run_id, *ids)):  # noqa: S608 - placeholders only
-                grouped[row[0]].append(ChatMessage(*row))
-            yield list(grouped.values())
+            yield ids
 
-    def save_results(self, run_id: str, results: Iterable[ConversationResult]) -> None:
+    def load_conversations(self, run_id: str, ids: Sequence[str]) -> list[list[ChatMessage]]:
+        marks = ",".join("?" * len(ids))
+        grouped: dict[str, list[ChatMessage]] = {cid: [] for cid in ids}
+        for row in self.db.execute(
+            "SELECT conversation_id, role, text, time, agent, shop, message_id, source, line, seq FROM messages"
+            f" WHERE run_id = ? AND conversation_id IN ({marks})", (run_id, *ids)):  # noqa: S608 - placeholders only
+            grouped[row[0]].append(ChatMessage(*row))
+        return list(grouped.values())
+
+    def save_rows(self, rows: "ResultRows") -> None:
         """One transaction per batch: a batch is stored whole or not at all."""
+        message_rows, finding_rows, conversation_rows = rows
         with self.db:
-            for result in results:
-                cid = result.conversation_id
-                self.db.execute("DELETE FROM findings WHERE run_id = ? AND conversation_id = ?", (run_id, cid))
-                self.db.executemany(
-                    "UPDATE messages SET message_index = ?, scenes = ?, score = ?, grade = ? WHERE run_id = ? AND seq = ?",
-                    [(m.index, ",".join(m.scenes), m.score.value if m.score else None, m.score.grade if m.score else None,
-                      run_id, m.message.seq) for m in result.messages],
-                )
-                rows = []
-                for finding in result.findings:
-                    message = result.messages[finding.message_index].message
-                    v = finding.violation
-                    rows.append((run_id, cid, finding.message_index, message.seq, v.code, v.name, v.zone, finding.level,
-                                 v.message, v.start, v.end, message.text[v.start:v.end], v.suggestion))
-                self.db.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-                self.db.execute(
-                    "INSERT OR REPLACE INTO conversations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (run_id, cid, result.agent, result.shop, len(result.messages), result.agent_messages, result.score.value,
-                     result.score.grade, len(result.findings), sum(1 for f in result.findings if f.violation.zone == "red"),
-                     result.first_response_seconds),
-                )
+            self.db.executemany(
+                "UPDATE messages SET message_index = ?, scenes = ?, score = ?, grade = ? WHERE run_id = ? AND seq = ?", message_rows)
+            self.db.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", finding_rows)
+            self.db.executemany("INSERT OR REPLACE INTO conversations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", conversation_rows)
 
     def finish(self, run_id: str) -> None:
         with self.db:

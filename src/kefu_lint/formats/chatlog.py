@@ -20,6 +20,7 @@ import datetime
 import gzip
 import io
 import json
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ ROLE_ALIASES = {
     "system": "system", "bot": "system", "robot": "system", "系统": "system", "机器人": "system",
 }
 MAX_LINE_CHARS = 1_000_000
+_UNDECODED = re.compile("[\udc80-\udcff]")  # bytes surrogateescape could not decode
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +136,7 @@ def _message(record: dict, source: str, line: int, seq: int, mapping: ColumnMapp
     text = record["text"]
     if not isinstance(text, str):
         raise ValueError("text must be a string")
-    if any("\udc80" <= c <= "\udcff" for c in text):
+    if _UNDECODED.search(text):
         raise ValueError("text has bytes that are not valid UTF-8 (pass --encoding)")
     optional = {name: (str(record[name]) if record.get(name) not in (None, "") else None) for name in ("agent", "shop", "message_id")}
     return ChatMessage(

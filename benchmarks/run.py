@@ -1,0 +1,186 @@
+"""kefu-lint benchmarks: one command, everything measured in the same run.
+
+    python benchmarks/run.py            # full run (a few minutes)
+    python benchmarks/run.py --quick    # smaller sizes, for a smoke test
+
+Reports, as a Markdown table:
+- tokenize-only throughput of each backend: the floor;
+- lint throughput (replies/s, MB/s) and its ratio to that backend's floor, with the result
+  cache off (every reply is new) and on (template replies repeat, as in real logs);
+- audit throughput (messages/s) at --jobs 1 and --jobs 2;
+- cold start of `kefu-lint check` on one small file, per backend;
+- peak memory of an audit of N and of 10N messages.
+
+Absolute times drift on shared machines, so read the ratios; each figure is the best of
+several repeats. Corpus: the JDDC agent lines from ../shared/corpora when present, else
+generated replies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+JDDC = ROOT.parent / "shared" / "corpora" / "jddc_sample.tsv"
+KEFU_LINT = str(Path(sys.executable).parent / "kefu-lint")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def corpus() -> tuple[list[str], str]:
+    if JDDC.is_file():
+        lines = []
+        for row in JDDC.read_text(encoding="utf-8").splitlines():
+            fields = row.split("\t")
+            if len(fields) >= 7 and fields[2] == "1":
+                lines.append(fields[6])
+        return lines, f"JDDC agent lines ({len(lines)})"
+    from generate_log import generate
+
+    lines = [r["text"] for r in generate(20000) if r["role"] == "agent"]
+    return lines, f"generated agent replies ({len(lines)})"
+
+
+def best_of(repeats: int, action) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def lint_rows(lines: list[str], repeats: int) -> list[dict]:
+    from kefu_lint import Linter
+
+    megabytes = sum(len(s.encode("utf-8")) for s in lines) / 1e6
+    rows = []
+    for backend in ("jieba", "jieba-rs"):
+        try:
+            linter = Linter(tokenizer=backend)
+            linter.warm_up()
+        except Exception as error:  # noqa: BLE001 - report and go on
+            rows.append({"what": f"{backend}: unavailable ({error})"})
+            continue
+        tokenizer = linter.tokenizer
+        floor = best_of(repeats, lambda: [tokenizer.token_spans(s) for s in lines])
+        uncached = best_of(repeats, lambda: [linter._lint(s, frozenset()) for s in lines])
+
+        def cached():
+            linter._cached_lint.cache_clear()
+            for s in lines * 3:  # the same replies three times, as templates repeat
+                linter.lint(s)
+
+        with_cache = best_of(repeats, cached)
+        count = len(lines)
+        rows.append({"what": f"tokenize only ({backend}) — the floor", "rate": f"{count / floor:,.0f} replies/s",
+                     "mb": f"{megabytes / floor:.2f} MB/s", "ratio": "1.00×"})
+        rows.append({"what": f"lint, every reply new ({backend})", "rate": f"{count / uncached:,.0f} replies/s",
+                     "mb": f"{megabytes / uncached:.2f} MB/s", "ratio": f"{uncached / floor:.2f}× floor time"})
+        rows.append({"what": f"lint, replies repeated 3× ({backend}, cache)", "rate": f"{3 * count / with_cache:,.0f} replies/s",
+                     "mb": f"{3 * megabytes / with_cache:.2f} MB/s", "ratio": f"{with_cache / (3 * floor):.2f}× floor time"})
+        rows.append({"what": f"latency per new reply ({backend})", "rate": f"{uncached / count * 1e6:.0f} µs", "mb": "", "ratio": ""})
+    return rows
+
+
+def run_measured(args: list[str]) -> tuple[float, int]:
+    """Wall time and peak RSS (KiB) of a child process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    if status != 0:
+        raise RuntimeError(f"{' '.join(args)} failed: {process.stderr.read().decode(errors='replace')[-500:]}")
+    return elapsed, usage.ru_maxrss
+
+
+def write_log(path: Path, messages: int) -> None:
+    from generate_log import generate
+
+    with path.open("w", encoding="utf-8") as out:
+        for record in generate(messages):
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def audit_rows(workdir: Path, messages: int) -> list[dict]:
+    log = workdir / "audit.jsonl"
+    write_log(log, messages)
+    rows = []
+    rates = {}
+    for jobs in (1, 2):
+        elapsed, _ = run_measured([KEFU_LINT, "audit", str(log), "--out", str(workdir / f"jobs{jobs}"), "--jobs", str(jobs), "--no-progress"])
+        rates[jobs] = messages / elapsed
+        rows.append({"what": f"audit --jobs {jobs} ({messages:,} generated messages)", "rate": f"{rates[jobs]:,.0f} messages/s",
+                     "mb": f"{elapsed:.1f} s", "ratio": "1.00×" if jobs == 1 else f"{rates[2] / rates[1]:.2f}× jobs 1"})
+    return rows
+
+
+def memory_rows(workdir: Path, messages: int) -> list[dict]:
+    rows = []
+    peaks = {}
+    for scale in (1, 10):
+        log = workdir / f"memory{scale}.jsonl"
+        write_log(log, messages * scale)
+        _, peak = run_measured([KEFU_LINT, "audit", str(log), "--out", str(workdir / f"memory{scale}"), "--no-progress"])
+        peaks[scale] = peak
+        log.unlink()
+        rows.append({"what": f"audit peak memory, {messages * scale:,} messages", "rate": f"{peak / 1024:.0f} MiB",
+                     "mb": "", "ratio": "1.00×" if scale == 1 else f"{peaks[10] / peaks[1]:.2f}× for 10× the input"})
+    return rows
+
+
+def cold_start_rows(workdir: Path, repeats: int) -> list[dict]:
+    small = workdir / "small.txt"
+    small.write_text("您好，很高兴为您服务\n不行，这个不算售后\n", encoding="utf-8")
+    rows = []
+    baseline = statistics.median(run_measured([sys.executable, "-c", "pass"])[0] for _ in range(repeats))
+    rows.append({"what": "python -c pass (interpreter start, for scale)", "rate": f"{baseline:.3f} s", "mb": "", "ratio": ""})
+    for backend in ("jieba", "jieba-rs"):
+        run_measured([KEFU_LINT, "check", "--exit-zero", "--tokenizer", backend, str(small)])  # fills caches
+        times = []
+        for _ in range(repeats):
+            try:
+                times.append(run_measured([KEFU_LINT, "check", "--exit-zero", "--tokenizer", backend, str(small)])[0])
+            except RuntimeError as error:
+                rows.append({"what": f"check cold start ({backend}): unavailable", "rate": str(error)[:80], "mb": "", "ratio": ""})
+                break
+        else:
+            rows.append({"what": f"`kefu-lint check` one small file, cold process ({backend})",
+                         "rate": f"{statistics.median(times):.3f} s", "mb": "", "ratio": f"{statistics.median(times) / baseline:.1f}× python start"})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes")
+    parser.add_argument("--output", type=Path, help="also write the table to this Markdown file")
+    options = parser.parse_args()
+    repeats = 2 if options.quick else 3
+    lines, description = corpus()
+    if options.quick:
+        lines = lines[:1500]
+    rows = [{"what": f"corpus: {description}", "rate": "", "mb": "", "ratio": ""}]
+    rows += lint_rows(lines, repeats)
+    with tempfile.TemporaryDirectory() as folder:
+        workdir = Path(folder)
+        rows += audit_rows(workdir, 20_000 if options.quick else 100_000)
+        rows += cold_start_rows(workdir, 3 if options.quick else 5)
+        rows += memory_rows(workdir, 5_000 if options.quick else 30_000)
+    table = ["| measurement | rate / time | MB/s or wall | ratio |", "|---|---|---|---|"]
+    table += [f"| {r['what']} | {r.get('rate', '')} | {r.get('mb', '')} | {r.get('ratio', '')} |" for r in rows]
+    text = "\n".join(table)
+    print(f"kefu-lint benchmark · {time.strftime('%Y-%m-%d')} · {os.cpu_count()} cores · Python {sys.version.split()[0]}\n")
+    print(text)
+    if options.output:
+        options.output.write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
