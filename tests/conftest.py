@@ -22,3 +22,12 @@ def jddc_path():
     if not path.is_file():
         pytest.skip("JDDC sample not present (../shared/corpora/jddc_sample.tsv)")
     return path
+
+
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+# The suite's profile (the tokenizer's first load must not count against a deadline), and
+# `HYPOTHESIS_PROFILE=long` for a longer fuzz run.
+settings.register_profile("kefu", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+settings.register_profile("long", max_examples=20_000, deadline=None, suppress_health_check=list(HealthCheck))
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "kefu"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from kefu_lint import Linter, SCENES
@@ -20,8 +20,6 @@ replies = st.one_of(
     st.lists(st.sampled_from(FRAGMENTS), max_size=8).map("".join),
 )
 scenes = st.sampled_from((None,) + SCENES)
-settings.register_profile("kefu", deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("kefu")
 
 _linter = Linter()
 

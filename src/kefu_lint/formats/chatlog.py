@@ -22,6 +22,7 @@ import io
 import json
 import re
 import sys
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -235,7 +236,15 @@ def _positions(mapping: ColumnMapping, first_row: list[str], path: str) -> tuple
 
 def read_chat_log(path: str, *, mapping: ColumnMapping | None = None, input_format: str = "auto",
                   encoding: str | None = None, seq_start: int = 0) -> Iterator[ChatMessage | Rejected]:
-    """Messages and rejected lines of one log, in input order."""
+    """Messages and rejected lines of one log, in input order. A stream that breaks off (a
+    corrupt gzip member, an unreadable disk) is an InputError naming the file."""
+    try:
+        yield from _read_chat_log(path, mapping, input_format, encoding, seq_start)
+    except (OSError, EOFError, UnicodeError, zlib.error) as error:
+        raise InputError(f"{path}: cannot read past this point: {error}") from None
+
+
+def _read_chat_log(path, mapping, input_format, encoding, seq_start):
     kind = input_format
     if kind == "auto":
         suffix = Path(path.removesuffix(".gz")).suffix.lower()
