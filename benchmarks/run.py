@@ -122,6 +122,23 @@ def audit_rows(workdir: Path, messages: int) -> list[dict]:
     return rows
 
 
+def spark_rows(workdir: Path, messages: int) -> list[dict]:
+    """The same generated log on Spark local[2], beside the local audit with --jobs 2."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return [{"what": "Spark: not installed (pip install 'kefu-lint[spark]')", "rate": "", "mb": "", "ratio": ""}]
+    log = workdir / "spark.jsonl"
+    write_log(log, messages)
+    local, _ = run_measured([KEFU_LINT, "audit", str(log), "--out", str(workdir / "spark-local"), "--jobs", "2", "--no-progress"])
+    on_spark, _ = run_measured([KEFU_LINT, "audit", "--engine", "spark", "--master", "local[2]", str(log), "--out", str(workdir / "spark-out")])
+    return [
+        {"what": f"audit --jobs 2, local ({messages:,} messages)", "rate": f"{messages / local:,.0f} messages/s", "mb": f"{local:.1f} s", "ratio": "1.00×"},
+        {"what": f"audit --engine spark --master local[2] ({messages:,} messages, incl. JVM start)", "rate": f"{messages / on_spark:,.0f} messages/s",
+         "mb": f"{on_spark:.1f} s", "ratio": f"{local / on_spark:.2f}× local speed"},
+    ]
+
+
 def memory_rows(workdir: Path, messages: int) -> list[dict]:
     rows = []
     peaks = {}
@@ -173,6 +190,7 @@ def main() -> None:
         rows += audit_rows(workdir, 20_000 if options.quick else 100_000)
         rows += cold_start_rows(workdir, 3 if options.quick else 5)
         rows += memory_rows(workdir, 5_000 if options.quick else 30_000)
+        rows += spark_rows(workdir, 20_000 if options.quick else 100_000)
     table = ["| measurement | rate / time | MB/s or wall | ratio |", "|---|---|---|---|"]
     table += [f"| {r['what']} | {r.get('rate', '')} | {r.get('mb', '')} | {r.get('ratio', '')} |" for r in rows]
     text = "\n".join(table)

@@ -183,9 +183,15 @@ def _fix_one(checker, path: Path, stdin_data: bytes | None, unsafe: bool, *, wri
 @click.option("--ignore", help="Comma-separated codes, prefixes, names or zones to skip.")
 @click.option("--tokenizer", type=click.Choice(["jieba", "jieba-rs", "auto"]), default="jieba", show_default=True)
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+@click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
+              help="spark: run on Apache Spark (kefu-lint[spark]) and write Parquet to --out.")
+@click.option("--master", default="local[2]", show_default=True, help="Spark master URL, with --engine spark.")
 def audit(inputs, out_dir, database, report, columns, agent_role, customer_role, input_format, encoding, jobs, resume,
-          restart, ruleset, select, ignore, tokenizer, progress):
+          restart, ruleset, select, ignore, tokenizer, progress, engine, master):
     """Score chat logs (JSONL, CSV/TSV, .gz, - for stdin) per message, conversation and agent."""
+    if engine == "spark":
+        _audit_on_spark(inputs, out_dir, columns, agent_role, customer_role, input_format, ruleset, select, ignore, tokenizer, master)
+        return
     from .audit.run import AuditOptions, run_audit, spool_stdin
     from .formats.audit_outputs import write_agents_csv, write_conversations_jsonl
     from .formats.report_html import write_report
@@ -237,12 +243,19 @@ def audit(inputs, out_dir, database, report, columns, agent_role, customer_role,
             write_report(db, outcome.run_id, report)
     finally:
         db.close()
-    summary = outcome.summary
     for note in outcome.notes:
         click.echo(note)
+    reconciled = _print_audit_summary(
+        f"Audited run {outcome.run_id}", outcome.summary,
+        f"database {database}  ·  {jsonl_path}  ·  {agents_path}" + (f"  ·  report {report}" if report else ""),
+    )
+    sys.exit(EXIT_OK if reconciled else EXIT_ERROR)
+
+
+def _print_audit_summary(label: str, summary: dict, outputs: str) -> bool:
     reconciled = summary["lines_read"] == summary["scored"] + summary["rejected"]
     grades = summary["grades"]
-    click.echo(f"Audited run {outcome.run_id}: {summary['conversations']} conversations, {summary['messages']} messages.")
+    click.echo(f"{label}: {summary['conversations']} conversations, {summary['messages']} messages.")
     click.echo(
         f"  lines read {summary['lines_read']} = {summary['scored']} scored + {summary['rejected']} rejected"
         f" {'(totals reconcile)' if reconciled else '(TOTALS DO NOT RECONCILE)'}"
@@ -252,7 +265,28 @@ def audit(inputs, out_dir, database, report, columns, agent_role, customer_role,
         f"  conversations: red {grades.get('red', 0)}, yellow {grades.get('yellow', 0)}, green {grades.get('green', 0)}"
         f"; mean score {mean:.1f}" if mean is not None else "  no conversations"
     )
-    click.echo(f"  database {database}  ·  {jsonl_path}  ·  {agents_path}" + (f"  ·  report {report}" if report else ""))
+    click.echo(f"  {outputs}")
+    return reconciled
+
+
+def _audit_on_spark(inputs, out_dir, columns, agent_role, customer_role, input_format, ruleset, select, ignore, tokenizer, master):
+    from .errors import ConfigError
+    from .formats.chatlog import ColumnMapping
+
+    if "-" in inputs:
+        raise ConfigError("the Spark engine reads files (JSONL, CSV/TSV, Parquet), not stdin")
+    from . import spark as kefu_spark
+
+    mapping = ColumnMapping.parse(columns, agent_role, customer_role) if columns else None
+    session = kefu_spark.session(master)
+    try:
+        summary = kefu_spark.run_files(session, list(inputs), out_dir, ruleset=ruleset, select=_codes(select),
+                                       ignore=_codes(ignore) or (), tokenizer=tokenizer, mapping=mapping,
+                                       input_format=input_format)
+    finally:
+        session.stop()
+    names = ", ".join(f"{n}.parquet" for n in ("messages", "conversations", "findings", "agents", "rejected"))
+    reconciled = _print_audit_summary(f"Audited on Spark ({master})", summary, f"{out_dir}/: {names}")
     sys.exit(EXIT_OK if reconciled else EXIT_ERROR)
 
 

@@ -152,25 +152,48 @@ def _message(record: dict, source: str, line: int, seq: int, mapping: ColumnMapp
     )
 
 
+def parse_jsonl_line(line: str, source: str, number: int, seq: int, *, at_end_of_file: bool = False) -> ChatMessage | Rejected | None:
+    """One JSONL line: a message, a rejection with its reason, or None for a blank line.
+    The local reader and the Spark engine both call this, so they accept the same lines."""
+    line = line.rstrip("\r\n")
+    if not line.strip():
+        return None
+    if len(line) > MAX_LINE_CHARS:
+        return Rejected(source, number, f"line longer than {MAX_LINE_CHARS} characters", line[:200])
+    try:
+        record = json.loads(line)
+        if not isinstance(record, dict):
+            raise ValueError("a line must be a JSON object")
+        return _message(record, source, number, seq, None)
+    except (ValueError, TypeError) as error:
+        reason = f"invalid JSON: {error.msg}" if isinstance(error, json.JSONDecodeError) else str(error)
+        if at_end_of_file and isinstance(error, json.JSONDecodeError):
+            reason += " (truncated last line?)"
+        return Rejected(source, number, reason, line[:500].encode("utf-8", "replace").decode("utf-8", "replace"))
+
+
 def read_jsonl(path: str, *, encoding: str | None = None, seq_start: int = 0) -> Iterator[ChatMessage | Rejected]:
     with open_text(path, encoding) as stream:
         for number, raw in enumerate(stream, start=1):
-            line = raw.rstrip("\r\n")
-            if not line.strip():
-                continue
-            if len(line) > MAX_LINE_CHARS:
-                yield Rejected(path, number, f"line longer than {MAX_LINE_CHARS} characters", line[:200])
-                continue
-            try:
-                record = json.loads(line)
-                if not isinstance(record, dict):
-                    raise ValueError("a line must be a JSON object")
-                yield _message(record, path, number, seq_start + number, None)
-            except (ValueError, TypeError) as error:
-                reason = f"invalid JSON: {error.msg}" if isinstance(error, json.JSONDecodeError) else str(error)
-                if raw and not raw.endswith("\n") and isinstance(error, json.JSONDecodeError):
-                    reason += " (truncated last line?)"
-                yield Rejected(path, number, reason, line[:500].encode("utf-8", "replace").decode("utf-8", "replace"))
+            record = parse_jsonl_line(raw, path, number, seq_start + number, at_end_of_file=not raw.endswith("\n"))
+            if record is not None:
+                yield record
+
+
+def parse_table_row(row: list[str], positions: dict[str, int], mapping: ColumnMapping, source: str, number: int,
+                    seq: int, delimiter: str) -> ChatMessage | Rejected | None:
+    """One CSV/TSV row (already split): a message, a rejection, or None for a blank row."""
+    if not row or all(not cell.strip() for cell in row):
+        return None
+    try:
+        record = {}
+        for name, index in positions.items():
+            if index >= len(row):
+                raise ValueError(f"row has {len(row)} columns, {name} is column {index + 1}")
+            record[name] = row[index]
+        return _message(record, source, number, seq, mapping)
+    except ValueError as error:
+        return Rejected(source, number, str(error), (delimiter.join(row))[:500])
 
 
 def read_table(path: str, mapping: ColumnMapping, *, encoding: str | None = None, seq_start: int = 0) -> Iterator[ChatMessage | Rejected]:
@@ -179,7 +202,7 @@ def read_table(path: str, mapping: ColumnMapping, *, encoding: str | None = None
     missing = [name for name in REQUIRED if name not in mapping.columns]
     if missing:
         raise ConfigError(f"--columns must name {', '.join(missing)}")
-    delimiter = mapping.delimiter or ("\t" if Path(path.removesuffix(".gz")).suffix.lower() == ".tsv" else ",")
+    delimiter = mapping.delimiter or ","
     csv.field_size_limit(MAX_LINE_CHARS)
     with open_text(path, encoding) as stream:
         # Tab-separated exports (the JDDC corpus among them) do not quote; csv would
@@ -187,7 +210,6 @@ def read_table(path: str, mapping: ColumnMapping, *, encoding: str | None = None
         quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
         reader = csv.reader(stream, delimiter=delimiter, quoting=quoting)
         positions: dict[str, int] | None = None
-        header_names: list[str] = []
         row_line = 1
         while True:
             try:
@@ -201,25 +223,15 @@ def read_table(path: str, mapping: ColumnMapping, *, encoding: str | None = None
             number = row_line
             row_line = reader.line_num + 1
             if positions is None:
-                positions, is_header = _positions(mapping, row, path)
-                header_names = row
+                positions, is_header = table_positions(mapping, row, path)
                 if is_header:
                     continue
-            if not row or all(not cell.strip() for cell in row):
-                continue
-            try:
-                record = {}
-                for name, index in positions.items():
-                    if index >= len(row):
-                        raise ValueError(f"row has {len(row)} columns, {name} is column {index + 1}")
-                    record[name] = row[index]
-                yield _message(record, path, number, seq_start + number, mapping)
-            except ValueError as error:
-                yield Rejected(path, number, str(error), (delimiter.join(row))[:500])
-        del header_names
+            record = parse_table_row(row, positions, mapping, path, number, seq_start + number, delimiter)
+            if record is not None:
+                yield record
 
 
-def _positions(mapping: ColumnMapping, first_row: list[str], path: str) -> tuple[dict[str, int], bool]:
+def table_positions(mapping: ColumnMapping, first_row: list[str], path: str) -> tuple[dict[str, int], bool]:
     named = {cell.strip().lower(): index for index, cell in enumerate(first_row)}
     by_name = any(not column.isdigit() for column in mapping.columns.values())
     is_header = mapping.header if mapping.header is not None else by_name or all(f in named for f in REQUIRED)
@@ -245,15 +257,25 @@ def read_chat_log(path: str, *, mapping: ColumnMapping | None = None, input_form
 
 
 def _read_chat_log(path, mapping, input_format, encoding, seq_start):
-    kind = input_format
-    if kind == "auto":
-        suffix = Path(path.removesuffix(".gz")).suffix.lower()
-        kind = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv", ".txt": "tsv"}.get(
-            suffix, "jsonl" if not (mapping and mapping.columns) else "csv"
-        )
+    kind = input_kind(path, mapping, input_format)
     if kind == "jsonl":
         return read_jsonl(path, encoding=encoding, seq_start=seq_start)
+    return read_table(path, table_mapping(path, mapping, kind), encoding=encoding, seq_start=seq_start)
+
+
+def input_kind(path: str, mapping: ColumnMapping | None, input_format: str = "auto") -> str:
+    """jsonl, csv or tsv, from ``input_format`` or the file name."""
+    if input_format != "auto":
+        return input_format
+    suffix = Path(path.removesuffix(".gz")).suffix.lower()
+    return {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv", ".txt": "tsv"}.get(
+        suffix, "jsonl" if not (mapping and mapping.columns) else "csv"
+    )
+
+
+def table_mapping(path: str, mapping: ColumnMapping | None, kind: str) -> ColumnMapping:
     mapping = mapping or ColumnMapping({})
-    if kind == "tsv" and mapping.delimiter is None:
-        mapping = ColumnMapping(mapping.columns, mapping.agent_roles, mapping.customer_roles, mapping.header, "\t")
-    return read_table(path, mapping, encoding=encoding, seq_start=seq_start)
+    if mapping.delimiter is None:
+        delimiter = "\t" if kind == "tsv" else ","
+        mapping = ColumnMapping(mapping.columns, mapping.agent_roles, mapping.customer_roles, mapping.header, delimiter)
+    return mapping

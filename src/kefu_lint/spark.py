@@ -1,0 +1,325 @@
+"""Audit at warehouse scale on Apache Spark, with the very same engine as the local audit.
+
+``pip install 'kefu-lint[spark]'``. Messages are grouped by conversation with
+``groupBy(...).applyInPandas``; each executor process builds its Linter once and reuses it
+for every group. Files are parsed line by line with the local reader's own functions, so
+Spark accepts and rejects exactly the lines the local audit does.
+
+    from kefu_lint.spark import audit_dataframe
+    result = audit_dataframe(messages_df, ruleset="default")
+    result.findings.show()
+
+Input columns (rename with ``columns={"conversation_id": "session_id", …}``):
+``conversation_id``, ``role``, ``text``, optional ``time`` (epoch seconds or ISO-8601),
+``agent``, ``shop``, ``message_id``, ``seq`` (input order; generated when absent).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import ConfigError
+from .formats.chatlog import (
+    ColumnMapping,
+    Rejected,
+    _message,
+    input_kind,
+    parse_jsonl_line,
+    parse_table_row,
+    table_mapping,
+    table_positions,
+)
+from .model import ChatMessage
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import DataFrame, SparkSession
+
+SEQ_PER_INPUT = 10_000_000_000  # as the local audit: seq = input number * this + line
+
+MESSAGE_SCHEMA = (
+    "conversation_id string, role string, text string, time double, agent string, shop string, "
+    "message_id string, source string, line long, seq long"
+)
+REJECTED_SCHEMA = "source string, line long, reason string, raw string"
+RESULT_SCHEMA = (
+    "kind string, conversation_id string, message_index int, seq long, agent string, shop string, role string, "
+    "text string, code string, name string, zone string, level string, message string, start int, `end` int, "
+    "flagged string, suggestion string, score int, grade string, scenes string, messages int, agent_messages int, "
+    "findings int, red_findings int, first_response_seconds double"
+)
+RESULT_FIELDS = [part.strip().split(" ")[0].strip("`") for part in RESULT_SCHEMA.split(",")]
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """What an executor needs to build its Linter: small and picklable."""
+
+    ruleset: str = "default"
+    select: tuple[str, ...] | None = None
+    ignore: tuple[str, ...] = ()
+    tokenizer: str = "jieba"
+
+
+_scorers: dict[EngineConfig, Any] = {}
+
+
+def _scorer(config: EngineConfig):
+    """The executor process's scorer, built on first use and reused for every group."""
+    scorer = _scorers.get(config)
+    if scorer is None:
+        from .audit.scoring import ConversationScorer
+        from .engine import Linter
+
+        scorer = ConversationScorer(Linter(config.ruleset, select=config.select, ignore=config.ignore, tokenizer=config.tokenizer))
+        _scorers[config] = scorer
+    return scorer
+
+
+def _none(value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+def _score_group(config: EngineConfig):
+    def score(frame):
+        import pandas as pd
+
+        scorer = _scorer(config)
+        messages = [
+            ChatMessage(
+                conversation_id=row.conversation_id, role=row.role, text=row.text, time=_none(row.time),
+                agent=_none(row.agent), shop=_none(row.shop), message_id=_none(row.message_id),
+                source=row.source, line=int(row.line), seq=int(row.seq),
+            )
+            for row in frame.itertuples(index=False)
+        ]
+        result = scorer.score(messages)
+        rows = []
+        empty = dict.fromkeys(RESULT_FIELDS)
+        cid = result.conversation_id
+        for m in result.messages:
+            rows.append({**empty, "kind": "message", "conversation_id": cid, "message_index": m.index, "seq": m.message.seq,
+                         "agent": m.message.agent, "shop": m.message.shop, "role": m.message.role, "text": m.message.text,
+                         "score": m.score.value if m.score else None, "grade": m.score.grade if m.score else None,
+                         "scenes": ",".join(m.scenes)})
+        for f in result.findings:
+            message = result.messages[f.message_index].message
+            v = f.violation
+            rows.append({**empty, "kind": "finding", "conversation_id": cid, "message_index": f.message_index, "seq": message.seq,
+                         "code": v.code, "name": v.name, "zone": v.zone, "level": f.level, "message": v.message,
+                         "start": v.start, "end": v.end, "flagged": message.text[v.start:v.end], "suggestion": v.suggestion})
+        rows.append({**empty, "kind": "conversation", "conversation_id": cid, "agent": result.agent, "shop": result.shop,
+                     "score": result.score.value, "grade": result.score.grade, "messages": len(result.messages),
+                     "agent_messages": result.agent_messages, "findings": len(result.findings),
+                     "red_findings": sum(1 for f in result.findings if f.violation.zone == "red"),
+                     "first_response_seconds": result.first_response_seconds})
+        frame = pd.DataFrame(rows, columns=RESULT_FIELDS)
+        for column in ("message_index", "start", "end", "score", "messages", "agent_messages", "findings", "red_findings"):
+            frame[column] = frame[column].astype("Int32")
+        frame["seq"] = frame["seq"].astype("Int64")
+        return frame
+
+    return score
+
+
+@dataclass(frozen=True)
+class SparkAudit:
+    """The audit's results as DataFrames (the same columns as the local database's tables)."""
+
+    messages: DataFrame
+    conversations: DataFrame
+    findings: DataFrame
+    agents: DataFrame
+    rejected: DataFrame | None = None
+
+
+def audit_dataframe(
+    messages: DataFrame,
+    *,
+    ruleset: str = "default",
+    select: Sequence[str] | None = None,
+    ignore: Sequence[str] = (),
+    tokenizer: str = "jieba",
+    columns: dict[str, str] | None = None,
+    rejected: DataFrame | None = None,
+) -> SparkAudit:
+    """Score a DataFrame of chat messages: findings, conversation results and agents."""
+    from pyspark.sql import functions as F
+
+    config = EngineConfig(ruleset, tuple(select) if select is not None else None, tuple(ignore), tokenizer)
+    _scorer(config)  # fail on the driver, with a clear message, if the ruleset is wrong
+    frame = messages
+    for field, column in (columns or {}).items():
+        frame = frame.withColumnRenamed(column, field)
+    for optional, kind in (("time", "double"), ("agent", "string"), ("shop", "string"), ("message_id", "string"),
+                           ("source", "string"), ("line", "long")):
+        if optional not in frame.columns:
+            frame = frame.withColumn(optional, F.lit(None).cast(kind))
+    if "seq" not in frame.columns:
+        frame = frame.withColumn("seq", F.monotonically_increasing_id())
+    frame = frame.select("conversation_id", "role", "text", F.col("time").cast("double").alias("time"), "agent", "shop",
+                         "message_id", F.coalesce("source", F.lit("<dataframe>")).alias("source"),
+                         F.coalesce("line", F.lit(0)).cast("long").alias("line"), F.col("seq").cast("long").alias("seq"))
+    results = frame.groupBy("conversation_id").applyInPandas(_score_group(config), schema=RESULT_SCHEMA).persist()
+    conversations = results.where("kind = 'conversation'").select(
+        "conversation_id", "agent", "shop", "messages", "agent_messages", "score", "grade", "findings", "red_findings",
+        "first_response_seconds")
+    findings = results.where("kind = 'finding'").select(
+        "conversation_id", "message_index", "seq", "code", "name", "zone", "level", "message", "start", "end", "flagged",
+        "suggestion")
+    scored = results.where("kind = 'message'").select(
+        "conversation_id", "message_index", "seq", "role", "text", "agent", "score", "grade", "scenes")
+    agent = F.coalesce("agent", F.lit("(unknown)")).alias("agent")
+    per_rule = (findings.join(conversations.select("conversation_id", agent), "conversation_id")
+                .groupBy("agent", "code").count())
+    top = (per_rule.withColumn("rank", F.row_number().over(
+                __import__("pyspark.sql.window", fromlist=["Window"]).Window.partitionBy("agent").orderBy(F.desc("count"), "code")))
+           .where("rank <= 5").groupBy("agent")
+           .agg(F.to_json(F.sort_array(F.collect_list(F.struct("rank", "code", "count")))).alias("ranked")))
+    agents = (conversations.groupBy(agent)
+              .agg(F.count("*").alias("conversations"), F.avg("score").alias("mean_score"),
+                   F.avg((F.col("grade") == "red").cast("double")).alias("red_rate"), F.sum("findings").alias("findings"))
+              .join(top, "agent", "left"))
+    return SparkAudit(scored, conversations, findings, agents, rejected)
+
+
+def top_rules(ranked: str | None) -> list[list]:
+    """``[[code, count], …]`` from the agents frame's ``ranked`` column (as the local ``top_rules``)."""
+    return [[item["code"], item["count"]] for item in json.loads(ranked)] if ranked else []
+
+
+# ----------------------------------------------------------------------------- reading files
+
+def read_messages(spark: SparkSession, inputs: Sequence[str], *, mapping: ColumnMapping | None = None,
+                  input_format: str = "auto") -> tuple[DataFrame, DataFrame]:
+    """(messages, rejected) from JSONL, CSV/TSV (one record per line, .gz too) or Parquet files.
+
+    Text files are numbered with ``zipWithIndex`` and parsed by the local reader's own
+    line parsers, so line numbers, acceptance and reasons match the local audit.
+    """
+    message_frames, rejected_frames = [], []
+    for number, path in enumerate(inputs):
+        seq_start = number * SEQ_PER_INPUT
+        if path.endswith(".parquet") or input_format == "parquet" or Path(path).is_dir():
+            records = _parquet_records(spark, path, mapping, seq_start)
+        else:
+            records = _text_records(spark, path, mapping, input_format, seq_start)
+        records = records.persist()
+        message_frames.append(spark.createDataFrame(records.filter(lambda r: r[0] == "ok").map(lambda r: r[1]), MESSAGE_SCHEMA))
+        rejected_frames.append(spark.createDataFrame(records.filter(lambda r: r[0] == "rejected").map(lambda r: r[1]), REJECTED_SCHEMA))
+    messages, rejected = message_frames[0], rejected_frames[0]
+    for frame in message_frames[1:]:
+        messages = messages.unionByName(frame)
+    for frame in rejected_frames[1:]:
+        rejected = rejected.unionByName(frame)
+    return messages, rejected
+
+
+def _as_row(record: ChatMessage | Rejected):
+    if isinstance(record, Rejected):
+        return "rejected", (record.source, record.line, record.reason, record.raw)
+    return "ok", (record.conversation_id, record.role, record.text, record.time, record.agent, record.shop,
+                  record.message_id, record.source, record.line, record.seq)
+
+
+def _text_records(spark, path: str, mapping: ColumnMapping | None, input_format: str, seq_start: int):
+    kind = input_kind(path, mapping, input_format)
+    lines = spark.sparkContext.textFile(path).zipWithIndex()
+    if kind == "jsonl":
+        def parse(item):
+            line, index = item
+            if index == 0:
+                line = line.lstrip("\ufeff")
+            record = parse_jsonl_line(line, path, index + 1, seq_start + index + 1)
+            return [] if record is None else [_as_row(record)]
+
+        return lines.flatMap(parse)
+    if mapping is None or not mapping.columns:
+        raise ConfigError("CSV/TSV chat logs need --columns, e.g. --columns conversation_id=1,role=3,text=7")
+    mapping = table_mapping(path, mapping, kind)
+    first = lines.first()[0].lstrip("\ufeff")
+    delimiter = mapping.delimiter
+    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
+    positions, has_header = table_positions(mapping, next(csv.reader([first], delimiter=delimiter, quoting=quoting)), path)
+
+    def parse_row(item):
+        line, index = item
+        if index == 0:
+            if has_header:
+                return []
+            line = line.lstrip("\ufeff")
+        row = next(csv.reader([line], delimiter=delimiter, quoting=quoting), [])
+        record = parse_table_row(row, positions, mapping, path, index + 1, seq_start + index + 1, delimiter)
+        return [] if record is None else [_as_row(record)]
+
+    return lines.flatMap(parse_row)
+
+
+def _parquet_records(spark, path: str, mapping: ColumnMapping | None, seq_start: int):
+    frame = spark.read.parquet(path)
+    renames = {column: field for field, column in (mapping.columns.items() if mapping else [])}
+    names = frame.columns
+
+    def parse(item):
+        row, index = item
+        record = {renames.get(name, name): value for name, value in zip(names, row)}
+        result = _message_or_reject(record, path, index + 1, seq_start + index + 1, mapping)
+        return [_as_row(result)]
+
+    return frame.rdd.map(tuple).zipWithIndex().flatMap(parse)
+
+
+def _message_or_reject(record: dict, path: str, number: int, seq: int, mapping):
+    try:
+        return _message(record, path, number, seq, mapping)
+    except ValueError as error:
+        return Rejected(path, number, str(error), json.dumps(record, ensure_ascii=False, default=str)[:500])
+
+
+# ----------------------------------------------------------------------------- sessions and files
+
+def session(master: str = "local[2]", app_name: str = "kefu-lint") -> SparkSession:
+    """A SparkSession for kefu-lint: executors run this interpreter; no UI; loopback only."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as error:
+        raise ConfigError("the Spark engine needs the spark extra: pip install 'kefu-lint[spark]'") from error
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    builder = (SparkSession.builder.master(master).appName(app_name)
+               .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")
+               .config("spark.sql.shuffle.partitions", "8")
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true"))
+    if master.startswith("local"):
+        builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def run_files(spark: SparkSession, inputs: Sequence[str], out_dir: Path, *, ruleset: str = "default",
+              select: Sequence[str] | None = None, ignore: Sequence[str] = (), tokenizer: str = "jieba",
+              mapping: ColumnMapping | None = None, input_format: str = "auto") -> dict:
+    """Read, audit and write Parquet (messages, conversations, findings, agents, rejected)."""
+    messages, rejected = read_messages(spark, inputs, mapping=mapping, input_format=input_format)
+    result = audit_dataframe(messages, ruleset=ruleset, select=select, ignore=ignore, tokenizer=tokenizer, rejected=rejected)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("messages", "conversations", "findings", "agents", "rejected"):
+        getattr(result, name).write.mode("overwrite").parquet(str(out_dir / f"{name}.parquet"))
+    conversations = spark.read.parquet(str(out_dir / "conversations.parquet"))
+    grades = {row["grade"]: row["count"] for row in conversations.groupBy("grade").count().collect()}
+    scored = spark.read.parquet(str(out_dir / "messages.parquet")).count()
+    rejected_count = spark.read.parquet(str(out_dir / "rejected.parquet")).count()
+    mean = conversations.agg({"score": "avg"}).collect()[0][0]
+    return {"lines_read": scored + rejected_count, "messages": scored, "scored": scored, "rejected": rejected_count,
+            "conversations": sum(grades.values()), "grades": grades, "mean_score": mean}
