@@ -12,6 +12,7 @@ from .base import Phrase, Rule, RuleConfig, phrase_list, string_list
 from .matching import PhraseAutomaton, covered
 
 _SKIPPABLE = regex.compile(r"[\p{P}\p{S}\p{Z}\s]+")
+_CLAUSE_BREAK = regex.compile(r"[,，、;；:：\s]")
 
 
 class NegativeOpener(Rule):
@@ -49,6 +50,7 @@ class NegativeOpener(Rule):
         "phrases": phrase_list,
         "exceptions": string_list,
         "vocatives": string_list,
+        "question_endings": string_list,
     }
 
     def __init__(self, config: RuleConfig) -> None:
@@ -58,6 +60,7 @@ class NegativeOpener(Rule):
         self.phrases: tuple[Phrase, ...] = options.get("phrases", ())
         self.exception_phrases: tuple[str, ...] = options.get("exceptions", ())
         self.vocative_words: tuple[str, ...] = options.get("vocatives", ())
+        self.question_endings: tuple[str, ...] = options.get("question_endings", ())
         self._phrases = PhraseAutomaton((p.text, p) for p in self.phrases)
         self._exceptions = PhraseAutomaton((e, e) for e in self.exception_phrases)
         self._vocatives = PhraseAutomaton((v, v) for v in self.vocative_words)
@@ -87,13 +90,33 @@ class NegativeOpener(Rule):
             if opener is None:
                 continue
             start, end, phrase = opener
-            if analysis.in_quote(start, end):
+            if analysis.in_quote(start, end) or self._asks(analysis, start, sentence_end):
                 continue
             if exception_ranges is None:
                 exception_ranges = [(h.start, h.end) for h in self._exceptions.hits(text)]
             if covered(start, end, exception_ranges):
                 continue
             yield self.violation(analysis, start, end, suggestion=phrase.suggest if phrase else None)
+
+    def _asks(self, analysis: Analysis, start: int, end: int) -> bool:
+        """True when the opener's clause is a question back to the customer (不需要税号吗).
+
+        Only the clause counts: 「不包含企业的哦 还请您谅解，请问还有其他问题吗」 refuses
+        first and asks something else afterwards. Agents separate clauses with spaces, which
+        normalisation removes between Han characters (a dodge), so a gap in the offset map
+        where the original had whitespace also ends the clause.
+        """
+        if not self.question_endings:
+            return False
+        text = analysis.text
+        clause_end = _CLAUSE_BREAK.search(text, start, end)
+        stop = clause_end.start() if clause_end else end
+        origin, original = analysis.normalized.origin, analysis.original
+        for position in range(start + 1, stop):
+            if origin[position] - origin[position - 1] > 1 and original[origin[position - 1] + 1:origin[position]].isspace():
+                stop = position
+                break
+        return _SKIPPABLE.sub("", text[start:stop]).endswith(self.question_endings)
 
     def _content_start(self, text: str, position: int, end: int, vocative_ends: dict[int, int]) -> int:
         """Skip punctuation, emoji and vocatives (亲,您好…) at the start of a sentence."""
