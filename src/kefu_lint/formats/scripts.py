@@ -195,6 +195,19 @@ def _directive(line: str, path: str, number: int, problems: list[Problem]):
     return Suppression(path, number, codes, "file" if scope == "disable-file" else "next-line")
 
 
+def _take_directive(comment: str, name: str, number: int, problems: list[Problem],
+                    suppressions: list[Suppression], file_ignores: list[str]) -> Suppression | None:
+    """Record a ``# kefu-lint: disable-…`` comment; return it when it applies to the next reply."""
+    directive = _directive(comment, name, number, problems)
+    if directive is None:
+        return None
+    suppressions.append(directive)
+    if directive.scope == "file":
+        file_ignores.extend(directive.codes)
+        return None
+    return directive
+
+
 def _read_txt(text: str, name: str):
     messages: list[Message] = []
     problems: list[Problem] = []
@@ -210,13 +223,7 @@ def _read_txt(text: str, name: str):
         if not stripped:
             continue
         if stripped.startswith("#"):
-            directive = _directive(stripped, name, number, problems)
-            if directive is not None:
-                suppressions.append(directive)
-                if directive.scope == "file":
-                    file_ignores.extend(directive.codes)
-                else:
-                    pending = directive
+            pending = _take_directive(stripped, name, number, problems, suppressions, file_ignores) or pending
             continue
         leading = len(content) - len(content.lstrip())
         reply = stripped
@@ -382,13 +389,7 @@ def _read_csv(text: str, name: str, kind: str, text_column: str | None):
     for line, cells in body:
         first = cells[0][0].strip() if cells else ""
         if first.startswith("#"):
-            directive = _directive(first, name, line, problems)
-            if directive is not None:
-                suppressions.append(directive)
-                if directive.scope == "file":
-                    file_ignores.extend(directive.codes)
-                else:
-                    pending = directive
+            pending = _take_directive(first, name, line, problems, suppressions, file_ignores) or pending
             continue
         if all(not value.strip() for value, _ in cells):
             continue

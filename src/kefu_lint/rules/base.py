@@ -219,18 +219,17 @@ class Rule:
     ) -> Violation:
         """A finding for the normalised range ``[start, end)``, reported in original offsets."""
         original_start, original_end = analysis.to_original(start, end)
-        matched = analysis.original[original_start:original_end]
-        message = self.config.message.format_map(_Defaulting(matched=matched, **message_fields))
-        return Violation(
-            code=self.code,
-            name=self.name,
-            zone=self.zone,
-            message=message,
-            start=original_start,
-            end=original_end,
-            suggestion=suggestion if suggestion is not None else self.config.suggest,
-            fix=fix,
+        return self.violation_in(
+            analysis.original, original_start, original_end,
+            suggestion=suggestion if suggestion is not None else self.config.suggest, fix=fix, **message_fields,
         )
+
+    def violation_in(
+        self, text: str, start: int, end: int, *, suggestion: str | None = None, fix: str | None = None, **message_fields: str
+    ) -> Violation:
+        """A finding for ``text[start:end]`` in original offsets, with the message filled in."""
+        message = self.config.message.format_map(_Defaulting(matched=text[start:end], **message_fields))
+        return Violation(self.code, self.name, self.zone, message, start, end, suggestion, fix)
 
 
     def whole_reply_violation(
@@ -238,18 +237,7 @@ class Rule:
     ) -> Violation:
         """A finding about the reply as a whole (something missing, or the reply too curt)."""
         start, end = trimmed_range(analysis.original)
-        message = self.config.message.format_map(
-            _Defaulting(matched=analysis.original[start:end], **message_fields)
-        )
-        return Violation(
-            code=self.code,
-            name=self.name,
-            zone=self.zone,
-            message=message,
-            start=start,
-            end=end,
-            suggestion=suggestion,
-        )
+        return self.violation_in(analysis.original, start, end, suggestion=suggestion, **message_fields)
 
 
 class _Defaulting(dict):

@@ -12,7 +12,6 @@ from collections.abc import Iterator, Sequence
 from ..model import ChatMessage, Violation
 from ..text.normalize import normalize
 from .base import Requirement, Rule, RuleConfig, integer, requirement_list, string, string_list, trimmed_range
-from .base import _Defaulting
 from .matching import PhraseAutomaton
 
 ConversationHit = tuple[int, Violation]
@@ -33,8 +32,7 @@ class ConversationRule(Rule):
         """A finding that spans the whole of message ``index``."""
         text = messages[index].text
         start, end = trimmed_range(text)
-        message = self.config.message.format_map(_Defaulting(matched=text[start:end], **fields))
-        return index, Violation(self.code, self.name, self.zone, message, start, end, suggestion or self.config.suggest)
+        return index, self.violation_in(text, start, end, suggestion=suggestion or self.config.suggest, **fields)
 
 
 def _next_agent(messages: Sequence[ChatMessage], after: int) -> int | None:
