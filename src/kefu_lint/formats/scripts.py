@@ -19,7 +19,6 @@ is detected; the reply column is the one named 内容/话术/回复/content/text
 from __future__ import annotations
 
 import csv
-import io
 import re
 from bisect import bisect_right
 from collections.abc import Sequence
@@ -516,8 +515,4 @@ def _text_column(header: Sequence[str], requested: str | None, body, name: str) 
     return max(totals, key=totals.get) if totals else 0
 
 
-def read_stdin_bytes(data: bytes, kind: str | None, encoding: str | None, text_column: str | None) -> ScriptFile:
-    return read_script_file("-", kind=kind or "txt", encoding=encoding, text_column=text_column, data=data)
-
-
-__all__ = ["ScriptFile", "Problem", "Suppression", "read_script_file", "kind_of", "align", "io"]
+__all__ = ["ScriptFile", "Problem", "Suppression", "LineIndex", "read_script_file", "kind_of", "align"]

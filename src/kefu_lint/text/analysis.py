@@ -8,8 +8,7 @@ import regex
 from .normalize import NormalizedText, normalize
 from .tokenize import Tokenizer
 
-# After NFKC folding, ！？；～ arrive as !?;~ and … as "...".
-SENTENCE_DELIMITERS = frozenset("。!?;~\n\r")
+# After NFKC folding, ！？；～ arrive as !?;~ and … as "..." (see _SENTENCE_BREAK).
 QUOTE_PAIRS = {"“": "”", "「": "」", "『": "』", "‘": "’", '"': '"', "《": "》"}
 
 
