@@ -126,7 +126,7 @@ def write_report(db: sqlite3.Connection, run_id: str, path: Path) -> None:
         rules = " ".join(f"{code}×{n}" for code, n in json.loads(top_rules))
         body.append(f'<tr><td>{_esc(agent)}</td><td class="num">{count}</td><td class="num">{mean:.1f}</td><td class="num">{red_rate:.0%}</td><td class="num">{findings}</td><td>{_esc(rules)}</td></tr>')
     body.append("</table></section>")
-    body.append(f"<section><h2>Worst conversations</h2>")
+    body.append("<section><h2>Worst conversations</h2>")
     for cid, agent, score, grade in worst:
         body.append(f'<div class="conv"><b>{_esc(cid)}</b> · agent {_esc(agent or "(unknown)")} · score {score} <span class="grade {grade}">{grade}</span>')
         spans: dict[int, list] = {}
