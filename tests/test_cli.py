@@ -326,3 +326,13 @@ def test_platform_ruleset_flags_compliance_examples_with_sources():
     assert "## Source" in explained and "《中华人民共和国电子商务法》第十七条" in explained
     sarif_rules = json.loads(run("check", "--ruleset", "platform", "-o", "sarif", EXAMPLES / "platform").out)["runs"][0]["tool"]["driver"]["rules"]
     assert any(rule["id"] == "KF502" for rule in sarif_rules)
+
+
+def test_dot_kefu_lint_yaml_config_and_ruleset_path(tmp_path):
+    (tmp_path / "shop.yaml").write_text(
+        "extends: default\nrules:\n  KF103:\n    extend-phrases: [亲你懂吗]\n", encoding="utf-8")
+    (tmp_path / ".kefu-lint.yaml").write_text("ruleset: shop.yaml\nselect: [KF103]\n", encoding="utf-8")
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "a.txt").write_text("亲你懂吗\n你好\n", encoding="utf-8")
+    findings = json.loads(run("check", "-o", "json", "scripts", cwd=tmp_path).out)["findings"]
+    assert [(f["code"], f["text"]) for f in findings] == [("KF103", "亲你懂吗")]
