@@ -104,3 +104,15 @@ def test_cli_engine_spark_writes_parquet(tmp_path):
     assert "lines read 27 = 25 scored + 2 rejected (totals reconcile)" in result.stdout
     for name in ("messages", "conversations", "findings", "agents", "rejected"):
         assert (tmp_path / f"{name}.parquet").is_dir()
+
+
+def test_conversations_cut_by_arrow_batches_are_carried_over(tmp_path, spark):
+    """Tiny Arrow batches cut conversations in two: the result must not change."""
+    from kefu_lint.spark import run_files
+
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "3")
+    try:
+        run_files(spark, [str(EXAMPLES / "chat_log.jsonl")], tmp_path / "spark")
+    finally:
+        spark.conf.unset("spark.sql.execution.arrow.maxRecordsPerBatch")
+    assert spark_rows(tmp_path / "spark", spark) == local_rows(local_audit(tmp_path, EXAMPLES / "chat_log.jsonl"))

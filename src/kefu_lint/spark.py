@@ -1,8 +1,8 @@
 """Audit at warehouse scale on Apache Spark, with the very same engine as the local audit.
 
-``pip install 'kefu-lint[spark]'``. Messages are grouped by conversation with
-``groupBy(...).applyInPandas``; each executor process builds its Linter once and reuses it
-for every group. Files are parsed line by line with the local reader's own functions, so
+``pip install 'kefu-lint[spark]'``. Messages are repartitioned by conversation and each
+partition is scored with ``mapInPandas``; each executor process builds its Linter once and
+reuses it for every conversation. Files are parsed line by line with the local reader's own functions, so
 Spark accepts and rejects exactly the lines the local audit does.
 
     from kefu_lint.spark import audit_dataframe
@@ -89,44 +89,74 @@ def _none(value):
     return value
 
 
-def _score_group(config: EngineConfig):
-    def score(frame):
+def _result_rows(result) -> list[dict]:
+    """The output rows of one scored conversation: its messages, findings and summary."""
+    rows = []
+    empty = dict.fromkeys(RESULT_FIELDS)
+    cid = result.conversation_id
+    for m in result.messages:
+        rows.append({**empty, "kind": "message", "conversation_id": cid, "message_index": m.index, "seq": m.message.seq,
+                     "agent": m.message.agent, "shop": m.message.shop, "role": m.message.role, "text": m.message.text,
+                     "score": m.score.value if m.score else None, "grade": m.score.grade if m.score else None,
+                     "scenes": ",".join(m.scenes)})
+    for f in result.findings:
+        message = result.messages[f.message_index].message
+        v = f.violation
+        rows.append({**empty, "kind": "finding", "conversation_id": cid, "message_index": f.message_index, "seq": message.seq,
+                     "code": v.code, "name": v.name, "zone": v.zone, "level": f.level, "message": v.message,
+                     "start": v.start, "end": v.end, "flagged": message.text[v.start:v.end], "suggestion": v.suggestion})
+    rows.append({**empty, "kind": "conversation", "conversation_id": cid, "agent": result.agent, "shop": result.shop,
+                 "score": result.score.value, "grade": result.score.grade, "messages": len(result.messages),
+                 "agent_messages": result.agent_messages, "findings": len(result.findings),
+                 "red_findings": sum(1 for f in result.findings if f.violation.zone == "red"),
+                 "first_response_seconds": result.first_response_seconds})
+    return rows
+
+
+def _frame(rows: list[dict]):
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=RESULT_FIELDS)
+    for column in ("message_index", "start", "end", "score", "messages", "agent_messages", "findings", "red_findings"):
+        frame[column] = frame[column].astype("Int32")
+    frame["seq"] = frame["seq"].astype("Int64")
+    return frame
+
+
+def _messages_of(frame) -> list[ChatMessage]:
+    return [
+        ChatMessage(
+            conversation_id=row.conversation_id, role=row.role, text=row.text, time=_none(row.time),
+            agent=_none(row.agent), shop=_none(row.shop), message_id=_none(row.message_id),
+            source=row.source, line=int(row.line), seq=int(row.seq),
+        )
+        for row in frame.itertuples(index=False)
+    ]
+
+
+def _score_partitions(config: EngineConfig):
+    """mapInPandas over partitions sorted by conversation: one pandas frame per Arrow batch
+    rather than per conversation. A conversation cut by a batch boundary is carried over."""
+
+    def score(batches):
         import pandas as pd
 
         scorer = _scorer(config)
-        messages = [
-            ChatMessage(
-                conversation_id=row.conversation_id, role=row.role, text=row.text, time=_none(row.time),
-                agent=_none(row.agent), shop=_none(row.shop), message_id=_none(row.message_id),
-                source=row.source, line=int(row.line), seq=int(row.seq),
-            )
-            for row in frame.itertuples(index=False)
-        ]
-        result = scorer.score(messages)
-        rows = []
-        empty = dict.fromkeys(RESULT_FIELDS)
-        cid = result.conversation_id
-        for m in result.messages:
-            rows.append({**empty, "kind": "message", "conversation_id": cid, "message_index": m.index, "seq": m.message.seq,
-                         "agent": m.message.agent, "shop": m.message.shop, "role": m.message.role, "text": m.message.text,
-                         "score": m.score.value if m.score else None, "grade": m.score.grade if m.score else None,
-                         "scenes": ",".join(m.scenes)})
-        for f in result.findings:
-            message = result.messages[f.message_index].message
-            v = f.violation
-            rows.append({**empty, "kind": "finding", "conversation_id": cid, "message_index": f.message_index, "seq": message.seq,
-                         "code": v.code, "name": v.name, "zone": v.zone, "level": f.level, "message": v.message,
-                         "start": v.start, "end": v.end, "flagged": message.text[v.start:v.end], "suggestion": v.suggestion})
-        rows.append({**empty, "kind": "conversation", "conversation_id": cid, "agent": result.agent, "shop": result.shop,
-                     "score": result.score.value, "grade": result.score.grade, "messages": len(result.messages),
-                     "agent_messages": result.agent_messages, "findings": len(result.findings),
-                     "red_findings": sum(1 for f in result.findings if f.violation.zone == "red"),
-                     "first_response_seconds": result.first_response_seconds})
-        frame = pd.DataFrame(rows, columns=RESULT_FIELDS)
-        for column in ("message_index", "start", "end", "score", "messages", "agent_messages", "findings", "red_findings"):
-            frame[column] = frame[column].astype("Int32")
-        frame["seq"] = frame["seq"].astype("Int64")
-        return frame
+        carried = None
+        for batch in batches:
+            if carried is not None:
+                batch = pd.concat([carried, batch], ignore_index=True)
+            if batch.empty:
+                continue
+            last_id = batch["conversation_id"].iloc[-1]
+            complete, carried = batch[batch["conversation_id"] != last_id], batch[batch["conversation_id"] == last_id]
+            rows = []
+            for _, group in complete.groupby("conversation_id", sort=False):
+                rows.extend(_result_rows(scorer.score(_messages_of(group))))
+            if rows:
+                yield _frame(rows)
+        if carried is not None and not carried.empty:
+            yield _frame(_result_rows(scorer.score(_messages_of(carried))))
 
     return score
 
@@ -169,7 +199,10 @@ def audit_dataframe(
     frame = frame.select("conversation_id", "role", "text", F.col("time").cast("double").alias("time"), "agent", "shop",
                          "message_id", F.coalesce("source", F.lit("<dataframe>")).alias("source"),
                          F.coalesce("line", F.lit(0)).cast("long").alias("line"), F.col("seq").cast("long").alias("seq"))
-    results = frame.groupBy("conversation_id").applyInPandas(_score_group(config), schema=RESULT_SCHEMA).persist()
+    # Every conversation in one partition, its messages together: then whole partitions are
+    # scored in one pass (cheaper than a pandas frame per conversation with applyInPandas).
+    ordered = frame.repartition("conversation_id").sortWithinPartitions("conversation_id", "seq")
+    results = ordered.mapInPandas(_score_partitions(config), schema=RESULT_SCHEMA).persist()
     conversations = results.where("kind = 'conversation'").select(
         "conversation_id", "agent", "shop", "messages", "agent_messages", "score", "grade", "findings", "red_findings",
         "first_response_seconds")
