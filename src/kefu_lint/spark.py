@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
 from .formats.chatlog import (
+    SEQ_PER_INPUT,
     ColumnMapping,
     Rejected,
     _message,
@@ -42,7 +43,6 @@ from .model import ChatMessage
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
 
-SEQ_PER_INPUT = 10_000_000_000  # as the local audit: seq = input number * this + line
 
 MESSAGE_SCHEMA = (
     "conversation_id string, role string, text string, time double, agent string, shop string, "

@@ -20,12 +20,11 @@ from pathlib import Path
 from .. import __version__
 from ..engine import Linter
 from ..errors import ConfigError
-from ..formats.chatlog import ColumnMapping, read_chat_log
+from ..formats.chatlog import SEQ_PER_INPUT, ColumnMapping, read_chat_log
 from .scoring import ConversationScorer
 from .store import AuditStore, result_rows
 
 INGEST_BATCH = 5000
-SEQ_PER_INPUT = 10_000_000_000  # seq = input number * this + line: unique across inputs
 
 
 @dataclass(frozen=True)

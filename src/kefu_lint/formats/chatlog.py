@@ -38,6 +38,8 @@ ROLE_ALIASES = {
     "system": "system", "bot": "system", "robot": "system", "系统": "system", "机器人": "system",
 }
 MAX_LINE_CHARS = 1_000_000
+#: A message's ``seq`` is input number * this + line number: input order, unique across inputs.
+SEQ_PER_INPUT = 10_000_000_000
 _UNDECODED = re.compile("[\udc80-\udcff]")  # bytes surrogateescape could not decode
 
 
