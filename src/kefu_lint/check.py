@@ -218,13 +218,14 @@ class Checker:
         problems = tuple(Problem(display, p.line, p.reason) for p in script.problems)
         return FileReport(display, script.kind, len(script.messages), script.records, tuple(findings), tuple(scores), problems)
 
+    def _file_context(self, script: ScriptFile, path: Path) -> tuple[set[str], str | None]:
+        """Codes ignored for the whole file (directives + per-file-ignores) and its default scene:
+        worked out once per file, for checking and for fixing alike."""
+        return set(script.file_ignores) | set(self.settings.ignored_codes_for(path)), self.settings.scene_for(path)
+
     def lint_script(self, script: ScriptFile, path: Path, display: str) -> tuple[list[Finding], list[Score]]:
-        file_ignores = set(script.file_ignores) | set(self.settings.ignored_codes_for(path))
-        default_scene = self.settings.scene_for(path)
+        file_ignores, default_scene = self._file_context(script, path)
         used: set[tuple[int, str]] = set()
-        suppression_of = {}
-        for index, suppression in enumerate(script.suppressions):
-            suppression_of.setdefault(suppression.scope, []).append((index, suppression))
         findings: list[Finding] = []
         scores: list[Score] = []
         for message in script.messages:
@@ -267,13 +268,13 @@ class Checker:
         script = self.read(path, data)
         original_count = len(script.messages)
         total = 0
+        # Directives are comments and fixes never touch them, so the file context holds across passes.
+        file_ignores, default_scene = self._file_context(script, path)
         for _ in range(8):
             edits = []
             for message in script.messages:
-                scene = message.scene or self.settings.scene_for(path)
-                ignored = set(message.ignore) | set(script.file_ignores) | set(self.settings.ignored_codes_for(path))
-                for violation in self.linter.lint(message.text, scene=scene):
-                    if violation.code in ignored or replacement_of(violation, unsafe) is None:
+                for violation in self.linter.lint(message.text, scene=message.scene or default_scene):
+                    if violation.code in message.ignore or violation.code in file_ignores or replacement_of(violation, unsafe) is None:
                         continue
                     source_range = message.source_range(violation.start, violation.end)
                     if source_range is None or "\n" in (replacement_of(violation, unsafe) or ""):
