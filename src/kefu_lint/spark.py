@@ -38,6 +38,7 @@ from .formats.chatlog import (
     table_mapping,
     table_positions,
 )
+from .audit.scoring import ScorerSpec
 from .model import ChatMessage
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -58,28 +59,16 @@ RESULT_SCHEMA = (
 RESULT_FIELDS = [part.strip().split(" ")[0].strip("`") for part in RESULT_SCHEMA.split(",")]
 
 
-@dataclass(frozen=True)
-class EngineConfig:
-    """What an executor needs to build its Linter: small and picklable."""
-
-    ruleset: str = "default"
-    select: tuple[str, ...] | None = None
-    ignore: tuple[str, ...] = ()
-    tokenizer: str = "jieba"
+_scorers: dict[ScorerSpec, Any] = {}
 
 
-_scorers: dict[EngineConfig, Any] = {}
-
-
-def _scorer(config: EngineConfig):
-    """The executor process's scorer, built on first use and reused for every group."""
-    scorer = _scorers.get(config)
+def _scorer(spec: ScorerSpec):
+    """The executor process's scorer, built on first use and reused for every partition."""
+    scorer = _scorers.get(spec)
     if scorer is None:
         from .audit.scoring import ConversationScorer
-        from .engine import Linter
 
-        scorer = ConversationScorer(Linter(config.ruleset, select=config.select, ignore=config.ignore, tokenizer=config.tokenizer))
-        _scorers[config] = scorer
+        scorer = _scorers[spec] = ConversationScorer(spec.linter())
     return scorer
 
 
@@ -134,14 +123,14 @@ def _messages_of(frame) -> list[ChatMessage]:
     ]
 
 
-def _score_partitions(config: EngineConfig):
+def _score_partitions(spec: ScorerSpec):
     """mapInPandas over partitions sorted by conversation: one pandas frame per Arrow batch
     rather than per conversation. A conversation cut by a batch boundary is carried over."""
 
     def score(batches):
         import pandas as pd
 
-        scorer = _scorer(config)
+        scorer = _scorer(spec)
         carried = None
         for batch in batches:
             if carried is not None:
@@ -185,8 +174,8 @@ def audit_dataframe(
     """Score a DataFrame of chat messages: findings, conversation results and agents."""
     from pyspark.sql import functions as F
 
-    config = EngineConfig(ruleset, tuple(select) if select is not None else None, tuple(ignore), tokenizer)
-    _scorer(config)  # fail on the driver, with a clear message, if the ruleset is wrong
+    spec = ScorerSpec(ruleset, tuple(select) if select is not None else None, tuple(ignore), tokenizer)
+    _scorer(spec)  # fail on the driver, with a clear message, if the ruleset is wrong
     frame = messages
     for field, column in (columns or {}).items():
         frame = frame.withColumnRenamed(column, field)
@@ -202,7 +191,7 @@ def audit_dataframe(
     # Every conversation in one partition, its messages together: then whole partitions are
     # scored in one pass (cheaper than a pandas frame per conversation with applyInPandas).
     ordered = frame.repartition("conversation_id").sortWithinPartitions("conversation_id", "seq")
-    results = ordered.mapInPandas(_score_partitions(config), schema=RESULT_SCHEMA).persist()
+    results = ordered.mapInPandas(_score_partitions(spec), schema=RESULT_SCHEMA).persist()
     conversations = results.where("kind = 'conversation'").select(
         "conversation_id", "agent", "shop", "messages", "agent_messages", "score", "grade", "findings", "red_findings",
         "first_response_seconds")

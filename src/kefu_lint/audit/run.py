@@ -21,7 +21,7 @@ from .. import __version__
 from ..engine import Linter
 from ..errors import ConfigError
 from ..formats.chatlog import SEQ_PER_INPUT, ColumnMapping, read_chat_log
-from .scoring import ConversationScorer
+from .scoring import ConversationScorer, ScorerSpec
 from .store import AuditStore, result_rows
 
 INGEST_BATCH = 5000
@@ -40,6 +40,9 @@ class AuditOptions:
     encoding: str | None = None
     jobs: int = 1
     batch_size: int = 200
+
+    def scorer_spec(self) -> ScorerSpec:
+        return ScorerSpec(self.ruleset, self.select, self.ignore, self.tokenizer)
 
     def identity(self) -> dict:
         """What changes the results; the run id hashes it (jobs and batch size do not)."""
@@ -85,12 +88,12 @@ _worker_scorer: ConversationScorer | None = None
 _worker_store: AuditStore | None = None
 
 
-def _init_worker(options: AuditOptions, database: str) -> None:
+def _init_worker(spec: ScorerSpec, database: str) -> None:
     """Each worker builds its Linter once and reuses it for every batch (forked workers
     inherit the parent's warm scorer), and opens its own connection to read batches."""
     global _worker_scorer, _worker_store
     if _worker_scorer is None:
-        _worker_scorer = ConversationScorer(_make_linter(options))
+        _worker_scorer = ConversationScorer(spec.linter())
     _worker_store = AuditStore(Path(database))
 
 
@@ -98,10 +101,6 @@ def _score_ids(run_id: str, ids: list[str]):
     """Read, score and turn into rows one batch: all the per-batch work but the write."""
     conversations = _worker_store.load_conversations(run_id, ids)
     return len(ids), result_rows(run_id, (_worker_scorer.score(c) for c in conversations))
-
-
-def _make_linter(options: AuditOptions) -> Linter:
-    return Linter(options.ruleset, select=options.select, ignore=options.ignore, tokenizer=options.tokenizer)
 
 
 def run_audit(
@@ -118,7 +117,7 @@ def run_audit(
         if not Path(path).is_file():
             raise ConfigError(f"{path}: no such file")
     mapping = ColumnMapping.parse(options.columns, options.agent_role, options.customer_role) if options.columns else None
-    linter = _make_linter(options)
+    linter = options.scorer_spec().linter()
     identity = repr((__version__, _ruleset_fingerprint(linter), sorted(options.identity().items()), _hash_inputs(inputs)))
     run_id = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
     store = AuditStore(database)
@@ -167,14 +166,19 @@ def _score(store: AuditStore, run_id: str, linter: Linter, options: AuditOptions
     total, done = store.count_unscored(run_id)
     if progress:
         progress(done, total)
+
+    def save(count: int, rows) -> None:
+        nonlocal done
+        store.save_rows(rows)
+        done += count
+        if progress:
+            progress(done, total)
+
     batches = store.unscored_id_batches(run_id, options.batch_size)
     if options.jobs <= 1:
         scorer = ConversationScorer(linter)
         for ids in batches:
-            store.save_rows(result_rows(run_id, (scorer.score(c) for c in store.load_conversations(run_id, ids))))
-            done += len(ids)
-            if progress:
-                progress(done, total)
+            save(len(ids), result_rows(run_id, (scorer.score(c) for c in store.load_conversations(run_id, ids))))
         return
     import multiprocessing
 
@@ -185,20 +189,12 @@ def _score(store: AuditStore, run_id: str, linter: Linter, options: AuditOptions
         linter.warm_up()
         _worker_scorer = ConversationScorer(linter)  # inherited by the forked workers
     # The writer only hands out ids and writes rows; workers read, score and build rows.
-    with context.Pool(options.jobs, initializer=_init_worker, initargs=(options, str(store.path))) as pool:
+    with context.Pool(options.jobs, initializer=_init_worker, initargs=(options.scorer_spec(), str(store.path))) as pool:
         in_flight: deque = deque()
         window = options.jobs * 2  # bounded: never more than this many batches in memory
         for ids in batches:
             in_flight.append(pool.apply_async(_score_ids, (run_id, ids)))
             if len(in_flight) >= window:
-                count, rows = in_flight.popleft().get()
-                store.save_rows(rows)
-                done += count
-                if progress:
-                    progress(done, total)
+                save(*in_flight.popleft().get())
         while in_flight:
-            count, rows = in_flight.popleft().get()
-            store.save_rows(rows)
-            done += count
-            if progress:
-                progress(done, total)
+            save(*in_flight.popleft().get())

@@ -54,6 +54,20 @@ class ConversationResult:
         return sum(1 for m in self.messages if m.message.role == "agent")
 
 
+@dataclass(frozen=True)
+class ScorerSpec:
+    """How to build the engine: small and picklable, so that worker processes and Spark
+    executors each build the same Linter the driver would."""
+
+    ruleset: str = "default"
+    select: tuple[str, ...] | None = None
+    ignore: tuple[str, ...] = ()
+    tokenizer: str = "jieba"
+
+    def linter(self) -> Linter:
+        return Linter(self.ruleset, select=self.select, ignore=self.ignore, tokenizer=self.tokenizer)
+
+
 class SceneInference:
     def __init__(self, keywords: dict[str, Sequence[str]], patterns: dict[str, Sequence[str]]) -> None:
         self._automaton = PhraseAutomaton((phrase, scene) for scene, phrases in keywords.items() for phrase in phrases)
