@@ -15,6 +15,7 @@ What is folded, and why:
 
 from __future__ import annotations
 
+import string
 import threading
 import unicodedata
 
@@ -84,10 +85,10 @@ class NormalizedText:
 # Characters whose fold is one character (or themselves): ASCII, Han, CJK punctuation and
 # the full-width ASCII block. Text made only of these takes the fast path below.
 _SIMPLE = regex.compile(r"[^\u0020-\u007e\u3000-\u303f\u4e00-\u9fff\uff01-\uff5e\u2018\u2019\u201c\u201d\u2026\u00b7]")
-_FAST_FOLD = {code: chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)}
-_FAST_FOLD.update({ord(c): c.lower() for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"})
+# Full-width ASCII (！ Ａ １) to ASCII, ideographic space to space, and upper case to lower.
+_FAST_FOLD = {code: chr(code - 0xFEE0).lower() for code in range(0xFF01, 0xFF5F)}
+_FAST_FOLD.update({ord(c): c.lower() for c in string.ascii_uppercase})
 _FAST_FOLD[0x3000] = " "
-_FAST_FOLD = {key: value.lower() for key, value in _FAST_FOLD.items()}
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _FILLER_CLASS = "".join(regex.escape(c) for c in sorted(DODGE_FILLERS))
 _DODGE = regex.compile(f"[{_HAN}][{_FILLER_CLASS}]+[{_HAN}]")
