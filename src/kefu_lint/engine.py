@@ -20,6 +20,7 @@ from pathlib import Path
 from .errors import ConfigError
 from .model import SCENES, ZONE_SEVERITY, ZONES, Score, Violation
 from .rules import Rule
+from .rules.triggers import TriggerIndex
 from .rulesets import Ruleset, load_ruleset
 from .text.analysis import Analysis, analyze
 from .text.tokenize import Tokenizer, make_tokenizer
@@ -131,6 +132,8 @@ class Linter:
         self.rules: tuple[Rule, ...] = tuple(select_rules(self.ruleset.rules, select, ignore))
         self.weights = {rule.code: rule.weight for rule in self.ruleset.rules}
         self.tokenizer: Tokenizer = make_tokenizer(tokenizer, self.ruleset.tokenizer_words())
+        # One pass tells which rules can find anything in a reply (rules/triggers.py).
+        self._triggers = TriggerIndex([rule.trigger for rule in self.rules])
         self._cached_lint = lru_cache(maxsize=CACHE_SIZE)(self._lint)
         self._rules_for_scenes = lru_cache(maxsize=256)(self._select_for_scenes)
 
@@ -177,18 +180,22 @@ class Linter:
             text = new_text
         return text, applied
 
-    def _select_for_scenes(self, scenes: frozenset[str]) -> tuple[Rule, ...]:
-        return tuple(rule for rule in self.rules if rule.applies_to(scenes))
+    def _select_for_scenes(self, scenes: frozenset[str]) -> tuple[tuple[int, Rule], ...]:
+        """The rules that apply in ``scenes``, each with its bit in the trigger mask."""
+        return tuple((1 << index, rule) for index, rule in enumerate(self.rules) if rule.applies_to(scenes))
 
     def _lint(self, text: str, scenes: frozenset[str]) -> tuple[Violation, ...]:
         rules = self._rules_for_scenes(scenes)
         if not rules:
             return ()
         analysis = self.analyze(text)
+        fired = self._triggers.fired(analysis.text)
         found: list[Violation] = []
-        for rule in rules:
-            found.extend(rule.check(analysis))
-        found.sort(key=lambda v: (v.start, v.end, v.code))
+        for bit, rule in rules:
+            if fired & bit:
+                found.extend(rule.check(analysis))
+        if len(found) > 1:
+            found.sort(key=lambda v: (v.start, v.end, v.code))
         return tuple(found)
 
 

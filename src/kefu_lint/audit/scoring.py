@@ -15,12 +15,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import regex
-
 from ..engine import Linter, score_violations
 from ..model import ChatMessage, Score, Violation
 from ..rules.conversation import ConversationRule
-from ..rules.matching import PhraseAutomaton
+from ..rules.matching import GuardedPattern, PhraseAutomaton
 from ..text.normalize import normalize
 
 
@@ -71,12 +69,17 @@ class ScorerSpec:
 class SceneInference:
     def __init__(self, keywords: dict[str, Sequence[str]], patterns: dict[str, Sequence[str]]) -> None:
         self._automaton = PhraseAutomaton((phrase, scene) for scene, phrases in keywords.items() for phrase in phrases)
-        self._patterns = [(regex.compile(p), scene) for scene, items in patterns.items() for p in items]
+        self._patterns = [(GuardedPattern(p), scene) for scene, items in patterns.items() for p in items]
 
     def topics(self, customer_text: str) -> set[str]:
         text = normalize(customer_text).text
         scenes = {hit.payload for hit in self._automaton.hits(text)}
-        scenes.update(scene for pattern, scene in self._patterns if pattern.search(text, timeout=0.25))
+        for pattern, scene in self._patterns:
+            try:
+                if pattern.search(text) is not None:
+                    scenes.add(scene)
+            except TimeoutError:
+                pass  # a pathological pattern on a pathological message infers nothing
         return scenes
 
     def infer(self, messages: Sequence[ChatMessage]) -> list[tuple[str, ...]]:

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from ..model import Violation, Zone
 from ..text.analysis import Analysis
+from .triggers import Trigger
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +187,12 @@ class Rule:
 
     #: "reply" rules check one reply; "conversation" rules check a whole conversation.
     level: ClassVar[str] = "reply"
+
+    @property
+    def trigger(self) -> Trigger | None:
+        """What a reply must contain before this rule can flag it (see rules/triggers.py);
+        None runs the rule on every reply."""
+        return None
 
     def applies_to(self, scenes: frozenset[str]) -> bool:
         return self.level == "reply" and (not self.config.scenes or not scenes.isdisjoint(self.config.scenes))

@@ -10,10 +10,18 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Generic, TypeVar
 
 import ahocorasick
 import regex
+
+try:  # Python 3.11+
+    from re._constants import MAXREPEAT as _MAXREPEAT
+    from re._parser import parse as _parse_regex
+except ImportError:  # Python 3.10
+    from sre_constants import MAXREPEAT as _MAXREPEAT
+    from sre_parse import parse as _parse_regex
 
 from ..errors import PatternTimeoutWarning
 from ..text.analysis import Analysis
@@ -63,24 +71,147 @@ class PhraseAutomaton(Generic[Payload]):
         ]
 
 
+class GuardedPattern:
+    """A ruleset regular expression, searched under a time limit unless it provably needs none.
+
+    A shop's pattern may backtrack catastrophically (``(a+)+b``), so searches are cut off
+    after ``PATTERN_TIME_LIMIT``. The limit has a price (the regex module's timeout costs a
+    few microseconds a search, more than a whole short search), so a pattern that can only
+    try a bounded number of ways at each position (see :func:`backtracks_boundedly`) runs
+    without it: its search is linear in the text anyway.
+    """
+
+    __slots__ = ("source", "compiled", "bounded", "literal_prefix", "search", "finditer")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.compiled = regex.compile(normalized_pattern(source), regex.IGNORECASE)
+        self.bounded = backtracks_boundedly(self.compiled.pattern)
+        #: Text every match starts with ("" when there is none), for the shared automaton.
+        self.literal_prefix = literal_prefix(self.compiled)
+        if self.bounded:
+            self.search = self.compiled.search
+            self.finditer = self.compiled.finditer
+        else:
+            self.search = partial(self.compiled.search, timeout=PATTERN_TIME_LIMIT)
+            self.finditer = partial(self.compiled.finditer, timeout=PATTERN_TIME_LIMIT)
+
+
+def literal_prefix(compiled: regex.Pattern) -> str:
+    """The literal text every match of ``compiled`` starts with: ``不买`` for ``不买.{0,4}别问``.
+
+    Replies are lower-cased, so under IGNORECASE the lower-cased prefix is what a match
+    starts with. Empty when there is none, when full case-folding or a non-ASCII cased
+    letter makes that untrue, or when the standard parser cannot read the pattern.
+    """
+    if compiled.flags & regex.FULLCASE:
+        return ""
+    tree = _standard_parse(compiled.pattern, compiled.flags)
+    if tree is None:
+        return ""
+    if tree and tree[0][0].name == "SUBPATTERN" and len(tree) == 1:
+        _, add_flags, _, body = tree[0][1]
+        tree = [] if add_flags else list(body)  # a scoped (?i:…) group changes case rules
+    prefix = []
+    for op, argument in tree:
+        if op.name != "LITERAL":
+            break
+        character = chr(argument)
+        if compiled.flags & regex.IGNORECASE and not character.isascii() and character.lower() != character.upper():
+            break
+        prefix.append(character.lower() if compiled.flags & regex.IGNORECASE else character)
+    return "".join(prefix)
+
+
+# regex-module syntax the standard parser would misread as literals: fuzzy constraints
+# ({e<=1}), and version-1 nested sets and set operations.
+_REGEX_ONLY_SYNTAX = regex.compile(r"\{(?!\d*(?:,\d*)?\})|\[\[|--|&&|\|\||~~")
+
+
+def _standard_parse(pattern: str, flags: int = 0) -> list | None:
+    """The standard library's parse of ``pattern``, or None when it may not mean what the
+    regex module makes of it (then callers keep the general, guarded path)."""
+    if flags & regex.VERSION1 or _REGEX_ONLY_SYNTAX.search(pattern):
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return list(_parse_regex(pattern))
+    except Exception:  # noqa: BLE001 - any syntax the stdlib does not know
+        return None
+
+
+#: Most ways a bounded pattern may try at one position.
+MAX_BOUNDED_WAYS = 4096
+
+
+def backtracks_boundedly(pattern: str) -> bool:
+    """True when a regex can try at most ``MAX_BOUNDED_WAYS`` ways to match at a position.
+
+    That holds when every repeat has an upper bound and repeats one character (a literal, a
+    class, ``.``), there are no back-references, and the choices (repeat ranges times
+    alternatives) multiply to at most the limit. ``不买.{0,4}别问`` qualifies; ``(a+)+b``,
+    ``.*x`` and anything the standard library cannot parse do not, and keep the time limit.
+    """
+    tree = _standard_parse(pattern)
+    if tree is None:
+        return False
+    ways = _ways(tree)
+    return ways is not None and ways <= MAX_BOUNDED_WAYS
+
+
+_ONE_CHARACTER = {"LITERAL", "NOT_LITERAL", "ANY", "IN", "CATEGORY"}
+
+
+def _ways(items: list) -> int | None:
+    """Choices a parsed sequence can make at one position, or None when unbounded."""
+    ways = 1
+    for op, argument in items:
+        name = op.name
+        if name in _ONE_CHARACTER or name == "AT":
+            continue
+        if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            low, high, body = argument
+            body = list(body)
+            if high == _MAXREPEAT or len(body) != 1 or body[0][0].name not in _ONE_CHARACTER:
+                return None
+            ways *= high - low + 1
+        elif name in ("SUBPATTERN", "ATOMIC_GROUP", "ASSERT", "ASSERT_NOT"):
+            inner = _ways(list(argument[-1]))
+            if inner is None:
+                return None
+            ways *= inner
+        elif name == "BRANCH":
+            branches = [_ways(list(branch)) for branch in argument[1]]
+            if None in branches:
+                return None
+            ways *= sum(branches)
+        else:  # back-references, conditionals and anything new: keep the time limit
+            return None
+        if ways > MAX_BOUNDED_WAYS:
+            return None
+    return ways
+
+
 class CompiledPatterns(Generic[Payload]):
-    """Ruleset regular expressions, each run with a time limit."""
+    """Ruleset regular expressions, each guarded by a time limit when it needs one."""
 
     def __init__(self, entries: Iterable[tuple[str, Payload]], *, rule: str) -> None:
-        self._patterns = [(regex.compile(normalized_pattern(p)), p, payload) for p, payload in entries]
+        self._patterns = [(GuardedPattern(source), payload) for source, payload in entries]
         self._rule = rule
+        self.guarded = tuple(pattern for pattern, _ in self._patterns)
 
     def hits(self, text: str) -> list[Hit[Payload]]:
         found: list[Hit[Payload]] = []
-        for compiled, source, payload in self._patterns:
+        for pattern, payload in self._patterns:
             try:
-                for match in compiled.finditer(text, timeout=PATTERN_TIME_LIMIT):
+                for match in pattern.finditer(text):
                     if match.end() > match.start():
                         found.append(Hit(match.start(), match.end(), payload))
             except TimeoutError:
                 warnings.warn(
                     PatternTimeoutWarning(
-                        f"{self._rule}: pattern {source!r} exceeded its {PATTERN_TIME_LIMIT}s time "
+                        f"{self._rule}: pattern {pattern.source!r} exceeded its {PATTERN_TIME_LIMIT}s time "
                         f"limit on a reply of {len(text)} characters and was skipped for it; "
                         "simplify the pattern (avoid nested repeats such as (a+)+)"
                     ),
@@ -90,11 +221,24 @@ class CompiledPatterns(Generic[Payload]):
 
 
 def normalized_pattern(pattern: str) -> str:
-    """Fold the literal characters of a pattern the way replies are folded (Traditional, width, case)."""
-    folded = normalize(pattern)
-    # Normalisation drops some characters (spaces between Han); only keep the fold when it
-    # changed characters one for one, otherwise the pattern's syntax could break.
-    return folded.text if len(folded.text) == len(pattern) else pattern.lower()
+    """Fold a pattern's characters the way replies are folded, without touching its syntax.
+
+    Regex syntax is ASCII, so only non-ASCII characters are folded (full width to ASCII,
+    Traditional to Simplified), and always as literals: a full-width （ in a pattern matches
+    the （ of a reply (folded to "("); it does not open a group. ASCII stays as written so
+    ``\\D`` keeps its meaning; the replies' lower-casing is matched by compiling with
+    IGNORECASE (see :class:`GuardedPattern`).
+    """
+    pieces = []
+    for char in pattern:
+        if char.isascii():
+            pieces.append(char)
+            continue
+        folded = normalize(char).text
+        if len(folded) != 1:
+            folded = char
+        pieces.append(regex.escape(folded) if folded.isascii() else folded)
+    return "".join(pieces)
 
 
 def covered(start: int, end: int, ranges: Sequence[tuple[int, int]]) -> bool:

@@ -9,7 +9,8 @@ import regex
 from ..model import Violation
 from ..text.analysis import Analysis
 from .base import Phrase, Rule, RuleConfig, phrase_list, string_list
-from .matching import PhraseAutomaton, covered
+from .matching import PhraseAutomaton, covered, normalized_key
+from .triggers import Trigger
 
 _SKIPPABLE = regex.compile(r"[\p{P}\p{S}\p{Z}\s]+")
 _CLAUSE_BREAK = regex.compile(r"[,，、;；:：\s]")
@@ -65,6 +66,10 @@ class NegativeOpener(Rule):
         self._exceptions = PhraseAutomaton((e, e) for e in self.exception_phrases)
         self._vocatives = PhraseAutomaton((v, v) for v in self.vocative_words)
 
+
+    @property
+    def trigger(self) -> Trigger:
+        return Trigger(phrases=tuple(normalized_key(p) for p in self.prefixes) + tuple(self._phrases.keys))
 
     def check(self, analysis: Analysis) -> Iterator[Violation]:
         text = analysis.text

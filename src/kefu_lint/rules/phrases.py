@@ -8,6 +8,7 @@ from ..model import Violation
 from ..text.analysis import Analysis
 from .base import Phrase, Rule, RuleConfig, boolean, pattern_list, phrase_list, string_list
 from .matching import CompiledPatterns, PhraseAutomaton, filter_hits
+from .triggers import Trigger
 
 
 class PhraseRule(Rule):
@@ -50,6 +51,10 @@ class PhraseRule(Rule):
     @property
     def fixable(self) -> bool:
         return any(p.fix is not None for p in self.phrases + self.patterns)
+
+    @property
+    def trigger(self) -> Trigger:
+        return Trigger(phrases=tuple(self._automaton.keys), patterns=self._patterns.guarded)
 
     def check(self, analysis: Analysis) -> Iterator[Violation]:
         text = analysis.text

@@ -11,6 +11,7 @@ from ..model import Violation
 from ..text.analysis import Analysis
 from .base import Rule, RuleConfig, integer, string_list
 from .matching import PhraseAutomaton
+from .triggers import Trigger
 
 _MOBILE = regex.compile(r"(?<![0-9])1[3-9][0-9][- ]?[0-9]{4}[- ]?[0-9]{4}(?![0-9])")
 _ID_CARD = regex.compile(r"(?<![0-9])[1-9][0-9]{16}[0-9x](?![0-9a-z])")
@@ -103,6 +104,10 @@ class PrivacyLeak(Rule):
     @property
     def fixable(self) -> bool:
         return True
+
+    @property
+    def trigger(self) -> Trigger:
+        return Trigger(phrases=tuple("0123456789"))  # every number it looks for has digits
 
     def check(self, analysis: Analysis) -> Iterator[Violation]:
         text = analysis.text

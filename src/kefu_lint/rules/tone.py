@@ -10,6 +10,7 @@ from ..model import Violation
 from ..text.analysis import Analysis
 from .base import Phrase, Rule, RuleConfig, integer, phrase_list, string_list
 from .matching import normalized_key
+from .triggers import Trigger
 
 _NOT_WORDS = regex.compile(r"[\p{P}\p{S}\p{Z}\s]+")
 
@@ -47,14 +48,22 @@ class EmotionalPunctuation(Rule):
         runs = config.options.get("runs", ("!?", "。"))
         minimum = max(2, config.options.get("min_length", 2))
         alternatives = []
+        # Any run of two or more marks of one class holds two of them side by side, so
+        # the pairs are a trigger the shared phrase automaton can check.
+        self._mark_pairs: list[str] = []
         for marks in runs:
-            folded = normalized_key(marks) or marks
-            alternatives.append("[" + "".join(regex.escape(c) for c in dict.fromkeys(folded)) + "]{%d,}" % minimum)
+            folded = "".join(dict.fromkeys(normalized_key(marks) or marks))
+            alternatives.append("[" + "".join(regex.escape(c) for c in folded) + "]{%d,}" % minimum)
+            self._mark_pairs.extend(a + b for a in folded for b in folded)
         self._pattern = regex.compile("|".join(alternatives))
 
     @property
     def fixable(self) -> bool:
         return True
+
+    @property
+    def trigger(self) -> Trigger:
+        return Trigger(phrases=tuple(self._mark_pairs))
 
     def check(self, analysis: Analysis) -> Iterator[Violation]:
         for match in self._pattern.finditer(analysis.text):
@@ -97,10 +106,17 @@ class CurtReply(Rule):
         self.words: dict[str, Phrase] = {}
         for phrase in config.options.get("words", ()):
             self.words.setdefault(_NOT_WORDS.sub("", normalized_key(phrase.text)), phrase)
+        # A curt reply is short: text much longer than the longest word (punctuation and
+        # emoji aside) is never one of them, so it is not even stripped and looked up.
+        self.max_length = max([12] + [2 * len(word) for word in self.words])
+
+    @property
+    def trigger(self) -> Trigger:
+        return Trigger(max_length=self.max_length)
 
     def check(self, analysis: Analysis) -> Iterator[Violation]:
         text = analysis.text
-        if len(text) > 12:  # a curt reply is short; skip the substitution for everything else
+        if len(text) > self.max_length:  # skip the substitution for everything else
             return
         phrase = self.words.get(_NOT_WORDS.sub("", text))
         if phrase is not None:

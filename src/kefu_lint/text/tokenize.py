@@ -7,7 +7,6 @@ end on token boundaries?", so any backend that segments the same way gives the s
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import warnings
 from collections.abc import Iterable
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..errors import ConfigError
+from .cache import cache_dir
 
 TOKENIZER_NAMES = ("jieba", "jieba-rs", "auto")
 
@@ -26,15 +26,6 @@ class Tokenizer(Protocol):
     def token_spans(self, text: str) -> list[tuple[int, int]]:
         """Half-open ``(start, end)`` spans covering ``text`` in order."""
         ...
-
-
-def cache_dir() -> Path:
-    """Where the tokenizer's prefix-dictionary cache lives between runs."""
-    explicit = os.environ.get("KEFU_LINT_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME")
-    return (Path(base) if base else Path.home() / ".cache") / "kefu-lint"
 
 
 class _QuietDuringInit(logging.Filter):

@@ -1,0 +1,37 @@
+"""Where kefu-lint keeps what it builds once and reuses across runs (never required)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def cache_dir() -> Path:
+    """``$KEFU_LINT_CACHE_DIR``, else ``$XDG_CACHE_HOME/kefu-lint``, else ``~/.cache/kefu-lint``."""
+    explicit = os.environ.get("KEFU_LINT_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / "kefu-lint"
+
+
+def read_cached(name: str) -> str | None:
+    """The cached text called ``name``, or None when it is missing or unreadable."""
+    try:
+        return (cache_dir() / name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def write_cached(name: str, text: str) -> None:
+    """Store ``text`` atomically (a reader never sees half a file); failures are ignored,
+    because a cache that cannot be written only costs time."""
+    directory = cache_dir()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=directory, delete=False, suffix=".tmp") as handle:
+            handle.write(text)
+        os.replace(handle.name, directory / name)
+    except OSError:
+        pass
