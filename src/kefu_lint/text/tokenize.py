@@ -6,7 +6,10 @@ end on token boundaries?", so any backend that segments the same way gives the s
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import logging
+import sys
 import threading
 import warnings
 from collections.abc import Iterable
@@ -113,13 +116,7 @@ class RustJiebaTokenizer:
     name = "jieba-rs"
 
     def __init__(self, words: Iterable[tuple[str, int | None]] = ()) -> None:
-        try:
-            import rjieba
-        except ImportError as error:
-            raise ConfigError(
-                "tokenizer 'jieba-rs' needs the fast extra: pip install 'kefu-lint[fast]'"
-            ) from error
-        self._rjieba = rjieba
+        self._jieba_class = _rjieba_class()
         self._words = tuple(words)
         self._lock = threading.Lock()
         self._instance = None
@@ -127,7 +124,7 @@ class RustJiebaTokenizer:
     def _load(self):
         with self._lock:
             if self._instance is None:
-                instance = self._rjieba.Jieba()
+                instance = self._jieba_class()
                 for word, frequency in self._words:
                     instance.add_word(word, frequency, None)
                 self._instance = instance
@@ -139,6 +136,39 @@ class RustJiebaTokenizer:
     def token_spans(self, text: str) -> list[tuple[int, int]]:
         instance = self._instance or self._load()
         return _spans(instance.cut(text, True))
+
+
+def _rjieba_class():
+    """rjieba's ``Jieba`` class, without building rjieba's module-level default instance.
+
+    ``import rjieba`` builds a default tokenizer at import time (about 0.15 s, the largest
+    part of a cold ``kefu-lint check``) that kefu-lint never uses: each Linter builds its
+    own. So the compiled extension ``rjieba.rjieba`` is loaded on its own and registered
+    under its own name, exactly as the package's ``from .rjieba import Jieba`` would load
+    it: a host that imports rjieba later gets the same module and its default instance.
+    """
+    loaded = sys.modules.get("rjieba.rjieba") or sys.modules.get("rjieba")
+    if loaded is not None:
+        return loaded.Jieba
+    try:
+        package = importlib.util.find_spec("rjieba")
+    except (ImportError, ValueError):
+        package = None
+    if package is None:
+        raise ConfigError("tokenizer 'jieba-rs' needs the fast extra: pip install 'kefu-lint[fast]'")
+    try:
+        spec = importlib.machinery.PathFinder.find_spec("rjieba.rjieba", package.submodule_search_locations)
+        if spec is None or not isinstance(spec.loader, importlib.machinery.ExtensionFileLoader):
+            raise ImportError("rjieba.rjieba is not a compiled extension")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["rjieba.rjieba"] = module
+        spec.loader.exec_module(module)
+        return module.Jieba
+    except Exception:  # noqa: BLE001 - another layout: the ordinary import still works
+        sys.modules.pop("rjieba.rjieba", None)
+        import rjieba
+
+        return rjieba.Jieba
 
 
 def domain_words() -> list[tuple[str, int | None]]:
