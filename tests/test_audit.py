@@ -82,13 +82,14 @@ def generated_log(tmp_path_factory):
     return path
 
 
-def test_kill_9_then_resume_loses_nothing(tmp_path, generated_log):
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_kill_9_then_resume_loses_nothing(tmp_path, generated_log, jobs):
     reference = tmp_path / "reference"
     audit(generated_log, "--out", reference)
     expected = rows(reference / "audit.db", "SELECT COUNT(*), SUM(score), SUM(findings) FROM conversations")
 
     out = tmp_path / "interrupted"
-    process = subprocess.Popen([KEFU_LINT, "audit", str(generated_log), "--out", str(out), "--no-progress"],
+    process = subprocess.Popen([KEFU_LINT, "audit", str(generated_log), "--out", str(out), "--no-progress", "--jobs", jobs],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     database = out / "audit.db"
     deadline = time.monotonic() + 120
@@ -107,17 +108,35 @@ def test_kill_9_then_resume_loses_nothing(tmp_path, generated_log):
 
     refused = audit(generated_log, "--out", out, check=False)
     assert refused.returncode == 2 and "--resume" in refused.err
-    resumed = audit(generated_log, "--out", out, "--resume")
+    resumed = audit(generated_log, "--out", out, "--resume", "--jobs", jobs)
     assert "Resumed run" in resumed.out and "(totals reconcile)" in resumed.out
     assert rows(database, "SELECT COUNT(*), SUM(score), SUM(findings) FROM conversations") == expected
     assert rows(database, "SELECT COUNT(*) FROM findings") == rows(reference / "audit.db", "SELECT COUNT(*) FROM findings")
 
 
 def test_two_jobs_give_the_same_results(tmp_path, generated_log):
-    audit(generated_log, "--out", tmp_path / "one")
-    audit(generated_log, "--out", tmp_path / "two", "--jobs", "2")
-    query = "SELECT conversation_id, message_index, code, start, \"end\" FROM findings ORDER BY 1, 2, 3, 4"
-    assert rows(tmp_path / "one" / "audit.db", query) == rows(tmp_path / "two" / "audit.db", query)
+    # Broken lines among the good ones: workers parse and insert the input with --jobs 2.
+    lines = generated_log.read_text(encoding="utf-8").splitlines(keepends=True)
+    for position, broken in ((5, "{not json\n"), (12_000, '{"conversation_id": "x", "role": "alien", "text": "?"}\n'),
+                             (20_000, "[1, 2]\n")):
+        lines.insert(position, broken)
+    log = tmp_path / "log.jsonl"
+    log.write_text("".join(lines) + '{"conversation_id": "c1", "role"', encoding="utf-8")  # truncated last line
+    one = audit(log, "--out", tmp_path / "one")
+    two = audit(log, "--out", tmp_path / "two", "--jobs", "2")
+    assert "30004 = 30000 scored + 4 rejected (totals reconcile)" in two.out
+    assert one.err.splitlines() == two.err.splitlines()  # the same rejections, reported in input order
+    queries = [
+        "SELECT conversation_id, message_index, code, start, \"end\", flagged FROM findings ORDER BY 1, 2, 3, 4",
+        "SELECT seq, conversation_id, message_index, scenes, score, grade FROM messages ORDER BY seq",
+        "SELECT source, line, reason FROM rejected ORDER BY line",
+        "SELECT conversation_id, score, grade, findings FROM conversations ORDER BY 1",
+    ]
+    for query in queries:
+        assert rows(tmp_path / "one" / "audit.db", query) == rows(tmp_path / "two" / "audit.db", query), query
+    # The JSONL is written in parts by two processes and joined: the same bytes as one writer.
+    for name in ("conversations.jsonl", "agents.csv"):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
 
 
 def test_gzip_stdin_and_csv_with_header_mapping(tmp_path):

@@ -237,7 +237,7 @@ def audit(inputs, out_dir, database, report, columns, agent_role, customer_role,
     try:
         jsonl_path = out_dir / "conversations.jsonl"
         agents_path = out_dir / "agents.csv"
-        write_conversations_jsonl(db, outcome.run_id, jsonl_path)
+        write_conversations_jsonl(db, outcome.run_id, jsonl_path, jobs=jobs)
         write_agents_csv(db, outcome.run_id, agents_path)
         if report is not None:
             write_report(db, outcome.run_id, report)

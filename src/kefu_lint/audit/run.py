@@ -12,7 +12,7 @@ import shutil
 import sys
 import tempfile
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -20,9 +20,18 @@ from pathlib import Path
 from .. import __version__
 from ..engine import Linter
 from ..errors import ConfigError
-from ..formats.chatlog import SEQ_PER_INPUT, ColumnMapping, read_chat_log
+from ..formats.chatlog import (
+    SEQ_PER_INPUT,
+    ColumnMapping,
+    LineBatch,
+    Rejected,
+    input_kind,
+    jsonl_line_batches,
+    parse_jsonl_batch,
+    read_chat_log,
+)
 from .scoring import ConversationScorer, ScorerSpec
-from .store import AuditStore, result_rows
+from .store import AuditStore, ingest_rows, result_rows
 
 INGEST_BATCH = 5000
 
@@ -86,21 +95,81 @@ def spool_stdin(directory: Path) -> str:
 
 _worker_scorer: ConversationScorer | None = None
 _worker_store: AuditStore | None = None
+_writer_lock = None
+_parent_pid = 0
 
 
-def _init_worker(spec: ScorerSpec, database: str) -> None:
-    """Each worker builds its Linter once and reuses it for every batch (forked workers
-    inherit the parent's warm scorer), and opens its own connection to read batches."""
-    global _worker_scorer, _worker_store
-    if _worker_scorer is None:
-        _worker_scorer = ConversationScorer(spec.linter())
+def _init_worker(spec: ScorerSpec, database: str, writer_lock) -> None:
+    """Each worker builds its scorer once and loads the tokenizer straight away, while the
+    parent is still reading the input, then opens its own connection to the database."""
+    global _worker_scorer, _worker_store, _writer_lock, _parent_pid
+    _parent_pid = os.getppid()
+    _worker_scorer = ConversationScorer(spec.linter())
+    _worker_scorer.linter.warm_up()
     _worker_store = AuditStore(Path(database))
+    _writer_lock = writer_lock
 
 
-def _score_ids(run_id: str, ids: list[str]):
-    """Read, score and turn into rows one batch: all the per-batch work but the write."""
+def _write(action: Callable[[], None]) -> None:
+    """Run one write transaction, taking turns with the other workers. A worker whose
+    parent is gone (the run was killed) stops instead: ``--resume`` redoes its batch."""
+    with _writer_lock:
+        if os.getppid() != _parent_pid:
+            os._exit(1)
+        action()
+
+
+def _parse_and_add(run_id: str, path: str, batch: LineBatch, seq_start: int) -> list[tuple]:
+    """Parse a batch of raw JSONL lines and insert it; returns its rejected rows (to report)."""
+    rows = ingest_rows(run_id, parse_jsonl_batch(path, batch, seq_start))
+    _write(lambda: _worker_store.add_rows(rows))
+    return rows[1]
+
+
+def _score_and_save(run_id: str, ids: list[str]) -> int:
+    """Read, score and store one batch of conversations, in one transaction of its own."""
     conversations = _worker_store.load_conversations(run_id, ids)
-    return len(ids), result_rows(run_id, (_worker_scorer.score(c) for c in conversations))
+    rows = result_rows(run_id, (_worker_scorer.score(c) for c in conversations))
+    _write(lambda: _worker_store.save_rows(rows))
+    return len(ids)
+
+
+class _Workers:
+    """The worker processes of an ``--jobs N`` audit.
+
+    They parse and insert the input (the parent only reads lines), then score and store
+    whole batches of conversations, each batch one transaction of its own; the parent only
+    hands out work. Writers take turns through a lock of their own rather than SQLite's
+    busy timeout, which sleeps in steps of up to 100 ms. Started before the input is read,
+    so that loading the tokenizer in each worker overlaps with reading.
+    """
+
+    def __init__(self, options: AuditOptions, database: Path) -> None:
+        import multiprocessing
+
+        fork = "fork" in multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if fork else "spawn")
+        self.window = options.jobs * 2  # bounded: never more than this many batches in memory
+        self.pool = context.Pool(
+            options.jobs, initializer=_init_worker, initargs=(options.scorer_spec(), str(database), context.Lock())
+        )
+
+    def ordered(self, function: Callable, arguments: Iterable[tuple]) -> Iterator:
+        """``function(*args)`` for each of ``arguments`` in the workers; results in order."""
+        in_flight: deque = deque()
+        for args in arguments:
+            in_flight.append(self.pool.apply_async(function, args))
+            if len(in_flight) >= self.window:
+                yield in_flight.popleft().get()
+        while in_flight:
+            yield in_flight.popleft().get()
+
+    def close(self, *, wait: bool) -> None:
+        if wait:
+            self.pool.close()
+        else:
+            self.pool.terminate()
+        self.pool.join()
 
 
 def run_audit(
@@ -137,64 +206,64 @@ def run_audit(
             status = "ingesting"
         elif resume:
             notes.append(f"Resumed run {run_id}.")
-        if status == "ingesting":
-            _ingest(store, run_id, inputs, mapping, options, on_rejected)
-            store.set_status(run_id, "scoring")
-        _score(store, run_id, linter, options, progress)
+        workers = _Workers(options, database) if options.jobs > 1 else None
+        try:
+            if status == "ingesting":
+                _ingest(store, run_id, inputs, mapping, options, on_rejected, workers)
+                store.set_status(run_id, "scoring")
+            _score(store, run_id, linter, options, progress, workers)
+        except BaseException:
+            if workers is not None:
+                workers.close(wait=False)
+            raise
+        if workers is not None:
+            workers.close(wait=True)
         store.finish(run_id)
         return AuditOutcome(run_id, database, store.summary(run_id), notes=tuple(notes))
     finally:
         store.close()
 
 
-def _ingest(store: AuditStore, run_id: str, inputs, mapping, options: AuditOptions, on_rejected) -> None:
+def _ingest(store: AuditStore, run_id: str, inputs, mapping, options: AuditOptions, on_rejected, workers) -> None:
     for number, path in enumerate(inputs):
+        seq_start = number * SEQ_PER_INPUT
+        if workers is not None and input_kind(path, mapping, options.input_format) == "jsonl":
+            # JSONL lines stand alone, so workers parse them; CSV rows may span lines.
+            batches = jsonl_line_batches(path, INGEST_BATCH, encoding=options.encoding)
+            for rejected in workers.ordered(_parse_and_add, ((run_id, path, batch, seq_start) for batch in batches)):
+                if on_rejected is not None:
+                    for row in rejected:
+                        on_rejected(Rejected(*row[1:]))
+            continue
         records = read_chat_log(path, mapping=mapping, input_format=options.input_format,
-                                encoding=options.encoding, seq_start=number * SEQ_PER_INPUT)
+                                encoding=options.encoding, seq_start=seq_start)
         while True:
             batch = list(islice(records, INGEST_BATCH))
             if not batch:
                 break
             if on_rejected is not None:
                 for record in batch:
-                    if not hasattr(record, "conversation_id"):
+                    if isinstance(record, Rejected):
                         on_rejected(record)
             store.add_records(run_id, batch)
 
 
-def _score(store: AuditStore, run_id: str, linter: Linter, options: AuditOptions, progress) -> None:
+def _score(store: AuditStore, run_id: str, linter: Linter, options: AuditOptions, progress, workers) -> None:
     total, done = store.count_unscored(run_id)
     if progress:
         progress(done, total)
-
-    def save(count: int, rows) -> None:
-        nonlocal done
-        store.save_rows(rows)
+    batches = store.unscored_id_batches(run_id, options.batch_size)
+    if workers is None:
+        scorer = ConversationScorer(linter)
+        counts = (_save(store, run_id, ids, scorer) for ids in batches)
+    else:
+        counts = workers.ordered(_score_and_save, ((run_id, ids) for ids in batches))
+    for count in counts:
         done += count
         if progress:
             progress(done, total)
 
-    batches = store.unscored_id_batches(run_id, options.batch_size)
-    if options.jobs <= 1:
-        scorer = ConversationScorer(linter)
-        for ids in batches:
-            save(len(ids), result_rows(run_id, (scorer.score(c) for c in store.load_conversations(run_id, ids))))
-        return
-    import multiprocessing
 
-    global _worker_scorer
-    fork = "fork" in multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if fork else "spawn")
-    if fork:
-        linter.warm_up()
-        _worker_scorer = ConversationScorer(linter)  # inherited by the forked workers
-    # The writer only hands out ids and writes rows; workers read, score and build rows.
-    with context.Pool(options.jobs, initializer=_init_worker, initargs=(options.scorer_spec(), str(store.path))) as pool:
-        in_flight: deque = deque()
-        window = options.jobs * 2  # bounded: never more than this many batches in memory
-        for ids in batches:
-            in_flight.append(pool.apply_async(_score_ids, (run_id, ids)))
-            if len(in_flight) >= window:
-                save(*in_flight.popleft().get())
-        while in_flight:
-            save(*in_flight.popleft().get())
+def _save(store: AuditStore, run_id: str, ids: list[str], scorer: ConversationScorer) -> int:
+    store.save_rows(result_rows(run_id, (scorer.score(c) for c in store.load_conversations(run_id, ids))))
+    return len(ids)

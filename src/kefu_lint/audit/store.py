@@ -108,14 +108,29 @@ CREATE TABLE IF NOT EXISTS rejected (
 """
 
 
+IngestRows = tuple[list[tuple], list[tuple]]
 ResultRows = tuple[list[tuple], list[tuple], list[tuple]]
+
+
+def ingest_rows(run_id: str, records: Iterable[ChatMessage | Rejected]) -> IngestRows:
+    """The ``messages`` and ``rejected`` rows of parsed input records (built where they are parsed)."""
+    messages, rejected = [], []
+    for record in records:
+        if isinstance(record, Rejected):
+            rejected.append((run_id, record.source, record.line, record.reason, record.raw))
+        else:
+            messages.append((
+                run_id, record.seq, record.conversation_id, record.role, record.text, record.time,
+                record.agent, record.shop, record.message_id, record.source, record.line,
+            ))
+    return messages, rejected
 
 
 def result_rows(run_id: str, results: Iterable[ConversationResult]) -> ResultRows:
     """The rows a batch of results writes (built where the results are, not in the writer).
 
-    A conversation's findings commit together with its row, so an unscored conversation has
-    no findings to clear, and a batch needs one statement per table.
+    A conversation's findings commit together with its row, and a batch needs one statement
+    per table.
     """
     message_rows, finding_rows, conversation_rows = [], [], []
     for result in results:
@@ -176,15 +191,10 @@ class AuditStore:
     # -- ingest --
 
     def add_records(self, run_id: str, records: Iterable[ChatMessage | Rejected]) -> None:
-        messages, rejected = [], []
-        for record in records:
-            if isinstance(record, Rejected):
-                rejected.append((run_id, record.source, record.line, record.reason, record.raw))
-            else:
-                messages.append((
-                    run_id, record.seq, record.conversation_id, record.role, record.text, record.time,
-                    record.agent, record.shop, record.message_id, record.source, record.line,
-                ))
+        self.add_rows(ingest_rows(run_id, records))
+
+    def add_rows(self, rows: "IngestRows") -> None:
+        messages, rejected = rows
         with self.db:
             self.db.executemany(
                 "INSERT OR IGNORE INTO messages (run_id, seq, conversation_id, role, text, time, agent, shop, message_id, source, line)"
@@ -225,6 +235,13 @@ class AuditStore:
         """One transaction per batch: a batch is stored whole or not at all."""
         message_rows, finding_rows, conversation_rows = rows
         with self.db:
+            # Saving a batch twice (a worker orphaned by a killed run finishing its batch
+            # while the resumed run scores it again) must not duplicate its findings.
+            ids = [row[1] for row in conversation_rows]
+            if ids:
+                self.db.execute(
+                    f"DELETE FROM findings WHERE run_id = ? AND conversation_id IN ({','.join('?' * len(ids))})",  # noqa: S608
+                    (conversation_rows[0][0], *ids))
             self.db.executemany(
                 "UPDATE messages SET message_index = ?, scenes = ?, score = ?, grade = ? WHERE run_id = ? AND seq = ?", message_rows)
             self.db.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", finding_rows)

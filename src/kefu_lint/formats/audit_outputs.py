@@ -4,36 +4,87 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 
 
-def write_conversations_jsonl(db: sqlite3.Connection, run_id: str, path: Path) -> int:
-    """One JSON object per conversation, every finding with its message index and span."""
+def write_conversations_jsonl(db: sqlite3.Connection, run_id: str, path: Path, *, jobs: int = 1) -> int:
+    """One JSON object per conversation, every finding with its message index and span,
+    in conversation-id order. With ``jobs`` > 1, worker processes each write a range of
+    conversations to a part file and the parts are joined (the same bytes as one process)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    ranges = _id_ranges(db, run_id, jobs)
+    database = db.execute("PRAGMA database_list").fetchone()[2]
+    if len(ranges) == 1 or not database:
+        with path.open("w", encoding="utf-8") as out:
+            return _write_range(db, run_id, out, None, None)
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    parts = [path.with_name(f"{path.name}.part{index}") for index in range(len(ranges))]
+    try:
+        with context.Pool(len(ranges)) as pool:
+            counts = pool.starmap(_write_range_file, [(database, run_id, str(part), *bounds) for part, bounds in zip(parts, ranges)])
+        with path.open("wb") as out:
+            for part in parts:
+                with part.open("rb") as piece:
+                    shutil.copyfileobj(piece, out, 1 << 20)
+    finally:
+        for part in parts:
+            part.unlink(missing_ok=True)
+    return sum(counts)
+
+
+def _id_ranges(db: sqlite3.Connection, run_id: str, parts: int) -> list[tuple[str | None, str | None]]:
+    """``parts`` ranges [low, high) of conversation ids with about as many conversations each."""
+    total = db.execute("SELECT COUNT(*) FROM conversations WHERE run_id = ?", (run_id,)).fetchone()[0]
+    if parts <= 1 or total < parts * 1000:  # not worth a process
+        return [(None, None)]
+    cuts = [db.execute("SELECT conversation_id FROM conversations WHERE run_id = ? ORDER BY conversation_id LIMIT 1 OFFSET ?",
+                       (run_id, total * index // parts)).fetchone()[0] for index in range(1, parts)]
+    bounds = [None, *cuts, None]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+def _write_range_file(database: str, run_id: str, path: str, low: str | None, high: str | None) -> int:
+    db = sqlite3.connect(database)
+    try:
+        with open(path, "w", encoding="utf-8") as out:
+            return _write_range(db, run_id, out, low, high)
+    finally:
+        db.close()
+
+
+_CONVERSATION_FIELDS = ("conversation_id", "agent", "shop", "messages", "agent_messages", "score", "grade",
+                        "finding_count", "red_findings", "first_response_seconds")
+_FINDING_FIELDS = ("message_index", "code", "name", "zone", "level", "message", "start", "end", "text", "suggestion")
+
+
+def _write_range(db: sqlite3.Connection, run_id: str, out, low: str | None, high: str | None) -> int:
+    where = "run_id = ? AND conversation_id >= ? AND conversation_id < ?" if low is not None and high is not None else (
+        "run_id = ? AND conversation_id >= ?" if low is not None else
+        "run_id = ? AND conversation_id < ?" if high is not None else "run_id = ?")
+    parameters = (run_id, *(bound for bound in (low, high) if bound is not None))
     count = 0
     findings = db.execute(
         "SELECT conversation_id, message_index, code, name, zone, level, message, start, \"end\", flagged, suggestion"
-        " FROM findings WHERE run_id = ? ORDER BY conversation_id, message_index, start, code", (run_id,))
+        f" FROM findings WHERE {where} ORDER BY conversation_id, message_index, start, code", parameters)  # noqa: S608
     pending = next(findings, None)
-    with path.open("w", encoding="utf-8") as out:
-        for row in db.execute(
-            "SELECT conversation_id, agent, shop, messages, agent_messages, score, grade, findings, red_findings,"
-            " first_response_seconds FROM conversations WHERE run_id = ? ORDER BY conversation_id", (run_id,)):
-            cid = row[0]
-            items = []
-            # Both queries are ordered by conversation id, so the findings merge in one pass.
-            while pending is not None and pending[0] <= cid:
-                if pending[0] == cid:
-                    items.append(dict(zip(
-                        ("message_index", "code", "name", "zone", "level", "message", "start", "end", "text", "suggestion"),
-                        pending[1:])))
-                pending = next(findings, None)
-            record = dict(zip(("conversation_id", "agent", "shop", "messages", "agent_messages", "score", "grade",
-                               "finding_count", "red_findings", "first_response_seconds"), row))
-            record["findings"] = items
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-            count += 1
+    for row in db.execute(
+        "SELECT conversation_id, agent, shop, messages, agent_messages, score, grade, findings, red_findings,"
+        f" first_response_seconds FROM conversations WHERE {where} ORDER BY conversation_id", parameters):  # noqa: S608
+        cid = row[0]
+        items = []
+        # Both queries are ordered by conversation id, so the findings merge in one pass.
+        while pending is not None and pending[0] <= cid:
+            if pending[0] == cid:
+                items.append(dict(zip(_FINDING_FIELDS, pending[1:])))
+            pending = next(findings, None)
+        record = dict(zip(_CONVERSATION_FIELDS, row))
+        record["findings"] = items
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        count += 1
     return count
 
 

@@ -25,6 +25,7 @@ import sys
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 from ..errors import ConfigError, InputError
@@ -180,6 +181,37 @@ def read_jsonl(path: str, *, encoding: str | None = None, seq_start: int = 0) ->
             record = parse_jsonl_line(raw, path, number, seq_start + number, at_end_of_file=not raw.endswith("\n"))
             if record is not None:
                 yield record
+
+
+LineBatch = tuple[int, list[str]]  # (number of the first line, the raw lines)
+
+
+def jsonl_line_batches(path: str, size: int, *, encoding: str | None = None) -> Iterator[LineBatch]:
+    """The raw lines of a JSONL log in numbered batches, for parsing elsewhere (audit workers).
+    Read errors become an InputError naming the file, as in :func:`read_chat_log`."""
+    try:
+        with open_text(path, encoding) as stream:
+            first = 1
+            while True:
+                lines = list(islice(stream, size))
+                if not lines:
+                    return
+                yield first, lines
+                first += len(lines)
+    except (OSError, EOFError, UnicodeError, zlib.error) as error:
+        raise InputError(f"{path}: cannot read past this point: {error}") from None
+
+
+def parse_jsonl_batch(path: str, batch: LineBatch, seq_start: int = 0) -> list[ChatMessage | Rejected]:
+    """The records of a batch from :func:`jsonl_line_batches`: what :func:`read_jsonl` yields
+    for those lines."""
+    first, lines = batch
+    records = []
+    for number, raw in enumerate(lines, start=first):
+        record = parse_jsonl_line(raw, path, number, seq_start + number, at_end_of_file=not raw.endswith("\n"))
+        if record is not None:
+            records.append(record)
+    return records
 
 
 def parse_table_row(row: list[str], positions: dict[str, int], mapping: ColumnMapping, source: str, number: int,
