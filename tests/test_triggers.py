@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from kefu_lint import SCENES, Linter
 from kefu_lint.engine import scene_set
 from kefu_lint.rules.matching import GuardedPattern, backtracks_boundedly, literal_prefix, normalized_pattern
+from kefu_lint.rules.openers import NegativeOpener
 from kefu_lint.rules.triggers import Trigger, TriggerIndex
 from kefu_lint.rulesets import load_ruleset, shipped_ruleset_names
 
@@ -138,3 +139,35 @@ def test_a_pathological_pattern_still_times_out_instead_of_hanging():
     with pytest.raises(TimeoutError):
         pattern.search("a" * 5000 + "c")
     assert regex.compile("x")  # the module is still usable afterwards
+
+
+# -- the negative-opener rule's own pre-test (before it segments a reply) --
+
+
+class _WithoutPretest(NegativeOpener):
+    def _could_open_a_sentence(self, text, sentences, phrase_candidates) -> bool:
+        return True
+
+
+_OPENER_LINTER = Linter()
+_OPENER = _OPENER_LINTER.ruleset.rule("KF101")
+_OPENER_WITHOUT_PRETEST = _WithoutPretest(_OPENER.config)
+
+
+def assert_opener_same(text: str) -> None:
+    expected = list(_OPENER_WITHOUT_PRETEST.check(_OPENER_LINTER.analyze(text)))
+    assert list(_OPENER.check(_OPENER_LINTER.analyze(text))) == expected, text
+
+
+def test_the_opener_pretest_loses_nothing_on_examples_and_jddc(jddc_path):
+    for text, _ in _example_texts():
+        assert_opener_same(text)
+    for line in jddc_path.read_text(encoding="utf-8").splitlines():
+        fields = line.split("\t")
+        if len(fields) >= 7:
+            assert_opener_same(fields[6])
+
+
+@given(st.lists(st.sampled_from(FRAGMENTS + ["亲亲", "您好,", "宝宝~", "不", "不行吗", "是不是", "。", " "]), max_size=8).map("".join))
+def test_the_opener_pretest_loses_nothing_on_generated_text(text):
+    assert_opener_same(text)

@@ -65,6 +65,8 @@ class NegativeOpener(Rule):
         self._phrases = PhraseAutomaton((p.text, p) for p in self.phrases)
         self._exceptions = PhraseAutomaton((e, e) for e in self.exception_phrases)
         self._vocatives = PhraseAutomaton((v, v) for v in self.vocative_words)
+        # Vocatives as the cheap pre-test sees them: normalised, punctuation removed.
+        self._bare_vocatives = frozenset(filter(None, (_SKIPPABLE.sub("", key) for key in self._vocatives.keys)))
 
 
     @property
@@ -74,8 +76,8 @@ class NegativeOpener(Rule):
     def check(self, analysis: Analysis) -> Iterator[Violation]:
         text = analysis.text
         phrase_candidates = self._phrases.hits(text)
-        if not phrase_candidates and not any(prefix in text for prefix in self.prefixes):
-            return  # nothing could open a sentence: no need to segment the reply
+        if not self._could_open_a_sentence(text, analysis.sentences, phrase_candidates):
+            return  # no need to segment the reply: most 不 sit inside a sentence
         vocative_ends = {}
         for hit in self._vocatives.hits(text):
             if analysis.on_token_boundaries(hit.start, hit.end):
@@ -102,6 +104,35 @@ class NegativeOpener(Rule):
             if covered(start, end, exception_ranges):
                 continue
             yield self.violation(analysis, start, end, suggestion=phrase.suggest if phrase else None)
+
+    def _could_open_a_sentence(self, text: str, sentences, phrase_candidates) -> bool:
+        """A cheap test before the reply is segmented: does a negation follow the start of
+        its sentence with nothing but punctuation and vocative words in between?
+
+        Token boundaries are not checked here, so the test is never narrower than the rule:
+        whatever the rule flags passes it, and most replies with a 不 inside a sentence
+        (是不是, 都不用) never reach the tokenizer.
+        """
+        starts = {hit.start for hit in phrase_candidates}
+        for prefix in self.prefixes:
+            position = text.find(prefix)
+            while position != -1:
+                starts.add(position)
+                position = text.find(prefix, position + 1)
+        return any(
+            sentence_start <= start < sentence_end and self._only_vocatives(text[sentence_start:start])
+            for start in starts
+            for sentence_start, sentence_end in sentences
+        )
+
+    def _only_vocatives(self, segment: str) -> bool:
+        """True when ``segment`` is nothing but punctuation and vocative words (亲,您好…)."""
+        bare = _SKIPPABLE.sub("", segment)
+        reachable = {0}
+        for index in range(len(bare)):
+            if index in reachable:
+                reachable.update(index + len(word) for word in self._bare_vocatives if bare.startswith(word, index))
+        return len(bare) in reachable
 
     def _asks(self, analysis: Analysis, start: int, end: int) -> bool:
         """True when the opener's clause is a question back to the customer (不需要税号吗).
