@@ -23,6 +23,7 @@ from .rules import Rule
 from .rules.triggers import TriggerIndex
 from .rulesets import Ruleset, load_ruleset
 from .text.analysis import Analysis, analyze
+from .text.normalize import normalize
 from .text.tokenize import Tokenizer, make_tokenizer
 
 #: Highest value each grade may carry: red < 60 <= yellow < 85 <= green.
@@ -180,20 +181,25 @@ class Linter:
             text = new_text
         return text, applied
 
-    def _select_for_scenes(self, scenes: frozenset[str]) -> tuple[tuple[int, Rule], ...]:
-        """The rules that apply in ``scenes``, each with its bit in the trigger mask."""
-        return tuple((1 << index, rule) for index, rule in enumerate(self.rules) if rule.applies_to(scenes))
+    def _select_for_scenes(self, scenes: frozenset[str]) -> tuple[int, dict[int, Rule]]:
+        """The rules that apply in ``scenes``: their bits in the trigger mask, and each by its bit."""
+        by_bit = {1 << index: rule for index, rule in enumerate(self.rules) if rule.applies_to(scenes)}
+        mask = 0
+        for bit in by_bit:
+            mask |= bit
+        return mask, by_bit
 
     def _lint(self, text: str, scenes: frozenset[str]) -> tuple[Violation, ...]:
-        rules = self._rules_for_scenes(scenes)
-        if not rules:
+        applicable, by_bit = self._rules_for_scenes(scenes)
+        if not applicable:
             return ()
-        analysis = self.analyze(text)
-        fired = self._triggers.fired(analysis.text)
+        analysis = Analysis(normalize(text), self.tokenizer)
+        to_run = self._triggers.fired(analysis.text) & applicable
         found: list[Violation] = []
-        for bit, rule in rules:
-            if fired & bit:
-                found.extend(rule.check(analysis))
+        while to_run:  # the set bits in rule order; a clean reply usually has none
+            bit = to_run & -to_run
+            found.extend(by_bit[bit].check(analysis))
+            to_run ^= bit
         if len(found) > 1:
             found.sort(key=lambda v: (v.start, v.end, v.code))
         return tuple(found)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
-import regex
 
 from .normalize import NormalizedText, normalize
 from .tokenize import Tokenizer
@@ -89,8 +89,8 @@ def analyze(original: str, tokenizer: Tokenizer) -> Analysis:
     return Analysis(normalize(original), tokenizer)
 
 
-_SENTENCE_BREAK = regex.compile(r"(?:[。!?;~\n\r]|\.\.\.)(?:[。!?;~\n\r.])*")
-_QUOTE_OPENERS = regex.compile("[" + regex.escape("".join(QUOTE_PAIRS)) + "]")
+_SENTENCE_BREAK = re.compile(r"(?:[。!?;~\n\r]|\.\.\.)(?:[。!?;~\n\r.])*")
+_QUOTE_OPENERS = re.compile("[" + re.escape("".join(QUOTE_PAIRS)) + "]")
 
 
 def split_sentences(text: str) -> tuple[tuple[int, int], ...]:
