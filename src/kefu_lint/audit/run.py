@@ -100,11 +100,12 @@ _parent_pid = 0
 
 
 def _init_worker(spec: ScorerSpec, database: str, writer_lock) -> None:
-    """Each worker builds its scorer once and loads the tokenizer straight away, while the
-    parent is still reading the input, then opens its own connection to the database."""
+    """Each worker keeps the scorer it inherited (or builds one when spawned), with its
+    tokenizer loaded, and opens its own connection to the database."""
     global _worker_scorer, _worker_store, _writer_lock, _parent_pid
     _parent_pid = os.getppid()
-    _worker_scorer = ConversationScorer(spec.linter())
+    if _worker_scorer is None:  # spawned, not forked from a parent with a warm scorer
+        _worker_scorer = ConversationScorer(spec.linter())
     _worker_scorer.linter.warm_up()
     _worker_store = AuditStore(Path(database))
     _writer_lock = writer_lock
@@ -140,15 +141,20 @@ class _Workers:
     They parse and insert the input (the parent only reads lines), then score and store
     whole batches of conversations, each batch one transaction of its own; the parent only
     hands out work. Writers take turns through a lock of their own rather than SQLite's
-    busy timeout, which sleeps in steps of up to 100 ms. Started before the input is read,
-    so that loading the tokenizer in each worker overlaps with reading.
+    busy timeout, which sleeps in steps of up to 100 ms.
     """
 
-    def __init__(self, options: AuditOptions, database: Path) -> None:
+    def __init__(self, options: AuditOptions, database: Path, linter: Linter) -> None:
         import multiprocessing
 
+        global _worker_scorer
         fork = "fork" in multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if fork else "spawn")
+        if fork:
+            # Load the tokenizer once, here, and let the workers inherit it: loading it in
+            # every worker costs N times the CPU (a second per worker with jieba).
+            linter.warm_up()
+            _worker_scorer = ConversationScorer(linter)
         self.window = options.jobs * 2  # bounded: never more than this many batches in memory
         self.pool = context.Pool(
             options.jobs, initializer=_init_worker, initargs=(options.scorer_spec(), str(database), context.Lock())
@@ -206,7 +212,7 @@ def run_audit(
             status = "ingesting"
         elif resume:
             notes.append(f"Resumed run {run_id}.")
-        workers = _Workers(options, database) if options.jobs > 1 else None
+        workers = _Workers(options, database, linter) if options.jobs > 1 else None
         try:
             if status == "ingesting":
                 _ingest(store, run_id, inputs, mapping, options, on_rejected, workers)
