@@ -44,3 +44,37 @@ def test_identical_on_the_jddc_sample(linters, jddc_path):
 
 def test_auto_prefers_the_fast_backend():
     assert Linter(tokenizer="auto").tokenizer_name == "jieba-rs"
+
+
+def _run(code: str) -> str:
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_the_fast_backend_skips_rjiebas_default_tokenizer_and_a_host_import_still_works():
+    # import rjieba builds a module-level tokenizer kefu-lint never uses (the largest part of
+    # a cold start); kefu-lint loads only the extension, and the host's import gets the same one.
+    out = _run(
+        "import sys\n"
+        "from kefu_lint import Linter\n"
+        "linter = Linter(tokenizer='jieba-rs')\n"
+        "codes = [v.code for v in linter.lint('不行，这个不算售后')]\n"
+        "print('rjieba' in sys.modules, codes)\n"
+        "import rjieba\n"
+        "print(rjieba.Jieba is type(linter.tokenizer._instance), rjieba.cut('我来到北京清华大学'))\n"
+    )
+    assert out.splitlines() == ["False ['KF101', 'KF102']", "True ['我', '来到', '北京', '清华大学']"]
+
+
+def test_the_fast_backend_uses_rjieba_as_the_host_already_imported_it():
+    out = _run(
+        "import rjieba\n"
+        "from kefu_lint import Linter\n"
+        "linter = Linter(tokenizer='jieba-rs')\n"
+        "print([v.code for v in linter.lint('不行，这个不算售后')], rjieba.Jieba is type(linter.tokenizer._instance))\n"
+    )
+    assert out == "['KF101', 'KF102'] True"

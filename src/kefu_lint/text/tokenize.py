@@ -147,6 +147,14 @@ def _rjieba_class():
     under its own name, exactly as the package's ``from .rjieba import Jieba`` would load
     it: a host that imports rjieba later gets the same module and its default instance.
     """
+    with _rjieba_lock:  # two Linters built at once must not load the extension twice
+        return _load_rjieba_class()
+
+
+_rjieba_lock = threading.Lock()
+
+
+def _load_rjieba_class():
     loaded = sys.modules.get("rjieba.rjieba") or sys.modules.get("rjieba")
     if loaded is not None:
         return loaded.Jieba
