@@ -5,21 +5,22 @@ The library side of ``kefu-lint check``; the CLI only parses options and picks a
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from .config import Settings
 from .engine import Linter, apply_edits, grade_of, replacement_of
 from .errors import ConfigError, InputError
 from .formats.scripts import SCRIPT_SUFFIXES, Problem, ScriptFile, Suppression, kind_of, read_script_file
 from .model import ZONE_SEVERITY, Message, Score, Violation
+
+if TYPE_CHECKING:  # imported when a .gitignore is read: most runs (one file, pre-commit) never need it
+    import pathspec
 
 UNUSED_SUPPRESSION = ("KF001", "unused-suppression")
 META_CODES = {UNUSED_SUPPRESSION[0]}
@@ -156,6 +157,8 @@ def _gitignore(folder: Path) -> pathspec.PathSpec | None:
         lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
+    import pathspec
+
     return pathspec.PathSpec.from_lines("gitwildmatch", lines)
 
 
@@ -335,6 +338,8 @@ def fingerprint(finding: Finding) -> str:
     """Stable across line moves: the file, the rule, the reply and the flagged words."""
     reply = finding.reply.text if finding.reply else ""
     flagged = reply[finding.violation.start:finding.violation.end]
+    import hashlib  # baselines only: kept off the cold start
+
     digest = hashlib.sha256("\x1f".join((finding.path, finding.code, reply, flagged)).encode("utf-8")).hexdigest()
     return digest[:24]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -207,6 +206,8 @@ class Rule:
 
     @classmethod
     def documentation(cls) -> str:
+        import inspect  # only `explain` and the docs need it; kept off the cold start
+
         return inspect.cleandoc(cls.__doc__ or "")
 
     def doc(self) -> str:

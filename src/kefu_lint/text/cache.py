@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 
@@ -27,6 +26,8 @@ def read_cached(name: str) -> str | None:
 def write_cached(name: str, text: str) -> None:
     """Store ``text`` atomically (a reader never sees half a file); failures are ignored,
     because a cache that cannot be written only costs time."""
+    import tempfile  # only when something is written: once per machine, not every start
+
     directory = cache_dir()
     try:
         directory.mkdir(parents=True, exist_ok=True)

@@ -181,10 +181,8 @@ def _load_rjieba_class():
 
 def domain_words() -> list[tuple[str, int | None]]:
     """The shipped customer-service dictionary (jieba format: word [frequency] [tag])."""
-    from importlib import resources
-
     words: list[tuple[str, int | None]] = []
-    text = (resources.files("kefu_lint") / "data" / "kefu_dict.txt").read_text(encoding="utf-8")
+    text = (Path(__file__).resolve().parent.parent / "data" / "kefu_dict.txt").read_text(encoding="utf-8")
     for line in text.splitlines():
         fields = line.split()
         if not fields or fields[0].startswith("#"):
