@@ -193,7 +193,7 @@ def audit(inputs, out_dir, database, report, columns, agent_role, customer_role,
         _audit_on_spark(inputs, out_dir, columns, agent_role, customer_role, input_format, ruleset, select, ignore, tokenizer, master)
         return
     from .audit.run import AuditOptions, run_audit, spool_stdin
-    from .formats.audit_outputs import write_agents_csv, write_conversations_jsonl
+    from .formats.audit_outputs import write_agents_csv
     from .formats.report_html import write_report
 
     database = database or out_dir / "audit.db"
@@ -224,7 +224,8 @@ def audit(inputs, out_dir, database, report, columns, agent_role, customer_role,
         bar.refresh()
 
     try:
-        outcome = run_audit(paths, database, options, resume=resume, restart=restart, progress=on_progress, on_rejected=on_rejected)
+        outcome = run_audit(paths, database, options, resume=resume, restart=restart, progress=on_progress,
+                            on_rejected=on_rejected, conversations_jsonl=out_dir / "conversations.jsonl")
     finally:
         if bar is not None:
             bar.close()
@@ -237,7 +238,6 @@ def audit(inputs, out_dir, database, report, columns, agent_role, customer_role,
     try:
         jsonl_path = out_dir / "conversations.jsonl"
         agents_path = out_dir / "agents.csv"
-        write_conversations_jsonl(db, outcome.run_id, jsonl_path, jobs=jobs)
         write_agents_csv(db, outcome.run_id, agents_path)
         if report is not None:
             write_report(db, outcome.run_id, report)

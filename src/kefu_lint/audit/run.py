@@ -20,6 +20,7 @@ from pathlib import Path
 from .. import __version__
 from ..engine import Linter
 from ..errors import ConfigError
+from ..formats.audit_outputs import start_conversations_jsonl, write_conversations_jsonl
 from ..formats.chatlog import (
     SEQ_PER_INPUT,
     ColumnMapping,
@@ -187,7 +188,11 @@ def run_audit(
     restart: bool = False,
     progress: Callable[[int, int], object] | None = None,
     on_rejected: Callable[[object], None] | None = None,
+    conversations_jsonl: Path | None = None,
 ) -> AuditOutcome:
+    """Audit ``inputs`` into ``database``; with ``conversations_jsonl``, also write the
+    per-conversation JSONL there (with ``--jobs N``, in N processes while the parent
+    aggregates the agents)."""
     for path in inputs:
         if not Path(path).is_file():
             raise ConfigError(f"{path}: no such file")
@@ -200,6 +205,8 @@ def run_audit(
         status = store.run_status(run_id)
         notes: list[str] = []
         if status == "complete" and not restart:
+            if conversations_jsonl is not None:
+                write_conversations_jsonl(store.db, run_id, conversations_jsonl, jobs=options.jobs)
             return AuditOutcome(run_id, database, store.summary(run_id), reused=True,
                                 notes=("This input was already audited with these rules; results reused (--restart to redo).",))
         if status is not None and status != "complete" and not (resume or restart):
@@ -224,8 +231,15 @@ def run_audit(
             raise
         if workers is not None:
             workers.close(wait=True)
+        # The JSONL reads only conversations and findings, so it is written while the
+        # agents are aggregated.
+        wait_for_jsonl = (start_conversations_jsonl(store.db, run_id, conversations_jsonl, jobs=options.jobs)
+                          if conversations_jsonl is not None else None)
         store.finish(run_id)
-        return AuditOutcome(run_id, database, store.summary(run_id), notes=tuple(notes))
+        summary = store.summary(run_id)
+        if wait_for_jsonl is not None:
+            wait_for_jsonl()
+        return AuditOutcome(run_id, database, summary, notes=tuple(notes))
     finally:
         store.close()
 

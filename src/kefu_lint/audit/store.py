@@ -280,7 +280,9 @@ class AuditStore:
         row = self.db.execute(
             "SELECT lines_read, messages, rejected, conversations, mean_score FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         grades = dict(self.db.execute("SELECT grade, COUNT(*) FROM conversations WHERE run_id = ? GROUP BY grade", (run_id,)).fetchall())
-        scored = self.db.execute("SELECT COUNT(*) FROM messages WHERE run_id = ? AND message_index IS NOT NULL", (run_id,)).fetchone()[0]
+        # Messages in scored conversations (each row counts its messages, written in the same
+        # transaction as their scores): the same number as scanning messages for a score.
+        scored = self.db.execute("SELECT COALESCE(SUM(messages), 0) FROM conversations WHERE run_id = ?", (run_id,)).fetchone()[0]
         zones = dict(self.db.execute("SELECT zone, COUNT(*) FROM findings WHERE run_id = ? GROUP BY zone", (run_id,)).fetchall())
         return {
             "lines_read": row[0], "messages": row[1], "scored": scored, "rejected": row[2], "conversations": row[3],

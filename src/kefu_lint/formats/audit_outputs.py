@@ -6,6 +6,7 @@ import csv
 import json
 import shutil
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -13,27 +14,43 @@ def write_conversations_jsonl(db: sqlite3.Connection, run_id: str, path: Path, *
     """One JSON object per conversation, every finding with its message index and span,
     in conversation-id order. With ``jobs`` > 1, worker processes each write a range of
     conversations to a part file and the parts are joined (the same bytes as one process)."""
+    return start_conversations_jsonl(db, run_id, path, jobs=jobs)()
+
+
+def start_conversations_jsonl(db: sqlite3.Connection, run_id: str, path: Path, *, jobs: int = 1) -> Callable[[], int]:
+    """Like :func:`write_conversations_jsonl`, but returns as soon as the part writers are
+    running (with ``jobs`` > 1), so the caller can do other work meanwhile; call the returned
+    function to wait for the file and get the number of conversations written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     ranges = _id_ranges(db, run_id, jobs)
     database = db.execute("PRAGMA database_list").fetchone()[2]
     if len(ranges) == 1 or not database:
         with path.open("w", encoding="utf-8") as out:
-            return _write_range(db, run_id, out, None, None)
+            count = _write_range(db, run_id, out, None, None)
+        return lambda: count
     import multiprocessing
 
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     parts = [path.with_name(f"{path.name}.part{index}") for index in range(len(ranges))]
-    try:
-        with context.Pool(len(ranges)) as pool:
-            counts = pool.starmap(_write_range_file, [(database, run_id, str(part), *bounds) for part, bounds in zip(parts, ranges)])
-        with path.open("wb") as out:
+    pool = context.Pool(len(ranges))
+    pending = pool.starmap_async(_write_range_file, [(database, run_id, str(part), *bounds) for part, bounds in zip(parts, ranges)])
+
+    def wait() -> int:
+        try:
+            counts = pending.get()
+            with path.open("wb") as out:
+                for part in parts:
+                    with part.open("rb") as piece:
+                        shutil.copyfileobj(piece, out, 1 << 20)
+            pool.close()
+            return sum(counts)
+        finally:
+            pool.terminate()
+            pool.join()
             for part in parts:
-                with part.open("rb") as piece:
-                    shutil.copyfileobj(piece, out, 1 << 20)
-    finally:
-        for part in parts:
-            part.unlink(missing_ok=True)
-    return sum(counts)
+                part.unlink(missing_ok=True)
+
+    return wait
 
 
 def _id_ranges(db: sqlite3.Connection, run_id: str, parts: int) -> list[tuple[str | None, str | None]]:
