@@ -148,7 +148,7 @@ def audit_rows(workdir: Path, messages: int, repeats: int) -> list[dict]:
     rows.append({"what": "two CPU-bound processes at once vs one after the other (this machine's ceiling for 2 jobs)",
                  "rate": "", "mb": "", "ratio": f"{ceiling:.2f}×"})
     for backend in ("jieba-rs", "jieba"):
-        def audit(jobs: int) -> None:
+        def audit(jobs: int, backend: str = backend) -> None:
             out = workdir / f"audit-{backend}-jobs{jobs}"
             shutil.rmtree(out, ignore_errors=True)  # a fresh database every time
             run_measured([KEFU_LINT, "audit", str(log), "--out", str(out), "--jobs", str(jobs),

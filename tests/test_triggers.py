@@ -13,15 +13,19 @@ import pytest
 import regex
 from hypothesis import given
 from hypothesis import strategies as st
+from test_properties import FRAGMENTS
 
 from kefu_lint import SCENES, Linter
 from kefu_lint.engine import scene_set
-from kefu_lint.rules.matching import GuardedPattern, backtracks_boundedly, literal_prefix, normalized_pattern
+from kefu_lint.rules.matching import (
+    GuardedPattern,
+    backtracks_boundedly,
+    literal_prefix,
+    normalized_pattern,
+)
 from kefu_lint.rules.openers import NegativeOpener
 from kefu_lint.rules.triggers import Trigger, TriggerIndex
 from kefu_lint.rulesets import load_ruleset, shipped_ruleset_names
-
-from test_properties import FRAGMENTS
 
 LINTERS = {name: Linter(name) for name in shipped_ruleset_names()}
 

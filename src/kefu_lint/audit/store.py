@@ -193,7 +193,7 @@ class AuditStore:
     def add_records(self, run_id: str, records: Iterable[ChatMessage | Rejected]) -> None:
         self.add_rows(ingest_rows(run_id, records))
 
-    def add_rows(self, rows: "IngestRows") -> None:
+    def add_rows(self, rows: IngestRows) -> None:
         messages, rejected = rows
         with self.db:
             self.db.executemany(
@@ -240,7 +240,7 @@ class AuditStore:
             ids = [row[1] for row in conversation_rows]
             if ids:
                 self.db.execute(
-                    f"DELETE FROM findings WHERE run_id = ? AND conversation_id IN ({','.join('?' * len(ids))})",  # noqa: S608
+                    f"DELETE FROM findings WHERE run_id = ? AND conversation_id IN ({','.join('?' * len(ids))})",
                     (conversation_rows[0][0], *ids))
             self.db.executemany(
                 "UPDATE messages SET message_index = ?, scenes = ?, score = ?, grade = ? WHERE run_id = ? AND seq = ?", message_rows)

@@ -7,6 +7,7 @@ import json
 import shutil
 import sqlite3
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 
 
@@ -61,7 +62,7 @@ def _id_ranges(db: sqlite3.Connection, run_id: str, parts: int) -> list[tuple[st
     cuts = [db.execute("SELECT conversation_id FROM conversations WHERE run_id = ? ORDER BY conversation_id LIMIT 1 OFFSET ?",
                        (run_id, total * index // parts)).fetchone()[0] for index in range(1, parts)]
     bounds = [None, *cuts, None]
-    return list(zip(bounds[:-1], bounds[1:]))
+    return list(pairwise(bounds))
 
 
 def _write_range_file(database: str, run_id: str, path: str, low: str | None, high: str | None) -> int:
@@ -86,11 +87,11 @@ def _write_range(db: sqlite3.Connection, run_id: str, out, low: str | None, high
     count = 0
     findings = db.execute(
         "SELECT conversation_id, message_index, code, name, zone, level, message, start, \"end\", flagged, suggestion"
-        f" FROM findings WHERE {where} ORDER BY conversation_id, message_index, start, code", parameters)  # noqa: S608
+        f" FROM findings WHERE {where} ORDER BY conversation_id, message_index, start, code", parameters)
     pending = next(findings, None)
     for row in db.execute(
         "SELECT conversation_id, agent, shop, messages, agent_messages, score, grade, findings, red_findings,"
-        f" first_response_seconds FROM conversations WHERE {where} ORDER BY conversation_id", parameters):  # noqa: S608
+        f" first_response_seconds FROM conversations WHERE {where} ORDER BY conversation_id", parameters):
         cid = row[0]
         items = []
         # Both queries are ordered by conversation id, so the findings merge in one pass.

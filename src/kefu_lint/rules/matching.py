@@ -81,7 +81,7 @@ class GuardedPattern:
     without it: its search is linear in the text anyway.
     """
 
-    __slots__ = ("source", "compiled", "bounded", "literal_prefix", "search", "finditer")
+    __slots__ = ("bounded", "compiled", "finditer", "literal_prefix", "search", "source")
 
     def __init__(self, source: str) -> None:
         self.source = source

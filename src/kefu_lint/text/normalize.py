@@ -77,7 +77,7 @@ class NormalizedText:
     stores the filler runs it removed and builds ``origin`` from them on first use.
     """
 
-    __slots__ = ("original", "text", "_origin", "_removed")
+    __slots__ = ("_origin", "_removed", "original", "text")
 
     def __init__(
         self, original: str, text: str, origin: Sequence[int] | None = None, removed: Sequence[tuple[int, int]] = ()
