@@ -22,7 +22,7 @@ import string
 import threading
 import unicodedata
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 
 from .cache import read_cached, write_cached
@@ -45,16 +45,6 @@ def _t2s():
 
                 _converter = opencc.OpenCC("t2s")
     return _converter
-
-
-def is_han(char: str) -> bool:
-    code = ord(char)
-    return (
-        0x4E00 <= code <= 0x9FFF
-        or 0x3400 <= code <= 0x4DBF
-        or 0xF900 <= code <= 0xFAFF
-        or 0x20000 <= code <= 0x3134F
-    )
 
 
 @lru_cache(maxsize=65536)
@@ -91,16 +81,8 @@ class NormalizedText:
     def origin(self) -> Sequence[int]:
         if self._origin is None:
             # Fast path: one output character per input character, minus the removed runs.
-            if not self._removed:
-                self._origin = range(len(self.original))
-            else:
-                origin: list[int] = []
-                position = 0
-                for start, end in self._removed:
-                    origin.extend(range(position, start))
-                    position = end
-                origin.extend(range(position, len(self.original)))
-                self._origin = origin
+            identity = range(len(self.original))
+            self._origin = _without_positions(identity, self._removed) if self._removed else identity
         return self._origin
 
     def __eq__(self, other: object) -> bool:
@@ -135,7 +117,7 @@ _FAST_FOLD = {code: chr(code - 0xFEE0).lower() for code in range(0xFF01, 0xFF5F)
 _FAST_FOLD.update({ord(c): c.lower() for c in string.ascii_uppercase})
 _FAST_FOLD[0x3000] = " "
 _FOLDABLE = re.compile("[" + "".join(re.escape(chr(code)) for code in sorted(_FAST_FOLD)) + "]")
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"  # with the supplementary ideographs
 _FILLER_CLASS = "".join(re.escape(c) for c in sorted(DODGE_FILLERS))
 _FILLER = re.compile(f"[{_FILLER_CLASS}]")
 _DODGE_RUN = re.compile(f"(?<=[{_HAN}])[{_FILLER_CLASS}]+(?=[{_HAN}])")
@@ -178,14 +160,21 @@ def normalize(original: str) -> NormalizedText:
     return NormalizedText(original, text, None, removed)
 
 
-def _without(text: str, runs: Sequence[tuple[int, int]]) -> str:
-    pieces = []
+def _kept(runs: Sequence[tuple[int, int]], length: int) -> Iterator[tuple[int, int]]:
+    """The ranges of ``[0, length)`` left when the sorted, disjoint ``runs`` are removed."""
     position = 0
     for start, end in runs:
-        pieces.append(text[position:start])
+        yield position, start
         position = end
-    pieces.append(text[position:])
-    return "".join(pieces)
+    yield position, length
+
+
+def _without(text: str, runs: Sequence[tuple[int, int]]) -> str:
+    return "".join(text[start:end] for start, end in _kept(runs, len(text)))
+
+
+def _without_positions(positions: Sequence[int], runs: Sequence[tuple[int, int]]) -> list[int]:
+    return [position for start, end in _kept(runs, len(positions)) for position in positions[start:end]]
 
 
 def _normalize_general(original: str) -> NormalizedText:
@@ -196,8 +185,10 @@ def _normalize_general(original: str) -> NormalizedText:
         for piece in folded:
             chars.append(piece)
             origin.append(index)
-    chars, origin = _drop_dodge_fillers(chars, origin)
     text = "".join(chars)
+    removed = [match.span() for match in _DODGE_RUN.finditer(text)]
+    if removed:
+        text, origin = _without(text, removed), _without_positions(origin, removed)
     if not text.isascii():
         text = _to_simplified(text)
     return NormalizedText(original, text, tuple(origin))
@@ -237,24 +228,6 @@ def _opencc_fingerprint() -> str:
     except OSError:
         stamp = 0
     return f"{zlib.crc32(location.encode('utf-8')):08x}-{stamp}"
-
-
-def _drop_dodge_fillers(chars: list[str], origin: list[int]) -> tuple[list[str], list[int]]:
-    """Remove runs of filler characters that sit between two Han characters."""
-    text = "".join(chars)
-    runs = [match.span() for match in _DODGE_RUN.finditer(text)]
-    if not runs:
-        return chars, origin
-    kept_text: list[str] = []
-    kept_origin: list[int] = []
-    position = 0
-    for start, end in runs:
-        kept_text.append(text[position:start])
-        kept_origin.extend(origin[position:start])
-        position = end
-    kept_text.append(text[position:])
-    kept_origin.extend(origin[position:])
-    return list("".join(kept_text)), kept_origin
 
 
 def _to_simplified(text: str) -> str:
