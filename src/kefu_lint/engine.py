@@ -23,7 +23,6 @@ from .rules import Rule
 from .rules.triggers import TriggerIndex
 from .rulesets import Ruleset, load_ruleset
 from .text.analysis import Analysis, analyze
-from .text.normalize import normalize
 from .text.tokenize import Tokenizer, make_tokenizer
 
 #: Highest value each grade may carry: red < 60 <= yellow < 85 <= green.
@@ -184,16 +183,13 @@ class Linter:
     def _select_for_scenes(self, scenes: frozenset[str]) -> tuple[int, dict[int, Rule]]:
         """The rules that apply in ``scenes``: their bits in the trigger mask, and each by its bit."""
         by_bit = {1 << index: rule for index, rule in enumerate(self.rules) if rule.applies_to(scenes)}
-        mask = 0
-        for bit in by_bit:
-            mask |= bit
-        return mask, by_bit
+        return sum(by_bit), by_bit  # distinct bits: their sum is their union
 
     def _lint(self, text: str, scenes: frozenset[str]) -> tuple[Violation, ...]:
         applicable, by_bit = self._rules_for_scenes(scenes)
         if not applicable:
             return ()
-        analysis = Analysis(normalize(text), self.tokenizer)
+        analysis = analyze(text, self.tokenizer)
         to_run = self._triggers.fired(analysis.text) & applicable
         found: list[Violation] = []
         while to_run:  # the set bits in rule order; a clean reply usually has none

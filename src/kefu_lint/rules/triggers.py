@@ -51,22 +51,22 @@ class TriggerIndex:
             if trigger is None:
                 self.always |= bit
                 continue
-            for key in trigger.phrases:
-                if key:
-                    self._automaton.add_word(key, self._automaton.get(key, 0) | bit)
+            keys = list(trigger.phrases)
             for pattern in trigger.patterns:
                 prefix = getattr(pattern, "literal_prefix", "")
                 if prefix:  # every match starts with it: the automaton can look for it
-                    self._automaton.add_word(prefix, self._automaton.get(prefix, 0) | bit)
+                    keys.append(prefix)
                 else:
                     self._patterns.append((bit, pattern))
+            for key in filter(None, keys):
+                self._automaton.add_word(key, self._automaton.get(key, 0) | bit)
             if trigger.max_length is not None:
                 self._lengths.append((bit, trigger.max_length))
         self._has_phrases = len(self._automaton) > 0
         if self._has_phrases:
             self._automaton.make_automaton()
         self._pattern_bits = 0
-        for bit, _ in self._patterns:
+        for bit, _ in self._patterns:  # a rule may have several patterns: a union, not a sum
             self._pattern_bits |= bit
 
     def fired(self, text: str) -> int:
