@@ -14,7 +14,6 @@ import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from itertools import islice
 from pathlib import Path
 
 from .. import __version__
@@ -26,13 +25,14 @@ from ..formats.chatlog import (
     ColumnMapping,
     LineBatch,
     Rejected,
+    batched,
     input_kind,
     jsonl_line_batches,
     parse_jsonl_batch,
     read_chat_log,
 )
 from .scoring import ConversationScorer, ScorerSpec
-from .store import AuditStore, ingest_rows, result_rows
+from .store import AuditStore, IngestRows, ResultRows, ingest_rows, result_rows
 
 INGEST_BATCH = 5000
 
@@ -130,10 +130,14 @@ def _parse_and_add(run_id: str, path: str, batch: LineBatch, seq_start: int) -> 
 
 def _score_and_save(run_id: str, ids: list[str]) -> int:
     """Read, score and store one batch of conversations, in one transaction of its own."""
-    conversations = _worker_store.load_conversations(run_id, ids)
-    rows = result_rows(run_id, (_worker_scorer.score(c) for c in conversations))
+    rows = _scored_rows(_worker_store, _worker_scorer, run_id, ids)
     _write(lambda: _worker_store.save_rows(rows))
     return len(ids)
+
+
+def _scored_rows(store: AuditStore, scorer: ConversationScorer, run_id: str, ids: list[str]) -> ResultRows:
+    """Read one batch of conversations and score it into rows: all the per-batch work but the write."""
+    return result_rows(run_id, (scorer.score(c) for c in store.load_conversations(run_id, ids)))
 
 
 class _Workers:
@@ -248,24 +252,22 @@ def _ingest(store: AuditStore, run_id: str, inputs, mapping, options: AuditOptio
     for number, path in enumerate(inputs):
         seq_start = number * SEQ_PER_INPUT
         if workers is not None and input_kind(path, mapping, options.input_format) == "jsonl":
-            # JSONL lines stand alone, so workers parse them; CSV rows may span lines.
+            # JSONL lines stand alone, so workers parse and insert them; CSV rows may span lines.
             batches = jsonl_line_batches(path, INGEST_BATCH, encoding=options.encoding)
-            for rejected in workers.ordered(_parse_and_add, ((run_id, path, batch, seq_start) for batch in batches)):
-                if on_rejected is not None:
-                    for row in rejected:
-                        on_rejected(Rejected(*row[1:]))
-            continue
-        records = read_chat_log(path, mapping=mapping, input_format=options.input_format,
-                                encoding=options.encoding, seq_start=seq_start)
-        while True:
-            batch = list(islice(records, INGEST_BATCH))
-            if not batch:
-                break
+            rejected_batches = workers.ordered(_parse_and_add, ((run_id, path, batch, seq_start) for batch in batches))
+        else:
+            records = read_chat_log(path, mapping=mapping, input_format=options.input_format,
+                                    encoding=options.encoding, seq_start=seq_start)
+            rejected_batches = (_add(store, ingest_rows(run_id, batch)) for batch in batched(records, INGEST_BATCH))
+        for rejected in rejected_batches:
             if on_rejected is not None:
-                for record in batch:
-                    if isinstance(record, Rejected):
-                        on_rejected(record)
-            store.add_records(run_id, batch)
+                for row in rejected:
+                    on_rejected(Rejected(*row[1:]))
+
+
+def _add(store: AuditStore, rows: IngestRows) -> list[tuple]:
+    store.add_rows(rows)
+    return rows[1]
 
 
 def _score(store: AuditStore, run_id: str, linter: Linter, options: AuditOptions, progress, workers) -> None:
@@ -275,7 +277,7 @@ def _score(store: AuditStore, run_id: str, linter: Linter, options: AuditOptions
     batches = store.unscored_id_batches(run_id, options.batch_size)
     if workers is None:
         scorer = ConversationScorer(linter)
-        counts = (_save(store, run_id, ids, scorer) for ids in batches)
+        counts = (_save(store, _scored_rows(store, scorer, run_id, ids), len(ids)) for ids in batches)
     else:
         counts = workers.ordered(_score_and_save, ((run_id, ids) for ids in batches))
     for count in counts:
@@ -284,6 +286,6 @@ def _score(store: AuditStore, run_id: str, linter: Linter, options: AuditOptions
             progress(done, total)
 
 
-def _save(store: AuditStore, run_id: str, ids: list[str], scorer: ConversationScorer) -> int:
-    store.save_rows(result_rows(run_id, (scorer.score(c) for c in store.load_conversations(run_id, ids))))
-    return len(ids)
+def _save(store: AuditStore, rows: ResultRows, count: int) -> int:
+    store.save_rows(rows)
+    return count

@@ -190,9 +190,6 @@ class AuditStore:
 
     # -- ingest --
 
-    def add_records(self, run_id: str, records: Iterable[ChatMessage | Rejected]) -> None:
-        self.add_rows(ingest_rows(run_id, records))
-
     def add_rows(self, rows: IngestRows) -> None:
         messages, rejected = rows
         with self.db:
@@ -231,7 +228,7 @@ class AuditStore:
             grouped[row[0]].append(ChatMessage(*row))
         return list(grouped.values())
 
-    def save_rows(self, rows: "ResultRows") -> None:
+    def save_rows(self, rows: ResultRows) -> None:
         """One transaction per batch: a batch is stored whole or not at all."""
         message_rows, finding_rows, conversation_rows = rows
         with self.db:

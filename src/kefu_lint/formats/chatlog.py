@@ -23,10 +23,11 @@ import json
 import re
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
+from typing import TypeVar
 
 from ..errors import ConfigError, InputError
 from ..model import ChatMessage
@@ -42,6 +43,7 @@ MAX_LINE_CHARS = 1_000_000
 #: A message's ``seq`` is input number * this + line number: input order, unique across inputs.
 SEQ_PER_INPUT = 10_000_000_000
 _UNDECODED = re.compile("[\udc80-\udcff]")  # bytes surrogateescape could not decode
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,14 +178,18 @@ def parse_jsonl_line(line: str, source: str, number: int, seq: int, *, at_end_of
 
 
 def read_jsonl(path: str, *, encoding: str | None = None, seq_start: int = 0) -> Iterator[ChatMessage | Rejected]:
-    with open_text(path, encoding) as stream:
-        for number, raw in enumerate(stream, start=1):
-            record = parse_jsonl_line(raw, path, number, seq_start + number, at_end_of_file=not raw.endswith("\n"))
-            if record is not None:
-                yield record
+    for batch in jsonl_line_batches(path, 1000, encoding=encoding):
+        yield from parse_jsonl_batch(path, batch, seq_start)
 
 
 LineBatch = tuple[int, list[str]]  # (number of the first line, the raw lines)
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Lists of ``size`` items (the last one shorter), read lazily: memory stays bounded."""
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
 
 
 def jsonl_line_batches(path: str, size: int, *, encoding: str | None = None) -> Iterator[LineBatch]:
@@ -192,10 +198,7 @@ def jsonl_line_batches(path: str, size: int, *, encoding: str | None = None) -> 
     try:
         with open_text(path, encoding) as stream:
             first = 1
-            while True:
-                lines = list(islice(stream, size))
-                if not lines:
-                    return
+            for lines in batched(stream, size):
                 yield first, lines
                 first += len(lines)
     except (OSError, EOFError, UnicodeError, zlib.error) as error:
