@@ -51,8 +51,7 @@ SHIPPED_RULESETS = Path(__file__).resolve().parent / "rulesets"
 
 
 def shipped_ruleset_names() -> list[str]:
-    folder = SHIPPED_RULESETS
-    return sorted(entry.name[:-5] for entry in folder.iterdir() if entry.name.endswith(".yaml"))
+    return sorted(entry.name[:-5] for entry in SHIPPED_RULESETS.iterdir() if entry.name.endswith(".yaml"))
 
 
 # --- YAML with line numbers and without aliases ---
