@@ -104,6 +104,57 @@ def lint_rows(lines: list[str], repeats: int) -> list[dict]:
     return rows
 
 
+#: The default ruleset with the intent layer switched off: the phrase rules alone, as
+#: before intents, measured in the same run as the baseline of the intent rows.
+PHRASES_ONLY = """\
+name: phrases-only
+extends: default
+rules:
+  KF101: {intents: []}
+  KF102: {intents: [], excused_by_intents: []}
+  KF103: {intents: []}
+  KF501: {intents: []}
+  KF504: {intents: []}
+"""
+
+
+def intent_rows(lines: list[str], repeats: int, workdir: Path) -> list[dict]:
+    """The intent layer's cost per new reply: default against the phrase rules alone, per backend."""
+    from kefu_lint import Linter
+
+    overlay = workdir / "phrases-only.yaml"
+    overlay.write_text(PHRASES_ONLY, encoding="utf-8")
+    rows = []
+    for backend in ("jieba", "jieba-rs"):
+        try:
+            with_intents = Linter(tokenizer=backend)
+            without = Linter(overlay, tokenizer=backend)
+            with_intents.warm_up()
+            without.warm_up()
+            with_intents.lint("预热")  # loads the intent model
+        except Exception as error:  # noqa: BLE001 - report and go on
+            rows.append({"what": f"intents ({backend}): unavailable ({error})"})
+            continue
+        baseline, judged = interleaved_best(repeats, [
+            lambda: [without._lint(s, frozenset()) for s in lines],
+            lambda: [with_intents._lint(s, frozenset()) for s in lines],
+        ])
+        count = len(lines)
+        rows.append({"what": f"lint without intents, every reply new ({backend}) — baseline", "rate": f"{baseline / count * 1e6:.1f} µs/reply",
+                     "mb": f"{count / baseline:,.0f} replies/s", "ratio": "1.00×"})
+        rows.append({"what": f"lint with intents, every reply new ({backend})", "rate": f"{judged / count * 1e6:.1f} µs/reply",
+                     "mb": f"{count / judged:,.0f} replies/s", "ratio": f"{judged / baseline:.2f}× baseline time"})
+        acts = interleaved_best(repeats, [lambda: [with_intents._intents(s, "agent") for s in lines]])[0]
+        rows.append({"what": f"all agent intents of a reply (`intents()`, {backend})", "rate": f"{acts / count * 1e6:.1f} µs/reply",
+                     "mb": f"{count / acts:,.0f} replies/s", "ratio": f"{acts / baseline:.2f}× baseline time"})
+    from kefu_lint.rulesets import SHIPPED_RULESETS
+
+    size = (SHIPPED_RULESETS / "default.intents.json").stat().st_size
+    load = interleaved_best(repeats, [lambda: __import__("kefu_lint.intent.classifier", fromlist=["IntentModel"]).IntentModel.load(SHIPPED_RULESETS / "default.intents.json").warm_up()])[0]
+    rows.append({"what": "intent model: size on disk, load + pack", "rate": f"{size / 1e6:.1f} MB", "mb": f"{load * 1000:.0f} ms", "ratio": ""})
+    return rows
+
+
 def run_measured(args: list[str], env: dict | None = None) -> tuple[float, int]:
     """Wall time and peak RSS (KiB) of a child process."""
     start = time.perf_counter()
@@ -233,6 +284,7 @@ def main() -> None:
     rows += lint_rows(lines, repeats)
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
+        rows += intent_rows(lines, repeats, workdir)
         # Auditors score millions of messages: 300,000 keeps the fixed start-up (about a
         # second) from standing in for throughput, and a run of the table under 10 minutes.
         rows += audit_rows(workdir, 20_000 if options.quick else 300_000, 1 if options.quick else 2)

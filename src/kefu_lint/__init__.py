@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .errors import ConfigError, InputError, KefuLintError, PatternTimeoutWarning, RulesetError
-from .model import SCENES, ZONES, Message, Score, Span, Violation
+from .model import SCENES, ZONES, Evidence, IntentHit, Message, Score, Span, Violation
 
 if TYPE_CHECKING:
     from .engine import Linter
@@ -24,10 +24,13 @@ __version__ = "0.1.0"
 __all__ = [
     "lint",
     "score",
+    "intents",
     "Linter",
     "Ruleset",
     "load_ruleset",
     "Violation",
+    "Evidence",
+    "IntentHit",
     "Score",
     "Span",
     "Message",
@@ -47,6 +50,14 @@ def lint(text: str, *, scene: str | None = None) -> list[Violation]:
     from .engine import default_linter
 
     return default_linter().lint(text, scene=scene)
+
+
+def intents(text: str, *, role: str = "agent") -> list[IntentHit]:
+    """The acts a message performs (refusal, apology, greeting …), clause by clause, with
+    spans and confidence, for ``role`` ``agent`` or ``customer``, with the default ruleset."""
+    from .engine import default_linter
+
+    return default_linter().intents(text, role=role)
 
 
 def score(text: str, *, scene: str | None = None) -> Score:

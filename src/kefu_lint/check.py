@@ -5,6 +5,8 @@ The library side of ``kefu-lint check``; the CLI only parses options and picks a
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import os
 from collections import Counter
@@ -296,7 +298,7 @@ class Checker:
 
 
 def _shifted(violation: Violation, start: int, end: int) -> Violation:
-    return Violation(violation.code, violation.name, violation.zone, violation.message, start, end, violation.suggestion, violation.fix)
+    return dataclasses.replace(violation, start=start, end=end)
 
 
 def _matching(suppressions: tuple[Suppression, ...], message: Message, code: str) -> set[tuple[int, str]]:

@@ -316,17 +316,27 @@ def rules(ruleset, output_format):
 @click.argument("code")
 @click.option("--ruleset", default="default", show_default=True)
 def explain(code, ruleset):
-    """Print a rule's documentation and examples."""
+    """Print a rule's (or an intent's) documentation and examples."""
     from .errors import ConfigError
     from .rulesets import load_ruleset
 
     loaded = load_ruleset(ruleset)
     rule = loaded.rule(code.upper()) or next((r for r in loaded.rules if r.name == code), None)
+    if rule is None and code in loaded.intents:
+        click.echo(_explain_intent(loaded, code))
+        return
     if rule is None:
         raise ConfigError(f"no rule {code!r} in ruleset {ruleset!r}; see 'kefu-lint rules'")
     scenes = ", ".join(rule.config.scenes) or "all"
     click.echo(f"# {rule.code} {rule.name} ({rule.zone} zone, weight {rule.weight}, scenes: {scenes})\n")
     click.echo(rule.doc())
+    names = tuple(rule.config.options.get("intents", ())) + tuple(rule.config.options.get("excused_by_intents", ()))
+    if names:
+        click.echo("\n## 判断依据的意图 (intents)")
+        for name in names:
+            role = "excuses a hit" if name in rule.config.options.get("excused_by_intents", ()) else "flags"
+            click.echo(f"  {name} ({role}): {loaded.intents.definitions[name].description}  threshold {loaded.intents.threshold(name):.2f}")
+        click.echo("  `kefu-lint explain INTENT` shows an intent's examples and held-out figures.")
     if rule.config.source:
         click.echo(f"\n## Source\n{rule.config.source}")
     bad = [e for e in rule.config.examples if e.bad]
@@ -337,6 +347,38 @@ def explain(code, ruleset):
             click.echo(f"  ✗ {example.text}    (marks: {', '.join(example.marks)})")
         for example in good:
             click.echo(f"  ✓ {example.text}")
+
+
+def _explain_intent(loaded, name: str) -> str:
+    intent = loaded.intents.definitions[name]
+    model = loaded.intents.model()
+    metrics = model.metrics.get(name, {})
+    zone = intent.zone or "none (an act rules require)"
+    lines = [
+        f"# intent {name} ({intent.role} messages, zone: {zone})",
+        "",
+        intent.description,
+        "",
+        f"threshold: {loaded.intents.threshold(name):.3f} (probability at which it fires; chosen on held-out data unless the ruleset sets one)",
+    ]
+    if metrics:
+        def pct(value):
+            return "–" if value is None else f"{value:.1%}"
+
+        lines.append(
+            f"held-out: precision {pct(metrics.get('precision'))}, recall {pct(metrics.get('recall'))}"
+            f" on {metrics.get('positives')} positive and {metrics.get('negatives')} negative training examples (5-fold)"
+        )
+    if intent.excused_by:
+        lines.append(f"excused when the reply also performs: {', '.join(intent.excused_by)}")
+    if intent.anchors:
+        lines.append(f"anchors (always count): {', '.join(intent.anchors)}")
+    examples = intent.examples()
+    lines += ["", "## Examples (positive: performs the act)"]
+    lines += [f"  ✓ {text}" for text in examples.positive[:8]]
+    lines += ["", "## Hard negatives (look alike, do not perform it)"]
+    lines += [f"  ✗ {text}" for text in examples.negative[:8]]
+    return "\n".join(lines)
 
 
 @main.command(name="test")
@@ -366,6 +408,46 @@ def test_ruleset(rulesets):
                     click.echo(f"FAIL {rule.code} {rule.name}: {example.text!r}: expected {expected}, got {flagged}")
     click.echo(f"{total - failures if failures <= total else 0} passed, {failures} failed")
     sys.exit(EXIT_FINDINGS if failures else EXIT_OK)
+
+
+@main.command()
+@click.argument("ruleset", default="default")
+@click.option("--output", "output_path", type=click.Path(path_type=Path, dir_okay=False), help="Model file (default: RULESET.intents.json beside the ruleset).")
+@click.option("--check", "check_only", is_flag=True, help="Exit 1 when the model beside the ruleset was not trained on its current examples.")
+@click.option("--seed", default=0, show_default=True, help="Seed for the held-out split.")
+def train(ruleset, output_path, check_only, seed):
+    """Rebuild the intent model from a ruleset's examples (needs kefu-lint[train])."""
+    from .errors import ConfigError
+    from .intent import fingerprint
+    from .intent.classifier import IntentModel
+    from .intent.train import format_reports
+    from .intent.train import train as fit
+    from .rulesets import load_ruleset
+
+    loaded = load_ruleset(ruleset)
+    definitions = loaded.intents.definitions
+    if not definitions:
+        raise ConfigError(f"ruleset {ruleset!r} declares no intents")
+    digest = fingerprint(definitions)
+    target = Path(output_path or loaded.intents.model_path)
+    if check_only:
+        current = IntentModel.load(target).fingerprint if target.is_file() else None
+        if current != digest:
+            click.echo(f"{target}: trained on other examples ({current} ≠ {digest}); run `kefu-lint train {ruleset}`")
+            sys.exit(EXIT_FINDINGS)
+        click.echo(f"{target}: up to date ({digest})")
+        return
+    try:
+        model, reports = fit(definitions, seed=seed, fingerprint=digest)
+    except RuntimeError as error:
+        raise ConfigError(str(error)) from None
+    click.echo(format_reports(reports))
+    try:
+        target.write_text(model.to_json(), encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"cannot write the model: {error}") from None
+    size = target.stat().st_size
+    click.echo(f"wrote {target} ({len(model.weights)} n-grams, {size / 1e6:.1f} MB, fingerprint {digest})")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .errors import ConfigError
-from .model import SCENES, ZONE_SEVERITY, ZONES, Score, Violation
+from .model import SCENES, ZONE_SEVERITY, ZONES, IntentHit, Score, Violation
 from .rules import Rule
 from .rules.triggers import TriggerIndex
 from .rulesets import Ruleset, load_ruleset
@@ -135,6 +135,7 @@ class Linter:
         # One pass tells which rules can find anything in a reply (rules/triggers.py).
         self._triggers = TriggerIndex([rule.trigger for rule in self.rules])
         self._cached_lint = lru_cache(maxsize=CACHE_SIZE)(self._lint)
+        self._cached_intents = lru_cache(maxsize=CACHE_SIZE)(self._intents)
         self._rules_for_scenes = lru_cache(maxsize=256)(self._select_for_scenes)
 
     @property
@@ -157,6 +158,40 @@ class Linter:
         if not isinstance(text, str):
             raise TypeError(f"lint() takes the reply as str, not {type(text).__name__}")
         return list(self._cached_lint(text, scene_set(scene)))
+
+    def intents(self, text: str, *, role: str = "agent") -> list[IntentHit]:
+        """The acts ``text`` performs, clause by clause, among the ruleset's intents for ``role``
+        (``agent`` or ``customer``): for agent-assist tools and the conversation rules."""
+        if not isinstance(text, str):
+            raise TypeError(f"intents() takes the message as str, not {type(text).__name__}")
+        return list(self._cached_intents(text, role))
+
+    def _intents(self, text: str, role: str) -> tuple[IntentHit, ...]:
+        from .intent.classifier import sigmoid
+        from .intent.features import units
+
+        if role not in ("agent", "customer"):
+            raise ConfigError(f"unknown role {role!r}; intents are judged for agent or customer messages")
+        source = self.ruleset.intents
+        names = [name for name, intent in source.definitions.items() if intent.role == role]
+        if not names:
+            return ()
+        model = source.model()
+        analysis = analyze(text, self.tokenizer)
+        lanes = [(name, model.index[name], source.threshold(name)) for name in names]
+        hits = []
+        for start, end in units(analysis):
+            if analysis.in_quote(start, end):
+                continue
+            clause = analysis.text[start:end]
+            logits = model.logits(clause)
+            for name, lane, threshold in lanes:
+                probability = sigmoid(logits[lane])
+                if probability >= threshold:
+                    original_start, original_end = analysis.to_original(start, end)
+                    hits.append(IntentHit(name, original_start, original_end, round(probability, 3), model.evidence(clause, name)))
+        hits.sort(key=lambda hit: (hit.start, -hit.confidence, hit.intent))
+        return tuple(hits)
 
     def score(self, text: str, *, scene: str | Iterable[str] | None = None) -> Score:
         return score_violations(self.lint(text, scene=scene), self.weights)

@@ -32,6 +32,32 @@ class Span:
 
 
 @dataclass(frozen=True, slots=True)
+class Evidence:
+    """Why a judgement by intent fired: the act, how sure the model is, the clause it judged
+    (``text[start:end]`` of the reply as given) and what made it fire (the n-grams that
+    weighed most, or the anchor phrase)."""
+
+    intent: str
+    confidence: float
+    clause: str
+    start: int
+    end: int
+    features: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class IntentHit:
+    """One act a message performs (``Linter.intents``): which, where (``text[start:end]`` is
+    the clause, in the text as given), how sure the model is, and the n-grams that weighed most."""
+
+    intent: str
+    start: int
+    end: int
+    confidence: float
+    features: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Violation:
     """One finding in one reply.
 
@@ -48,6 +74,8 @@ class Violation:
     end: int
     suggestion: str | None = None
     fix: str | None = None
+    #: Set when the finding was judged by intent (rules/acts.py): why it fired.
+    evidence: Evidence | None = None
 
     def __post_init__(self) -> None:
         if self.zone not in ZONES:

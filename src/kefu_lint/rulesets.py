@@ -24,6 +24,7 @@ Mistakes are errors naming the file, line and key; unknown keys are never ignore
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,13 +33,14 @@ from typing import Any
 import yaml
 
 from .errors import RulesetError
+from .intent import INTENT_KEYS, ROLES, Intent, IntentDataError, IntentExamples, check_zone, parse_examples
 from .model import SCENES, ZONES
 from .rules import BUILTIN_RULES, CHECKS, Rule
 from .rules.base import Example, OptionError, RuleConfig
 
 CODE_PATTERN = re.compile(r"^[A-Z]{2,4}[0-9]{3}$")
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-TOP_LEVEL_KEYS = {"name", "description", "extends", "dictionary", "rules", "scene_keywords", "scene_patterns"}
+TOP_LEVEL_KEYS = {"name", "description", "extends", "dictionary", "rules", "scene_keywords", "scene_patterns", "intents"}
 CONVERSATION_LINE = re.compile(r"^(customer|agent|system)(?:\s+(-?\d+(?:\.\d+)?))?\s*:\s*(.*)$", re.S)
 ENTRY_KEYS = {"name", "zone", "weight", "message", "check", "scenes", "suggest", "doc", "source", "enabled", "examples"}
 DEFAULT_WEIGHTS = {"red": 50, "yellow": 10, "green": 15}
@@ -169,6 +171,8 @@ class Ruleset:
     #: message in that scene.
     scene_keywords: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     scene_patterns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: What messages do (intents/): declared acts, and the model trained on their examples.
+    intents: IntentSource = field(default_factory=lambda: IntentSource({}, None))
 
     def rule(self, code: str) -> Rule | None:
         return next((r for r in self.rules if r.code == code), None)
@@ -183,7 +187,8 @@ class Ruleset:
 def load_ruleset(ruleset: str | Path = "default") -> Ruleset:
     """Load a shipped ruleset by name (``"default"``, ``"platform"``) or a YAML file by path."""
     entries, dictionary, meta = _load_merged(ruleset, chain=())
-    rules = tuple(_build_rule(code, entry) for code, entry in entries.items() if entry.get("enabled", True))
+    intents = IntentSource(_build_intents(meta["intents"]), meta["intent_model"])
+    rules = tuple(_build_rule(code, entry, intents) for code, entry in entries.items() if entry.get("enabled", True))
     return Ruleset(
         name=meta.get("name") or str(ruleset),
         source=meta["source"],
@@ -192,6 +197,7 @@ def load_ruleset(ruleset: str | Path = "default") -> Ruleset:
         dictionary=tuple(dictionary),
         scene_keywords=meta["scene_keywords"],
         scene_patterns=meta["scene_patterns"],
+        intents=intents,
     )
 
 
@@ -233,7 +239,7 @@ def _load_merged(reference: str | Path, chain: tuple[str, ...], relative_to: Pat
     here = None if source.startswith("<") else Path(source).parent
     entries: dict[str, dict] = {}
     dictionary: list[str] = []
-    inherited: dict = {"scene_keywords": {}, "scene_patterns": {}}
+    inherited: dict = {"scene_keywords": {}, "scene_patterns": {}, "intents": {}, "intent_model": None}
     if data.get("extends"):
         entries, dictionary, inherited = _load_merged(data["extends"], chain + (source,), here)
     words = data.get("dictionary") or []
@@ -256,6 +262,10 @@ def _load_merged(reference: str | Path, chain: tuple[str, ...], relative_to: Pat
         "source": source,
         "scene_keywords": {**inherited["scene_keywords"], **_scene_lists(data, "scene_keywords", source)},
         "scene_patterns": {**inherited["scene_patterns"], **_scene_lists(data, "scene_patterns", source)},
+        "intents": _merge_intents(inherited["intents"], data, source),
+        # The model belongs to the last file that changes what training reads; a file that
+        # only moves a threshold or an excuse keeps its parent's model.
+        "intent_model": _model_path(source) if _changes_training(data.get("intents"), inherited["intents"]) else inherited["intent_model"],
     }
     return entries, dictionary, meta
 
@@ -310,7 +320,185 @@ def _merge_entry(parent: dict | None, child: dict, code: str, source: str, line:
     return result
 
 
-def _build_rule(code: str, entry: dict) -> Rule:
+# --- intents ---
+
+class IntentSource:
+    """A ruleset's intents and, loaded on first use, the model trained on their examples.
+
+    Rules hold one of these rather than the model, so loading a ruleset reads no model file:
+    a check that never needs an intent never pays for it.
+    """
+
+    def __init__(self, definitions: Mapping[str, Intent], model_path: str | None) -> None:
+        self.definitions = dict(definitions)
+        self.model_path = model_path
+        self._model = None
+        self._lock = threading.Lock()
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.definitions
+
+    def threshold(self, name: str) -> float:
+        """The ruleset's override, else the threshold training chose on held-out data."""
+        override = self.definitions[name].threshold
+        if override is not None:
+            return override
+        model = self.model()
+        return model.thresholds[model.index[name]]
+
+    def model(self):
+        """The trained :class:`~.intent.classifier.IntentModel`; RulesetError when missing."""
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    from .intent.classifier import IntentModel, ModelError
+
+                    if self.model_path is None or not Path(self.model_path).is_file():
+                        raise RulesetError(
+                            f"no intent model at {self.model_path}: run `kefu-lint train` on the ruleset that declares the intents"
+                        )
+                    try:
+                        model = IntentModel.load(self.model_path)
+                    except ModelError as error:
+                        raise RulesetError(str(error)) from None
+                    missing = set(self.definitions) - set(model.intents)
+                    if missing:
+                        raise RulesetError(
+                            f"intent model {self.model_path} has no weights for {', '.join(sorted(missing))}: run `kefu-lint train`"
+                        )
+                    self._model = model
+        return self._model
+
+
+def _model_path(source: str) -> str:
+    """``default.yaml`` → ``default.intents.json`` beside it (for shipped rulesets too)."""
+    if source.startswith("<"):
+        return str(SHIPPED_RULESETS / f"{source[1:-1]}.intents.json")
+    path = Path(source)
+    return str(path.with_name(path.stem + ".intents.json"))
+
+
+#: Intent keys whose change needs `kefu-lint train` (the fingerprint reads them).
+TRAINING_KEYS = {"examples", "extend-examples", "negatives_from", "pools", "role"}
+
+
+def _changes_training(raw: Any, inherited: dict) -> bool:
+    if not isinstance(raw, dict):
+        return False
+    return any(name not in inherited or (isinstance(entry, dict) and TRAINING_KEYS & set(entry)) for name, entry in raw.items())
+
+
+def _merge_intents(inherited: dict, data: dict, source: str) -> dict:
+    """Child keys replace the parent's; ``extend-examples`` adds files or inline examples."""
+    raw = data.get("intents")
+    if raw is None:
+        return inherited
+    line = _line_of(data, "intents")
+    if not isinstance(raw, dict):
+        raise RulesetError("intents maps intent names to their definitions", source=source, line=line, key="intents")
+    here = SHIPPED_RULESETS if source.startswith("<") else Path(source).parent
+    merged = {name: dict(entry) for name, entry in inherited.items()}
+    for name, entry in raw.items():
+        where = {"source": source, "line": _line_of(raw, name), "key": f"intents.{name}"}
+        if not isinstance(name, str) or not NAME_PATTERN.match(name):
+            raise RulesetError(f"intent name must be kebab-case like 'blame-shifting', got {name!r}", **where)
+        if not isinstance(entry, dict):
+            raise RulesetError("an intent is a mapping (description, role, zone, examples …)", **where)
+        allowed = INTENT_KEYS | {"extend-examples"}
+        for key in entry:
+            if key not in allowed:
+                raise RulesetError(f"unknown key {key!r} for an intent; allowed: {', '.join(sorted(allowed))}", source=source, line=_line_of(entry, key), key=f"intents.{name}.{key}")
+        target = merged.setdefault(name, {"files": [], "inline": IntentExamples(), "origin": source})
+        for key, value in entry.items():
+            key_where = {"source": source, "line": _line_of(entry, key), "key": f"intents.{name}.{key}"}
+            if key in ("examples", "extend-examples"):
+                files, inline = _intent_examples(value, here, key_where)
+                if key == "examples":
+                    target["files"], target["inline"] = files, inline
+                else:
+                    target["files"] = target["files"] + files
+                    target["inline"] = IntentExamples(target["inline"].positive + inline.positive, target["inline"].negative + inline.negative)
+            else:
+                target[key] = value
+                target.setdefault("lines", {})[key] = key_where
+    return merged
+
+
+def _intent_examples(value: Any, here: Path, where: dict) -> tuple[list[str], IntentExamples]:
+    """``examples: file.yaml`` / ``[a.yaml, b.yaml]`` / ``{positive: […], negative: […]}``."""
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list):
+        files = []
+        for item in value:
+            if not isinstance(item, str):
+                raise RulesetError("examples name YAML files, or are a mapping with positive/negative lists", **where)
+            path = here / item
+            if not path.is_file():
+                raise RulesetError(f"intent example file {item!r} not found next to the ruleset", **where)
+            files.append(str(path))
+        return files, IntentExamples()
+    try:
+        return [], parse_examples(value, "examples")
+    except IntentDataError as error:
+        raise RulesetError(str(error), **where) from None
+
+
+def _build_intents(raw: dict) -> dict[str, Intent]:
+    intents = {}
+    for name, entry in raw.items():
+        lines = entry.get("lines", {})
+
+        def fail(message: str, key: str) -> RulesetError:
+            where = lines.get(key) or {"source": entry["origin"], "key": f"intents.{name}"}
+            return RulesetError(message, **where)
+
+        if not entry.get("enabled", True):
+            continue
+        role = entry.get("role")
+        if role not in ROLES:
+            raise fail(f"role must be one of {', '.join(ROLES)}, got {role!r}", "role")
+        try:
+            zone = check_zone(entry.get("zone"))
+        except IntentDataError as error:
+            raise fail(str(error), "zone") from None
+        description = entry.get("description")
+        if not isinstance(description, str) or not description.strip():
+            raise fail("every intent needs a description of the act", "description")
+        threshold = entry.get("threshold")
+        if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold < 1):
+            raise fail(f"threshold must be a probability between 0 and 1, got {threshold!r}", "threshold")
+        lists = {}
+        for key in ("excused_by", "negatives_from", "anchors", "pools"):
+            value = entry.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+                raise fail(f"{key} must be a list of strings", key)
+            lists[key] = tuple(value)
+        intents[name] = Intent(
+            name=name,
+            description=description.strip(),
+            role=role,
+            zone=zone,
+            example_files=tuple(entry["files"]),
+            inline=entry["inline"],
+            excused_by=lists["excused_by"],
+            negatives_from=lists["negatives_from"],
+            pools=lists["pools"],
+            threshold=float(threshold) if threshold is not None else None,
+            anchors=lists["anchors"],
+            origin=entry["origin"],
+        )
+    for intent in intents.values():
+        for other in intent.excused_by + intent.negatives_from + intent.pools:
+            if other not in intents:
+                raise RulesetError(f"intent {intent.name!r} names unknown intent {other!r}", source=intent.origin, key=f"intents.{intent.name}")
+        for member in intent.pools:
+            if intents[member].pools or intents[member].role != intent.role:
+                raise RulesetError(f"intent {intent.name!r} pools {member!r}: a pool's members are plain intents of the same role", source=intent.origin, key=f"intents.{intent.name}.pools")
+    return intents
+
+
+def _build_rule(code: str, entry: dict, intents: IntentSource | None = None) -> Rule:
     sources: dict[str, str] = entry.get("__sources__", {})
 
     def fail(message: str, key: str | None = None) -> RulesetError:
@@ -380,6 +568,7 @@ def _build_rule(code: str, entry: dict) -> Rule:
         options=options,
         examples=_parse_examples(entry.get("examples"), fail, tuple(scenes)),
         origin=entry.source,
+        intents=intents,
     )
     try:
         return rule_class(config)

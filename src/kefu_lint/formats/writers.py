@@ -81,7 +81,28 @@ def _snippet(finding: Finding, colour: bool) -> list[str]:
         lines.append(f"{pad} = {_style('修复', colour, fg='cyan')}: {text[v.start:v.end]} → {v.fix}")
     elif v.suggestion:
         lines.append(f"{pad} = {_style('建议', colour, fg='cyan')}: {v.suggestion}")
+    if v.evidence is not None:
+        lines.append(f"{pad} = {_style('依据', colour, fg='cyan')}: {evidence_text(v.evidence)}")
     return lines
+
+
+def evidence_text(evidence) -> str:
+    """One line an auditor can read: the act, the confidence, the clause and the cues."""
+    cues = "、".join(f"「{feature}」" for feature in evidence.features)
+    return f"判定为「{evidence.intent}」，置信度 {evidence.confidence:.2f}，所判断的句子「{evidence.clause}」" + (f"，主要线索 {cues}" if cues else "")
+
+
+def evidence_dict(evidence) -> dict | None:
+    if evidence is None:
+        return None
+    return {
+        "intent": evidence.intent,
+        "confidence": evidence.confidence,
+        "clause": evidence.clause,
+        "start": evidence.start,
+        "end": evidence.end,
+        "features": list(evidence.features),
+    }
 
 
 def _statistics(report: CheckReport, colour: bool) -> list[str]:
@@ -153,6 +174,7 @@ def finding_dict(finding: Finding) -> dict:
         "suggestion": v.suggestion,
         "fix": v.fix,
         "fixable": finding.fixable,
+        "evidence": evidence_dict(v.evidence),
     }
 
 
@@ -209,7 +231,7 @@ def write_sarif(report: CheckReport, linter: Linter, **_) -> str:
                 }
             ],
             "partialFingerprints": {"kefuLint/v1": _fingerprint(finding)},
-            "properties": {"zone": v.zone, "name": v.name},
+            "properties": {"zone": v.zone, "name": v.name, **({"evidence": evidence_dict(v.evidence)} if v.evidence else {})},
         }
         if v.code in index:
             result["ruleIndex"] = index[v.code]

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ..model import Violation, Zone
+from ..model import Evidence, Violation, Zone
 from ..text.analysis import Analysis
 from .triggers import Trigger
 
@@ -42,6 +42,8 @@ class RuleConfig:
     options: Mapping[str, Any] = field(default_factory=dict)
     examples: tuple[Example, ...] = ()
     origin: str = "<ruleset>"
+    #: The ruleset's intents (a ``rulesets.IntentSource``), for rules that judge by intent.
+    intents: Any = field(default=None, compare=False, repr=False)
 
 
 class OptionError(ValueError):
@@ -129,6 +131,13 @@ def string_map(value: Any) -> dict[str, str]:
     if not isinstance(value, Mapping):
         raise OptionError(f"expected a mapping of strings, got {type(value).__name__}")
     return {string(str(key)): string(str(item)) for key, item in value.items()}
+
+
+def string_map_of_lists(value: Any) -> dict[str, tuple[str, ...]]:
+    """``{kind: [words]}``."""
+    if not isinstance(value, Mapping):
+        raise OptionError(f"expected a mapping of lists, got {type(value).__name__}")
+    return {string(str(key)): string_list(items) for key, items in value.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,21 +232,30 @@ class Rule:
         *,
         suggestion: str | None = None,
         fix: str | None = None,
+        evidence: Evidence | None = None,
         **message_fields: str,
     ) -> Violation:
         """A finding for the normalised range ``[start, end)``, reported in original offsets."""
         original_start, original_end = analysis.to_original(start, end)
         return self.violation_in(
             analysis.original, original_start, original_end,
-            suggestion=suggestion if suggestion is not None else self.config.suggest, fix=fix, **message_fields,
+            suggestion=suggestion if suggestion is not None else self.config.suggest, fix=fix, evidence=evidence, **message_fields,
         )
 
     def violation_in(
-        self, text: str, start: int, end: int, *, suggestion: str | None = None, fix: str | None = None, **message_fields: str
+        self,
+        text: str,
+        start: int,
+        end: int,
+        *,
+        suggestion: str | None = None,
+        fix: str | None = None,
+        evidence: Evidence | None = None,
+        **message_fields: str,
     ) -> Violation:
         """A finding for ``text[start:end]`` in original offsets, with the message filled in."""
         message = self.config.message.format_map(_Defaulting(matched=text[start:end], **message_fields))
-        return Violation(self.code, self.name, self.zone, message, start, end, suggestion, fix)
+        return Violation(self.code, self.name, self.zone, message, start, end, suggestion, fix, evidence)
 
 
     def whole_reply_violation(

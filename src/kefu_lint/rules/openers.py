@@ -52,6 +52,7 @@ class NegativeOpener(Rule):
         "exceptions": string_list,
         "vocatives": string_list,
         "question_endings": string_list,
+        "intents": string_list,
     }
 
     def __init__(self, config: RuleConfig) -> None:
@@ -67,6 +68,14 @@ class NegativeOpener(Rule):
         self._vocatives = PhraseAutomaton((v, v) for v in self.vocative_words)
         # Vocatives as the cheap pre-test sees them: normalised, punctuation removed.
         self._bare_vocatives = frozenset(filter(None, (_SKIPPABLE.sub("", key) for key in self._vocatives.keys)))
+        # With intents, a sentence that opens with a negation is flagged only when it does
+        # what the intents name (refuses, contradicts): 不过, 不用担心, 不锈钢 open with 不 too.
+        self.intent_names: tuple[str, ...] = options.get("intents", ())
+        self._judge = None
+        if self.intent_names:
+            from .acts import IntentJudge
+
+            self._judge = IntentJudge(config.intents, self.intent_names, rule=self.code)
 
 
     @property
@@ -103,7 +112,18 @@ class NegativeOpener(Rule):
                 exception_ranges = [(h.start, h.end) for h in self._exceptions.hits(text)]
             if covered(start, end, exception_ranges):
                 continue
-            yield self.violation(analysis, start, end, suggestion=phrase.suggest if phrase else None)
+            evidence = None
+            if self._judge is not None:
+                verdict = self._opening_act(analysis, start)
+                if verdict is None:
+                    continue
+                evidence = self._judge.evidence(analysis, verdict)
+            yield self.violation(analysis, start, end, suggestion=phrase.suggest if phrase else None, evidence=evidence)
+
+    def _opening_act(self, analysis: Analysis, start: int):
+        """The strongest of the rule's intents on the unit the opener starts, or None."""
+        verdicts = [v for v in self._judge.verdicts(analysis) if v.start <= start < v.end]
+        return max(verdicts, key=lambda v: v.probability, default=None)
 
     def _could_open_a_sentence(self, text: str, sentences, phrase_candidates) -> bool:
         """A cheap test before the reply is segmented: does a negation follow the start of

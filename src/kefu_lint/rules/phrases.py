@@ -31,6 +31,8 @@ class PhraseRule(Rule):
         "excused_by": string_list,
         "boundaries": boolean,
         "skip_quotes": boolean,
+        "intents": string_list,
+        "excused_by_intents": string_list,
     }
 
     def __init__(self, config: RuleConfig) -> None:
@@ -46,6 +48,15 @@ class PhraseRule(Rule):
         self._patterns = CompiledPatterns(((p.text, p) for p in self.patterns), rule=self.code)
         self._exceptions = PhraseAutomaton((e, e) for e in self.exception_phrases)
         self._excuses = PhraseAutomaton((e, e) for e in self.excuse_phrases)
+        # Judgement by intent (rules/acts.py): the acts this rule bans, and the acts that
+        # excuse a phrase hit (a refusal that offers a remedy).
+        self.intent_names: tuple[str, ...] = options.get("intents", ())
+        self.excusing_intents: tuple[str, ...] = options.get("excused_by_intents", ())
+        self._judge = None
+        if self.intent_names or self.excusing_intents:
+            from .acts import IntentJudge
+
+            self._judge = IntentJudge(config.intents, self.intent_names + self.excusing_intents, rule=self.code)
 
 
     @property
@@ -53,14 +64,44 @@ class PhraseRule(Rule):
         return any(p.fix is not None for p in self.phrases + self.patterns)
 
     @property
-    def trigger(self) -> Trigger:
+    def trigger(self) -> Trigger | None:
+        if self.intent_names:
+            return None  # an act can be worded any way: every reply is judged
         return Trigger(phrases=tuple(self._automaton.keys), patterns=self._patterns.guarded)
 
     def check(self, analysis: Analysis) -> Iterator[Violation]:
         text = analysis.text
         hits = self._automaton.hits(text) + self._patterns.hits(text)
-        if not hits:
+        found = list(self._phrase_findings(analysis, hits)) if hits else []
+        yield from found
+        if self.intent_names:
+            yield from self._intent_findings(analysis, found)
+
+    def _intent_findings(self, analysis: Analysis, phrase_findings: list[Violation]) -> Iterator[Violation]:
+        """One finding per unit where a banned act fires and no phrase finding already sits."""
+        judge = self._judge
+        verdicts = judge.verdicts(analysis, self.intent_names)
+        if not verdicts:
             return
+        taken = [(v.start, v.end) for v in phrase_findings]
+        reported: set[tuple[int, int]] = set()
+        best: dict[tuple[int, int], object] = {}
+        for verdict in verdicts:
+            key = (verdict.start, verdict.end)
+            if key not in best or verdict.probability > best[key].probability:
+                best[key] = verdict
+        for (start, end), verdict in sorted(best.items()):
+            if judge.excused(analysis, verdict, verdicts):
+                continue
+            start, end = _trim(analysis.text, start, end)
+            original_start, original_end = analysis.to_original(start, end)
+            if any(s < original_end and original_start < e for s, e in taken) or (start, end) in reported:
+                continue
+            reported.add((start, end))
+            yield self.violation(analysis, start, end, evidence=judge.evidence(analysis, verdict))
+
+    def _phrase_findings(self, analysis: Analysis, hits) -> Iterator[Violation]:
+        text = analysis.text
         # filter_hits resolves overlaps itself, after the boundary check: a candidate that
         # splits a token must not knock out an overlapping one that does not.
         hits = filter_hits(
@@ -71,12 +112,38 @@ class PhraseRule(Rule):
             skip_quotes=self.skip_quotes,
         )
         excuse_starts = [hit.start for hit in self._excuses.hits(text)] if hits else []
+        excused_by_act = None
         for hit in hits:
             # An alternative offered after the phrase (…无法…,但我们可以为您…) excuses it.
             if any(start >= hit.end for start in excuse_starts):
                 continue
+            if self.excusing_intents:
+                if excused_by_act is None:
+                    excused_by_act = self._excused_by_act(analysis)
+                if excused_by_act and not self._inexcusable_at(analysis, hit.start, hit.end):
+                    continue
             phrase: Phrase = hit.payload
             yield self.violation(analysis, hit.start, hit.end, suggestion=phrase.suggest, fix=phrase.fix)
+
+    def _excused_by_act(self, analysis: Analysis) -> bool:
+        return self._judge.performs(analysis, self.excusing_intents)
+
+    def _inexcusable_at(self, analysis: Analysis, start: int, end: int) -> bool:
+        """True when an act the rule bans and nothing excuses (blame) fires on the hit's unit."""
+        inexcusable = [n for n in self.intent_names if not self._judge.source.definitions[n].excused_by]
+        return any(v.start <= start and end <= v.end for v in self._judge.verdicts(analysis, inexcusable))
+
+
+_TRIM = " \t,.;:!?~，。；：！？～、…"
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """A unit without the punctuation around it: the finding points at the words."""
+    while start < end and text[start] in _TRIM:
+        start += 1
+    while end > start and text[end - 1] in _TRIM:
+        end -= 1
+    return start, end
 
 
 class Refusal(PhraseRule):

@@ -9,7 +9,7 @@ import regex
 
 from ..model import Violation
 from ..text.analysis import Analysis
-from .base import Rule, RuleConfig, integer, string_list
+from .base import Rule, RuleConfig, integer, string_list, string_map_of_lists
 from .matching import PhraseAutomaton
 from .triggers import Trigger
 
@@ -18,6 +18,10 @@ _ID_CARD = regex.compile(r"(?<![0-9])[1-9][0-9]{16}[0-9x](?![0-9a-z])")
 _BANK_CARD = regex.compile(r"(?<![0-9])[0-9]{4}(?:[- ]?[0-9]{4}){2,3}(?:[- ]?[0-9]{1,3})?(?![0-9])")
 
 _DIGIT = regex.compile(r"[0-9]")
+#: A number as typed after its label: digits with spaces or dashes between, any checksum.
+_LABELLED_NUMBER = regex.compile(r"[0-9](?:[- ]?[0-9]){6,21}(?:[- ]?x)?(?![0-9a-z*])")
+#: What may sit between a label and its number: 是, 为, a colon, spaces, a closing bracket.
+_LABEL_GAP = regex.compile(r"(?:号码|号)?[\s:：是为为:()（）]*")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK_CODES = "10x98765432"
 
@@ -56,9 +60,12 @@ def mask(number: str, keep_start: int, keep_end: int) -> str:
 class PrivacyLeak(Rule):
     """## What it does
     Flags a customer's mainland mobile number, ID-card number or bank-card number written
-    in clear. ID numbers must carry a real birth date and a valid check character, and bank
-    cards a valid Luhn digit next to a word such as 银行卡/卡号, so order numbers of the same
-    length are not flagged. Masked forms (138****4980) and masking tokens (``[电话x]``) pass.
+    in clear. A number right after its label (身份证号, 银行卡, 卡号, 手机, 电话 …) is a leak
+    whatever its spacing, separators or checksum. Elsewhere, ID numbers must carry a real
+    birth date and a valid check character, and bank cards a valid Luhn digit next to a word
+    such as 银行卡/卡号, so order numbers of the same length are not flagged. Masked forms
+    (138****4980), masking tokens (``[电话x]``) and the shop's own numbers listed under
+    ``allowed_numbers`` (hotline, return-address phone) pass.
 
     ## Why is this bad?
     Red zone. The standard protects customer information: an agent never exposes a
@@ -87,6 +94,8 @@ class PrivacyLeak(Rule):
         "kinds": string_list,
         "card_context": string_list,
         "context_window": integer,
+        "labels": string_map_of_lists,
+        "allowed_numbers": string_list,
     }
 
     def __init__(self, config: RuleConfig) -> None:
@@ -100,6 +109,15 @@ class PrivacyLeak(Rule):
             raise OptionError(f"unknown kinds {sorted(unknown)}; known: {sorted(KIND_LABELS)}")
         self.context_window = options.get("context_window", 12)
         self._card_context = PhraseAutomaton((w, w) for w in options.get("card_context", ("银行卡", "卡号")))
+        labels = options.get("labels", {})
+        unknown = set(labels) - set(KIND_LABELS)
+        if unknown:
+            from .base import OptionError
+
+            raise OptionError(f"unknown kinds {sorted(unknown)} under labels; known: {sorted(KIND_LABELS)}")
+        self._labels = PhraseAutomaton((word, kind) for kind, words in labels.items() for word in words)
+        # The shop's own numbers, compared digit for digit: 400-820-8820 is 4008208820.
+        self.allowed_numbers = frozenset("".join(c for c in n if c.isdigit()) for n in options.get("allowed_numbers", ()))
 
     @property
     def fixable(self) -> bool:
@@ -114,13 +132,31 @@ class PrivacyLeak(Rule):
         if _DIGIT.search(text) is None:
             return
         taken: list[tuple[int, int]] = []
+        for hit in self._labels.hits(text):
+            kind = hit.payload
+            if kind not in self.kinds:
+                continue
+            gap = _LABEL_GAP.match(text, hit.end)
+            match = _LABELLED_NUMBER.match(text, gap.end() if gap else hit.end)
+            if match is None or any(s < match.end() and match.start() < e for s, e in taken):
+                continue
+            digits = "".join(c for c in match.group() if c.isalnum())
+            if self._allowed(digits):
+                continue
+            taken.append(match.span())
+            keep = (0, 4) if kind == "bank_card" else (3, 4) if len(digits) >= 9 else (0, 2)
+            yield self._leak(analysis, match, kind, mask(match.group(), *keep))
         if "phone" in self.kinds:
             for match in _MOBILE.finditer(text):
+                if any(s < match.end() and match.start() < e for s, e in taken) or self._allowed(match.group()):
+                    continue
                 taken.append(match.span())
                 yield self._leak(analysis, match, "phone", mask(match.group(), 3, 4))
         if "id_card" in self.kinds:
             for match in _ID_CARD.finditer(text):
-                if valid_id_card(match.group()):
+                if any(s < match.end() and match.start() < e for s, e in taken):
+                    continue
+                if valid_id_card(match.group()) and not self._allowed(match.group()):
                     taken.append(match.span())
                     yield self._leak(analysis, match, "id_card", mask(match.group(), 3, 4))
         if "bank_card" in self.kinds:
@@ -130,8 +166,11 @@ class PrivacyLeak(Rule):
                 if any(s < match.end() and match.start() < e for s, e in taken):
                     continue
                 near = any(match.start() - self.context_window <= end <= match.start() for end in context_ends)
-                if 16 <= len(digits) <= 19 and near and luhn_valid(digits):
+                if 16 <= len(digits) <= 19 and near and luhn_valid(digits) and not self._allowed(digits):
                     yield self._leak(analysis, match, "bank_card", mask(digits, 0, 4))
+
+    def _allowed(self, number: str) -> bool:
+        return "".join(c for c in number if c.isdigit()) in self.allowed_numbers
 
     def _leak(self, analysis: Analysis, match, kind: str, masked: str) -> Violation:
         return self.violation(

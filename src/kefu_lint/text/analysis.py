@@ -19,12 +19,19 @@ class Analysis:
     a reply in which no rule finds a candidate is never segmented at all.
     """
 
-    __slots__ = ("normalized", "_tokenizer", "_tokens", "_starts", "_ends", "_sentences", "_quotes")
+    __slots__ = ("normalized", "_tokenizer", "_tokens", "_starts", "_ends", "_sentences", "_quotes", "_memo")
 
     def __init__(self, normalized: NormalizedText, tokenizer: Tokenizer) -> None:
         self.normalized = normalized
         self._tokenizer = tokenizer
-        self._tokens = self._starts = self._ends = self._sentences = self._quotes = None
+        self._tokens = self._starts = self._ends = self._sentences = self._quotes = self._memo = None
+
+    @property
+    def memo(self) -> dict:
+        """Results of higher layers computed once per reply and shared by rules (intent verdicts)."""
+        if self._memo is None:
+            self._memo = {}
+        return self._memo
 
     @property
     def original(self) -> str:

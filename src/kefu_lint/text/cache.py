@@ -36,3 +36,24 @@ def write_cached(name: str, text: str) -> None:
         os.replace(handle.name, directory / name)
     except OSError:
         pass
+
+
+def read_cached_bytes(name: str) -> bytes | None:
+    try:
+        return (cache_dir() / name).read_bytes()
+    except OSError:
+        return None
+
+
+def write_cached_bytes(name: str, data: bytes) -> None:
+    """Like :func:`write_cached`, for bytes (packed model tables)."""
+    import tempfile
+
+    directory = cache_dir()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("wb", dir=directory, delete=False, suffix=".tmp") as handle:
+            handle.write(data)
+        os.replace(handle.name, directory / name)
+    except OSError:
+        pass

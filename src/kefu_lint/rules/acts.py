@@ -1,0 +1,167 @@
+"""Judging a reply by what it does: the intent model's verdicts, unit by unit, for any rule.
+
+A rule that names intents (option ``intents: [refusal, blame-shifting]``) flags every unit
+(sentence or space-separated clause, ``intent/features.py``) in which one of them fires:
+its probability reaches its threshold, or one of its anchor phrases occurs. The verdicts of
+one reply are computed once and shared by every rule (``Analysis.memo``).
+
+A verdict is *excused* when the same reply also performs one of the intent's ``excused_by``
+acts (a refusal that offers a remedy is a decline, not a refusal without a way forward),
+unless an inexcusable intent of the rule fires on the same unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..intent.classifier import sigmoid as _sigmoid
+from ..intent.features import units
+from ..model import Evidence
+from ..text.analysis import Analysis
+from .matching import PhraseAutomaton
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One intent firing on one unit (normalised offsets)."""
+
+    intent: str
+    start: int
+    end: int
+    probability: float
+    anchor: str | None = None
+
+
+#: A pool's member is reported when the pool fires on the unit, the member scores highest
+#: of its members there, and its own model gives it at least an even chance: two models
+#: that agree (measured on the development set: the fewest look-alikes judged red).
+MEMBER_FLOOR = 0.5
+
+
+class IntentJudge:
+    """The verdicts a rule asks for, over an analysed reply. Built once per rule."""
+
+    def __init__(self, source, names: Sequence[str], *, rule: str) -> None:
+        self.source = source
+        self.names = tuple(names)
+        unknown = [name for name in self.names if name not in source]
+        if unknown:
+            from .base import OptionError
+
+            raise OptionError(f"unknown intent(s) {', '.join(unknown)} for {rule}; the ruleset declares {', '.join(sorted(source.definitions)) or 'none'}")
+        self.definitions = {name: source.definitions[name] for name in self.names}
+        self._anchors = PhraseAutomaton((anchor, name) for name in self.names for anchor in self.definitions[name].anchors)
+        self._plans: dict[tuple[str, ...], tuple] = {}
+
+    def _model(self):
+        return self.source.model()
+
+    def unit_logits(self, analysis: Analysis, lanes: int) -> list[tuple[int, int, list[float]]]:
+        """Every unit of the reply with the logits of at least the model's first ``lanes``
+        intents, computed once per reply for all rules (a wider request recomputes)."""
+        model = self._model()
+        memo = analysis.memo
+        key = ("intent-logits", id(model))
+        cached = memo.get(key)
+        if cached is None or cached[0] < lanes:
+            # The red lanes (the model's head) at least: every rule that bans an act reads
+            # those, and a wider request (an excuse) is rare.
+            lanes = max(lanes, model.head)
+            text = analysis.text
+            cached = (lanes, [(start, end, model.logits(text[start:end], lanes)) for start, end in units(analysis)])
+            memo[key] = cached
+        return cached[1]
+
+    def _plan(self, names: tuple[str, ...]):
+        """For ``names``: the lanes to read, each direct intent's lane and threshold, and each
+        pool's lane, threshold and members. Worked out once per rule and names."""
+        plan = self._plans.get(names)
+        if plan is None:
+            model = self._model()
+            source = self.source
+            pooled = {member for pool in source.definitions.values() for member in pool.pools}
+            # A pooled intent is judged through its pool only: the pool saw every red example.
+            direct = tuple((name, model.index[name], source.threshold(name)) for name in names if name not in pooled)
+            pools = tuple(
+                (model.index[pool.name], source.threshold(pool.name), tuple((m, model.index[m]) for m in pool.pools))
+                for pool in source.definitions.values()
+                if pool.pools and not set(pool.pools).isdisjoint(names)
+            )
+            lanes = [lane for _, lane, _ in direct] + [lane for lane, _, _ in pools]
+            lanes += [lane for _, _, members in pools for _, lane in members]
+            plan = (1 + max(lanes, default=0), direct, pools, frozenset(names))
+            self._plans[names] = plan
+        return plan
+
+    def verdicts(self, analysis: Analysis, names: Sequence[str] | None = None) -> list[Verdict]:
+        """Units where any of ``names`` (default: the rule's intents) fires, quotes excluded.
+
+        An intent fires on its own threshold, or through a pool that holds it: when the
+        pooled judgement fires on a unit, the member that scores highest there is the act,
+        if its own model gives it at least an even chance (``MEMBER_FLOOR``).
+        """
+        names = self.names if names is None else tuple(names)
+        if not names:
+            return []
+        memo_key = ("verdicts", names)
+        memo = analysis.memo
+        if memo_key in memo:
+            return memo[memo_key]
+        width, direct, pools, wanted = self._plan(names)
+        found = []
+        for start, end, logits in self.unit_logits(analysis, width):
+            fired = None
+            for name, lane, threshold in direct:
+                probability = _sigmoid(logits[lane])
+                if probability >= threshold and not analysis.in_quote(start, end):
+                    found.append(Verdict(name, start, end, probability))
+                    fired = fired or set()
+                    fired.add(name)
+            for pool_lane, threshold, members in pools:
+                probability = _sigmoid(logits[pool_lane])
+                if probability < threshold or analysis.in_quote(start, end):
+                    continue
+                winner, winner_lane = max(members, key=lambda member: logits[member[1]])
+                if winner in wanted and not (fired and winner in fired) and _sigmoid(logits[winner_lane]) >= MEMBER_FLOOR:
+                    found.append(Verdict(winner, start, end, probability))
+        if not self._anchors.empty:
+            for hit in self._anchors.hits(analysis.text):
+                if hit.payload in wanted and not analysis.in_quote(hit.start, hit.end):
+                    unit = next(((s, e) for s, e in units(analysis) if s <= hit.start < e), (hit.start, hit.end))
+                    found.append(Verdict(hit.payload, unit[0], unit[1], 1.0, anchor=analysis.text[hit.start:hit.end]))
+        memo[memo_key] = found
+        return found
+
+    def performs(self, analysis: Analysis, names: Sequence[str]) -> bool:
+        """True when any unit of the reply performs any of ``names`` (for excuses)."""
+        if not names:
+            return False
+        model = self.source.model()
+        lanes = [(model.index[name], self.source.threshold(name)) for name in names]
+        width = 1 + max(lane for lane, _ in lanes)
+        return any(
+            _sigmoid(logits[lane]) >= threshold
+            for _, _, logits in self.unit_logits(analysis, width)
+            for lane, threshold in lanes
+        )
+
+    def excused(self, analysis: Analysis, verdict: Verdict, inexcusable: Sequence[Verdict] = ()) -> bool:
+        definition = self.definitions.get(verdict.intent) or self.source.definitions[verdict.intent]
+        if not definition.excused_by:
+            return False
+        if any(v.start < verdict.end and verdict.start < v.end and not self.source.definitions[v.intent].excused_by for v in inexcusable):
+            return False
+        return self.performs(analysis, definition.excused_by)
+
+    def evidence(self, analysis: Analysis, verdict: Verdict) -> Evidence:
+        start, end = analysis.to_original(verdict.start, verdict.end)
+        features = (verdict.anchor,) if verdict.anchor else self._model().evidence(analysis.text[verdict.start:verdict.end], verdict.intent)
+        return Evidence(
+            intent=verdict.intent,
+            confidence=round(verdict.probability, 3),
+            clause=analysis.original[start:end],
+            start=start,
+            end=end,
+            features=features,
+        )
