@@ -86,13 +86,13 @@ def test_the_model_is_small_and_loads_with_every_declared_intent():
 
 def test_packed_scoring_equals_the_plain_sum_of_weights():
     model = IntentModel.load(SHIPPED_RULESETS / "default.intents.json")
-    for text in ("这个退不了", "非常抱歉让您久等了", "您好，很高兴为您服务", "a" * 500, ""):
+    for text in ("这个退不了", "非常抱歉让您久等了", "您好，很高兴为您服务", "不不不不", "a" * 100, ""):
         grams = unit_grams(text)
         expected = []
         for lane, bias in enumerate(model.bias):
             total = sum(model.weights.get(g, {}).get(lane, 0.0) for g in grams)
             assert all(model.weight(g, lane) == pytest.approx(model.weights.get(g, {}).get(lane, 0.0), abs=1e-3) for g in grams)
-            expected.append(bias + (total / max(len(grams), MIN_GRAMS) ** 0.5 if grams else 0.0))
+            expected.append(bias + total / max(len(grams), MIN_GRAMS) ** 0.5)
         got = model.logits(text)
         assert got == pytest.approx(expected, abs=1e-3)
 

@@ -173,7 +173,7 @@ class Linter:
         if role not in ("agent", "customer"):
             raise ConfigError(f"unknown role {role!r}; intents are judged for agent or customer messages")
         source = self.ruleset.intents
-        names = [name for name, intent in source.definitions.items() if intent.role == role]
+        names = [name for name, intent in source.definitions.items() if intent.role == role and intent.reported]
         if not names:
             return ()
         model = source.model()

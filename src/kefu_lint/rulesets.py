@@ -486,6 +486,7 @@ def _build_intents(raw: dict) -> dict[str, Intent]:
             pools=lists["pools"],
             threshold=float(threshold) if threshold is not None else None,
             anchors=lists["anchors"],
+            auxiliary=entry.get("auxiliary", False) is True,
             origin=entry["origin"],
         )
     for intent in intents.values():

@@ -18,7 +18,7 @@ from pathlib import Path
 from ..model import ZONES
 
 ROLES = ("agent", "customer")
-INTENT_KEYS = {"description", "zone", "role", "examples", "excused_by", "threshold", "anchors", "negatives_from", "pools", "enabled"}
+INTENT_KEYS = {"description", "zone", "role", "examples", "excused_by", "threshold", "anchors", "negatives_from", "pools", "auxiliary", "enabled"}
 EXAMPLE_KEYS = {"positive", "negative"}
 
 
@@ -55,6 +55,14 @@ class Intent:
     threshold: float | None = None
     #: Phrases that always count as the act (confidence 1), whatever the model says.
     anchors: tuple[str, ...] = ()
+    #: Trained for the others' sake only (``ordinary`` messages are every red intent's
+    #: negatives) and never reported as an act of a message.
+    auxiliary: bool = False
+
+    @property
+    def reported(self) -> bool:
+        """An act ``intents()`` reports: not a pool (its members are) and not auxiliary."""
+        return not self.pools and not self.auxiliary
     origin: str = "<ruleset>"
 
     def examples(self) -> IntentExamples:

@@ -1,16 +1,18 @@
 """The trained intent model at run time: pure Python, no numpy, no scikit-learn.
 
-Each intent is a logistic regression over the character n-grams of a unit
-(``features.unit_grams``): each distinct n-gram weighs 1/sqrt(number of distinct n-grams),
-so a score does not grow with length. ``kefu-lint train`` fits the
+Each intent is a logistic regression over the character n-gram counts of a unit
+(``features.unit_grams``), each occurrence weighing 1/sqrt(occurrences), so a score does
+not grow with length. ``kefu-lint train`` fits the
 weights (``intent/train.py``) and writes them to a JSON file next to the ruleset.
 
 Speed: a reply is checked in a few microseconds, so looking weights up one intent at a
-time would cost more than the rest of the linter. Every n-gram's weights for all intents
-are packed into one Python integer, 32 bits a lane (weights as fixed-point integers); the
-sum over a unit's n-grams is one C-level ``sum(map(dict.get, …))``, and the lanes are read
-back off the total, each a signed sum that cannot spill into its neighbour (a lane holds
-±2^31 and a unit's total stays far below: MAX_UNIT characters, weights under ±16).
+time would cost more than the rest of the linter. Every n-gram's weights for a group of
+intents are packed into one Python integer, 32 bits a lane (weights as fixed-point
+integers), and stored in an Aho-Corasick automaton: one C pass over the unit finds every
+n-gram occurrence with its packed weights (cutting the n-grams out and looking each up in
+a dict cost three times as much), the total is one ``sum``, and the lanes are read back
+off it, each a signed sum that cannot spill into its neighbour (a lane holds ±2^31 and a
+unit's total stays far below: MAX_UNIT characters, weights under ±16).
 """
 
 from __future__ import annotations
@@ -23,9 +25,13 @@ from functools import lru_cache
 from dataclasses import dataclass
 from pathlib import Path
 
-from .features import gram_weight, unit_grams
+from operator import itemgetter
 
-FORMAT = 2
+from .features import gram_weight, padded, positions, unit_grams
+
+_value = itemgetter(1)
+
+FORMAT = 3
 #: Distinct (unit, lanes) logits kept per model.
 LOGIT_CACHE_SIZE = 65536
 #: Fixed-point scale of the packed weights: 1/4096 is far finer than any weight matters.
@@ -34,6 +40,8 @@ LANE_BITS = 32
 _LANE_MASK = (1 << LANE_BITS) - 1
 _LANE_SIGN = 1 << (LANE_BITS - 1)
 _LANE_SPAN = 1 << LANE_BITS
+#: 2^31 in every lane up to and including lane i: the offset that makes lanes 0..i non-negative.
+_LANE_OFFSETS = [sum(_LANE_SIGN << (LANE_BITS * k) for k in range(i + 1)) for i in range(64)]
 
 
 class ModelError(ValueError):
@@ -56,9 +64,11 @@ class IntentScore:
 class IntentModel:
     """Weights for a fixed list of intents, loaded from a model file. Immutable, thread-safe.
 
-    The first ``head`` lanes are the red intents (training puts them first). The linter
-    reads only those, so they are packed into their own table: a reply is scored with
-    integers of ``head`` lanes, and the other intents are read only when something asks.
+    Lanes come in groups (``bounds``, the end of each group), each packed into its own
+    table, so a caller pays only for the lanes it reads. Training orders them by how often
+    they are needed: first the lanes the linter reads for every reply (pools and red
+    intents outside a pool), then the red intents a pool names (read when it fires), then
+    the rest (the acts conversations and ``intents()`` read).
     """
 
     def __init__(
@@ -68,33 +78,45 @@ class IntentModel:
         thresholds: Sequence[float],
         weights: dict[str, dict[int, float]] | None,
         *,
-        head: int | None = None,
+        bounds: Sequence[int] | None = None,
         fingerprint: str = "",
         source: str = "<model>",
         metrics: dict | None = None,
-        tables: tuple[dict[str, int], dict[str, int]] | None = None,
+        tables: tuple[dict[str, int], ...] | None = None,
+        cache_name: str | None = None,
     ) -> None:
         self.intents = tuple(intents)
         self.index = {name: position for position, name in enumerate(self.intents)}
         self.bias = tuple(float(b) for b in bias)
         self.thresholds = tuple(float(t) for t in thresholds)
-        self.head = len(self.intents) if head is None else head
+        self.bounds = tuple(bounds) if bounds else (len(self.intents),)
+        if list(self.bounds) != sorted(self.bounds) or self.bounds[-1] != len(self.intents):
+            raise ModelError(f"lane groups {self.bounds} do not cover {len(self.intents)} intents")
         self._weights = weights
         self.fingerprint = fingerprint
         self.source = source
         self.metrics = metrics or {}
         self._tables = tables
-        self._lock = threading.Lock()
+        self._automata: list = [None] * len(self.bounds)
+        self._cache_name = cache_name
+        # Re-entrant: building an automaton builds the packed tables under the same lock.
+        self._lock = threading.RLock()
         # Sentences repeat across replies (templates, quick phrases): a unit's logits are
         # worked out once. lru_cache is thread-safe; the key is the unit and the lanes.
         self._cached_logits = lru_cache(maxsize=LOGIT_CACHE_SIZE)(self._logits)
+
+    @property
+    def head(self) -> int:
+        """The lanes the linter reads for every reply."""
+        return self.bounds[0]
 
     # -- loading and saving --
 
     @classmethod
     def load(cls, path: str | Path) -> IntentModel:
-        """Read a model file. The packed tables are cached per file content and Python
-        version (``~/.cache/kefu-lint``), so only the first run on a machine parses the JSON."""
+        """Read a model file. What is built from it (the automata) is cached per file
+        content and Python version in ``~/.cache/kefu-lint``, so only the first run on a
+        machine parses the JSON; later runs load one automaton per lane group they use."""
         path = Path(path)
         try:
             raw = path.read_bytes()
@@ -106,23 +128,23 @@ class IntentModel:
 
         from ..text.cache import read_cached_bytes, write_cached_bytes
 
-        cache_name = f"intents-{hashlib.sha256(raw).hexdigest()[:20]}-py{sys.version_info[0]}{sys.version_info[1]}.marshal"
-        cached = read_cached_bytes(cache_name)
+        cache_name = f"intents-{hashlib.sha256(raw).hexdigest()[:20]}-py{sys.version_info[0]}{sys.version_info[1]}"
+        cached = read_cached_bytes(cache_name + ".meta")
         if cached is not None:
             try:
-                meta, head_table, tail_table = marshal.loads(cached)
-                return cls(**meta, weights=None, source=str(path), tables=(head_table, tail_table))
+                return cls(**marshal.loads(cached), weights=None, source=str(path), cache_name=cache_name)
             except (ValueError, EOFError, TypeError):
                 pass  # a damaged cache is rebuilt below
         data = _parse(raw, path)
         weights = {gram: {int(k): v / SCALE for k, v in entries.items()} for gram, entries in data["weights"].items()}
         meta = {
-            "intents": data["intents"], "bias": data["bias"], "thresholds": data["thresholds"], "head": data.get("head"),
+            "intents": data["intents"], "bias": data["bias"], "thresholds": data["thresholds"], "bounds": data.get("bounds"),
             "fingerprint": data.get("fingerprint", ""), "metrics": data.get("metrics"),
         }
-        model = cls(**meta, weights=weights, source=str(path))
-        head_table, tail_table = model._packed_tables()
-        write_cached_bytes(cache_name, marshal.dumps((meta, head_table, tail_table)))
+        model = cls(**meta, weights=weights, source=str(path), cache_name=cache_name)
+        for group in range(len(model.bounds)):
+            model._automaton(group)  # built and cached now, while the JSON is in memory
+        write_cached_bytes(cache_name + ".meta", marshal.dumps(meta))
         return model
 
     @property
@@ -142,7 +164,7 @@ class IntentModel:
             "format": FORMAT,
             "fingerprint": self.fingerprint,
             "intents": list(self.intents),
-            "head": self.head,
+            "bounds": list(self.bounds),
             "bias": [round(b, 6) for b in self.bias],
             "thresholds": [round(t, 4) for t in self.thresholds],
             "metrics": self.metrics,
@@ -152,59 +174,100 @@ class IntentModel:
 
     # -- scoring --
 
-    def _packed_tables(self) -> tuple[dict[str, int], dict[str, int]]:
+    def _group_of(self, lane: int) -> tuple[int, int]:
+        """(group number, first lane of that group)."""
+        start = 0
+        for group, end in enumerate(self.bounds):
+            if lane < end:
+                return group, start
+            start = end
+        raise IndexError(lane)
+
+    def _packed_tables(self) -> tuple[dict[str, int], ...]:
         if self._tables is None:
             with self._lock:
                 if self._tables is None:
-                    head: dict[str, int] = {}
-                    tail: dict[str, int] = {}
+                    tables: list[dict[str, int]] = [{} for _ in self.bounds]
+                    groups = [self._group_of(lane) for lane in range(len(self.intents))]
                     for gram, entries in self.weights.items():
-                        head_value = tail_value = 0
+                        values = [0] * len(self.bounds)
                         for lane, weight in entries.items():
-                            quantised = round(weight * SCALE)
-                            if lane < self.head:
-                                head_value += quantised << (LANE_BITS * lane)
-                            else:
-                                tail_value += quantised << (LANE_BITS * (lane - self.head))
-                        if head_value:
-                            head[gram] = head_value
-                        if tail_value:
-                            tail[gram] = tail_value
-                    self._tables = (head, tail)
+                            group, first = groups[lane]
+                            values[group] += round(weight * SCALE) << (LANE_BITS * (lane - first))
+                        for group, value in enumerate(values):
+                            if value:
+                                tables[group][gram] = value
+                    self._tables = tuple(tables)
         return self._tables
 
+    def _automaton(self, group: int):
+        """The Aho-Corasick automaton of one lane group: n-gram → packed weights."""
+        automaton = self._automata[group]
+        if automaton is None:
+            with self._lock:
+                automaton = self._automata[group]
+                if automaton is None:
+                    automaton = self._load_automaton(group)
+                    self._automata[group] = automaton
+        return automaton
+
+    def _load_automaton(self, group: int):
+        import pickle
+
+        import ahocorasick
+
+        from ..text.cache import read_cached_bytes, write_cached_bytes
+
+        name = f"{self._cache_name}.g{group}.pickle" if self._cache_name else None
+        if name and self._weights is None:
+            cached = read_cached_bytes(name)
+            if cached is not None:
+                try:
+                    return pickle.loads(cached)  # our own cache file, written below
+                except Exception:  # noqa: BLE001 - a damaged cache is rebuilt
+                    pass
+        automaton = ahocorasick.Automaton()
+        for gram, value in self._packed_tables()[group].items():
+            automaton.add_word(gram, value)
+        if len(automaton):
+            automaton.make_automaton()
+        if name:
+            write_cached_bytes(name, pickle.dumps(automaton))
+        return automaton
+
     def warm_up(self) -> None:
-        self._packed_tables()
+        self._automaton(0)
 
     def logits(self, text: str, lanes: int | None = None) -> list[float]:
         """The logits of the first ``lanes`` intents (all by default) for one unit of
-        normalised text. Red intents come first, so the linter reads only those lanes."""
+        normalised text; only the lane groups that hold them are read."""
         lanes = len(self.intents) if lanes is None else min(lanes, len(self.intents))
         return list(self._cached_logits(text, lanes))
 
     def _logits(self, text: str, lanes: int) -> tuple[float, ...]:
-        grams = unit_grams(text)
-        if not grams:
-            return tuple(self.bias[:lanes])
-        head, tail = self._packed_tables()
-        norm = gram_weight(len(grams)) / SCALE
-        out = _lanes(sum(filter(None, map(head.get, grams))), self.bias[: min(lanes, self.head)], norm)
-        if lanes > self.head:
-            out += _lanes(sum(filter(None, map(tail.get, grams))), self.bias[self.head:lanes], norm)
+        marked = padded(text)
+        norm = gram_weight(positions(len(marked))) / SCALE
+        out: list[float] = []
+        start = 0
+        for group, end in enumerate(self.bounds):
+            if start >= lanes:
+                break
+            automaton = self._automaton(group)
+            total = sum(map(_value, automaton.iter(marked))) if len(automaton) else 0
+            out += _lanes(total, self.bias[start:min(end, lanes)], norm)
+            start = end
         return tuple(out)
 
     def weight(self, gram: str, lane: int) -> float:
-        """One n-gram's weight for one intent, read off the packed tables."""
-        head, tail = self._packed_tables()
-        table, position = (head, lane) if lane < self.head else (tail, lane - self.head)
-        packed = table.get(gram, 0)
-        value = 0
-        for _ in range(position + 1):
-            value = packed & _LANE_MASK
-            if value >= _LANE_SIGN:
-                value -= _LANE_SPAN
-            packed = (packed - value) >> LANE_BITS
-        return value / SCALE
+        """One n-gram's weight for one intent, read off the packed tables: adding 2^31 to
+        every lane makes each one non-negative, so a lane is a plain shift and mask."""
+        group, first = self._group_of(lane)
+        automaton = self._automaton(group)
+        packed = automaton.get(gram, None) if len(automaton) else None
+        if packed is None:
+            return 0.0
+        position = lane - first
+        return ((((packed + _LANE_OFFSETS[position]) >> (LANE_BITS * position)) & _LANE_MASK) - _LANE_SIGN) / SCALE
 
     def probabilities(self, text: str) -> dict[str, float]:
         return {name: sigmoid(logit) for name, logit in zip(self.intents, self.logits(text))}
@@ -218,7 +281,9 @@ class IntentModel:
         from .features import END, QUOTED, START
 
         position = self.index[intent]
-        contributions = {gram: self.weight(gram, position) for gram in unit_grams(text)}
+        contributions: dict[str, float] = {}
+        for gram in unit_grams(text):
+            contributions[gram] = contributions.get(gram, 0.0) + self.weight(gram, position)
         best = sorted(((g, w) for g, w in contributions.items() if w > 0), key=lambda item: (-item[1], item[0]))
         shown = []
         for gram, _ in best:

@@ -61,15 +61,25 @@ def model_text(text: str) -> str:
     return text.strip()
 
 
-def grams(text: str) -> set[str]:
-    """The distinct character n-grams of ``START + text + END`` (features are present or not)."""
-    padded = START + text + END
-    last = len(padded) + 1
-    return {padded[i:i + order] for order in ORDERS for i in range(last - order)}
+def padded(text: str) -> str:
+    """A unit as the model reads it, with its boundary marks."""
+    return START + model_text(text) + END
 
 
+def grams(text: str) -> list[str]:
+    """Every character n-gram occurrence of ``START + text + END`` (features are counts).
+    Training builds these; inference finds the same occurrences with one Aho-Corasick pass."""
+    marked = START + text + END
+    last = len(marked) + 1
+    return [marked[i:i + order] for order in ORDERS for i in range(last - order)]
 
-#: A unit's n-grams each weigh 1/sqrt(max(count, MIN_GRAMS)): longer units do not score
+
+def positions(length: int) -> int:
+    """How many n-gram occurrences a marked unit of ``length`` characters has."""
+    return sum(max(0, length - order + 1) for order in ORDERS)
+
+
+#: Each n-gram occurrence weighs 1/sqrt(max(occurrences, MIN_GRAMS)): longer units do not score
 #: higher for being long, and a short one (你好, [订单x]) carries less evidence instead of
 #: the same amount spread over fewer n-grams.
 MIN_GRAMS = 24
@@ -79,7 +89,7 @@ def gram_weight(count: int) -> float:
     return 1.0 / math.sqrt(max(count, MIN_GRAMS))
 
 
-def unit_grams(text: str) -> set[str]:
+def unit_grams(text: str) -> list[str]:
     """The n-grams of one unit of normalised text, as the model sees them."""
     return grams(model_text(text))
 

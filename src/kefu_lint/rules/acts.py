@@ -65,8 +65,8 @@ class IntentJudge:
         key = ("intent-logits", id(model))
         cached = memo.get(key)
         if cached is None or cached[0] < lanes:
-            # The red lanes (the model's head) at least: every rule that bans an act reads
-            # those, and a wider request (an excuse) is rare.
+            # The head lanes at least: every rule that bans an act reads those, and a
+            # wider request (an excuse) is rare.
             lanes = max(lanes, model.head)
             text = analysis.text
             cached = (lanes, [(start, end, model.logits(text[start:end], lanes)) for start, end in units(analysis)])
@@ -74,8 +74,8 @@ class IntentJudge:
         return cached[1]
 
     def _plan(self, names: tuple[str, ...]):
-        """For ``names``: the lanes to read, each direct intent's lane and threshold, and each
-        pool's lane, threshold and members. Worked out once per rule and names."""
+        """For ``names``: the lanes every unit needs, each direct intent's lane and threshold,
+        and each pool's lane, threshold, members and the lanes its members need."""
         plan = self._plans.get(names)
         if plan is None:
             model = self._model()
@@ -83,14 +83,13 @@ class IntentJudge:
             pooled = {member for pool in source.definitions.values() for member in pool.pools}
             # A pooled intent is judged through its pool only: the pool saw every red example.
             direct = tuple((name, model.index[name], source.threshold(name)) for name in names if name not in pooled)
-            pools = tuple(
-                (model.index[pool.name], source.threshold(pool.name), tuple((m, model.index[m]) for m in pool.pools))
-                for pool in source.definitions.values()
-                if pool.pools and not set(pool.pools).isdisjoint(names)
-            )
-            lanes = [lane for _, lane, _ in direct] + [lane for lane, _, _ in pools]
-            lanes += [lane for _, _, members in pools for _, lane in members]
-            plan = (1 + max(lanes, default=0), direct, pools, frozenset(names))
+            pools = []
+            for pool in source.definitions.values():
+                if pool.pools and not set(pool.pools).isdisjoint(names):
+                    members = tuple((m, model.index[m], max(MEMBER_FLOOR, source.threshold(m))) for m in pool.pools)
+                    pools.append((model.index[pool.name], source.threshold(pool.name), members, 1 + max(lane for _, lane, _ in members)))
+            width = 1 + max([lane for _, lane, _ in direct] + [lane for lane, _, _, _ in pools], default=0)
+            plan = (width, direct, tuple(pools), frozenset(names))
             self._plans[names] = plan
         return plan
 
@@ -99,7 +98,8 @@ class IntentJudge:
 
         An intent fires on its own threshold, or through a pool that holds it: when the
         pooled judgement fires on a unit, the member that scores highest there is the act,
-        if its own model gives it at least an even chance (``MEMBER_FLOOR``).
+        if its own model gives it at least an even chance (``MEMBER_FLOOR``). Members are
+        scored only on the units where their pool fired.
         """
         names = self.names if names is None else tuple(names)
         if not names:
@@ -109,6 +109,7 @@ class IntentJudge:
         if memo_key in memo:
             return memo[memo_key]
         width, direct, pools, wanted = self._plan(names)
+        model = self._model()
         found = []
         for start, end, logits in self.unit_logits(analysis, width):
             fired = None
@@ -118,12 +119,13 @@ class IntentJudge:
                     found.append(Verdict(name, start, end, probability))
                     fired = fired or set()
                     fired.add(name)
-            for pool_lane, threshold, members in pools:
+            for pool_lane, threshold, members, member_width in pools:
                 probability = _sigmoid(logits[pool_lane])
                 if probability < threshold or analysis.in_quote(start, end):
                     continue
-                winner, winner_lane = max(members, key=lambda member: logits[member[1]])
-                if winner in wanted and not (fired and winner in fired) and _sigmoid(logits[winner_lane]) >= MEMBER_FLOOR:
+                member_logits = model.logits(analysis.text[start:end], member_width)
+                winner, winner_lane, winner_threshold = max(members, key=lambda member: member_logits[member[1]])
+                if winner in wanted and not (fired and winner in fired) and _sigmoid(member_logits[winner_lane]) >= winner_threshold:
                     found.append(Verdict(winner, start, end, probability))
         if not self._anchors.empty:
             for hit in self._anchors.hits(analysis.text):
@@ -153,6 +155,18 @@ class IntentJudge:
         if any(v.start < verdict.end and verdict.start < v.end and not self.source.definitions[v.intent].excused_by for v in inexcusable):
             return False
         return self.performs(analysis, definition.excused_by)
+
+    @staticmethod
+    def claim(analysis: Analysis, start: int, end: int) -> bool:
+        """Record that a rule reported a finding by intent on the unit ``[start, end)``;
+        False when another rule already did. One clause gets one such finding (「不行」 is a
+        negative opener *and* a refusal, but an auditor reads one finding, not two); rules run
+        in code order, so KF101 reports it before KF102 would."""
+        claimed = analysis.memo.setdefault("claimed-units", set())
+        if (start, end) in claimed:
+            return False
+        claimed.add((start, end))
+        return True
 
     def evidence(self, analysis: Analysis, verdict: Verdict) -> Evidence:
         start, end = analysis.to_original(verdict.start, verdict.end)

@@ -117,6 +117,7 @@ class NegativeOpener(Rule):
                 verdict = self._opening_act(analysis, start)
                 if verdict is None:
                     continue
+                self._judge.claim(analysis, verdict.start, verdict.end)
                 evidence = self._judge.evidence(analysis, verdict)
             yield self.violation(analysis, start, end, suggestion=phrase.suggest if phrase else None, evidence=evidence)
 
