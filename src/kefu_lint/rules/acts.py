@@ -12,6 +12,7 @@ unless an inexcusable intent of the rule fires on the same unit.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,6 +33,12 @@ class Verdict:
     probability: float
     anchor: str | None = None
 
+
+#: A unit of fewer word characters is not judged by intent: 「没有。」「好吧…」「不会呢」 are curt
+#: (yellow, KF204), and two characters carry too little to tell a refusal from an answer.
+#: Short banned words (滚, 爱买不买) are the phrase lists' business.
+MIN_ACT_CHARACTERS = 4
+_WORD_CHARACTERS = re.compile(r"\w")
 
 #: A pool's member is reported when the pool fires on the unit, the member scores highest
 #: of its members there, and its own model gives it at least an even chance: two models
@@ -111,7 +118,10 @@ class IntentJudge:
         width, direct, pools, wanted = self._plan(names)
         model = self._model()
         found = []
+        text = analysis.text
         for start, end, logits in self.unit_logits(analysis, width):
+            if len(_WORD_CHARACTERS.findall(text, start, end)) < MIN_ACT_CHARACTERS:
+                continue
             fired = None
             for name, lane, threshold in direct:
                 probability = _sigmoid(logits[lane])

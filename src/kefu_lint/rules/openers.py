@@ -9,6 +9,7 @@ import regex
 from ..model import Violation
 from ..text.analysis import Analysis
 from .base import Phrase, Rule, RuleConfig, phrase_list, string_list
+from ..intent.features import units
 from .matching import PhraseAutomaton, covered, normalized_key
 from .triggers import Trigger
 
@@ -21,6 +22,10 @@ class NegativeOpener(Rule):
     Flags a sentence whose first word is a negation: 不行, 不能, 不知道, 不是, 不可以,
     不支持 … Leading vocatives and greetings (亲, 亲亲, 您好, 宝宝 …) are skipped first, so
     「亲,不行哦」 still opens with 不行.
+
+    With ``intents``, a sentence that opens with a negation the ruleset does not list (any
+    other 不… or 没…) is flagged only when the intent model judges that it refuses,
+    contradicts or professes ignorance, so new harmless openers need no exception.
 
     ## Why is this bad?
     Red zone: one occurrence fails the reply. A reply that opens with 不 reads as a refusal
@@ -113,12 +118,19 @@ class NegativeOpener(Rule):
             if covered(start, end, exception_ranges):
                 continue
             evidence = None
+            # A listed opener (不行, 不能, 不知道 …) is a refusal by the ruleset's word; any
+            # other negation is flagged only when the intent model says the sentence refuses,
+            # contradicts or professes ignorance: no exception list has to foresee it.
             if self._judge is not None:
-                verdict = self._opening_act(analysis, start)
-                if verdict is None:
-                    continue
-                self._judge.claim(analysis, verdict.start, verdict.end)
-                evidence = self._judge.evidence(analysis, verdict)
+                if phrase is None:
+                    verdict = self._opening_act(analysis, start)
+                    if verdict is None:
+                        continue
+                    evidence = self._judge.evidence(analysis, verdict)
+                # The clause is reported here; a rule judging it by intent leaves it alone.
+                unit = next(((s, e) for s, e in units(analysis) if s <= start < e), None)
+                if unit is not None:
+                    self._judge.claim(analysis, *unit)
             yield self.violation(analysis, start, end, suggestion=phrase.suggest if phrase else None, evidence=evidence)
 
     def _opening_act(self, analysis: Analysis, start: int):
