@@ -24,18 +24,8 @@ def read_cached(name: str) -> str | None:
 
 
 def write_cached(name: str, text: str) -> None:
-    """Store ``text`` atomically (a reader never sees half a file); failures are ignored,
-    because a cache that cannot be written only costs time."""
-    import tempfile  # only when something is written: once per machine, not every start
-
-    directory = cache_dir()
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=directory, delete=False, suffix=".tmp") as handle:
-            handle.write(text)
-        os.replace(handle.name, directory / name)
-    except OSError:
-        pass
+    """Store ``text`` atomically; see :func:`write_cached_bytes`."""
+    write_cached_bytes(name, text.encode("utf-8"))
 
 
 def read_cached_bytes(name: str) -> bytes | None:
@@ -46,8 +36,9 @@ def read_cached_bytes(name: str) -> bytes | None:
 
 
 def write_cached_bytes(name: str, data: bytes) -> None:
-    """Like :func:`write_cached`, for bytes (packed model tables)."""
-    import tempfile
+    """Store ``data`` atomically (a reader never sees half a file); failures are ignored,
+    because a cache that cannot be written only costs time."""
+    import tempfile  # only when something is written: once per machine, not every start
 
     directory = cache_dir()
     try:
