@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..intent.classifier import logit
 from ..intent.classifier import sigmoid as _sigmoid
 from ..intent.features import units
 from ..model import Evidence
@@ -76,7 +77,8 @@ class IntentJudge:
             # wider request (an excuse) is rare.
             lanes = max(lanes, model.head)
             text = analysis.text
-            cached = (lanes, [(start, end, model.logits(text[start:end], lanes)) for start, end in units(analysis)])
+            judged = [(s, e) for s, e in units(analysis) if len(_WORD_CHARACTERS.findall(text, s, e)) >= MIN_ACT_CHARACTERS]
+            cached = (lanes, [(start, end, model.logits(text[start:end], lanes)) for start, end in judged])
             memo[key] = cached
         return cached[1]
 
@@ -89,12 +91,12 @@ class IntentJudge:
             source = self.source
             pooled = {member for pool in source.definitions.values() for member in pool.pools}
             # A pooled intent is judged through its pool only: the pool saw every red example.
-            direct = tuple((name, model.index[name], source.threshold(name)) for name in names if name not in pooled)
+            direct = tuple((name, model.index[name], logit(source.threshold(name))) for name in names if name not in pooled)
             pools = []
             for pool in source.definitions.values():
                 if pool.pools and not set(pool.pools).isdisjoint(names):
-                    members = tuple((m, model.index[m], max(MEMBER_FLOOR, source.threshold(m))) for m in pool.pools)
-                    pools.append((model.index[pool.name], source.threshold(pool.name), members, 1 + max(lane for _, lane, _ in members)))
+                    members = tuple((m, model.index[m], logit(max(MEMBER_FLOOR, source.threshold(m)))) for m in pool.pools)
+                    pools.append((model.index[pool.name], logit(source.threshold(pool.name)), members, 1 + max(lane for _, lane, _ in members)))
             width = 1 + max([lane for _, lane, _ in direct] + [lane for lane, _, _, _ in pools], default=0)
             plan = (width, direct, tuple(pools), frozenset(names))
             self._plans[names] = plan
@@ -120,23 +122,20 @@ class IntentJudge:
         found = []
         text = analysis.text
         for start, end, logits in self.unit_logits(analysis, width):
-            if len(_WORD_CHARACTERS.findall(text, start, end)) < MIN_ACT_CHARACTERS:
-                continue
+            # Thresholds are compared as logits: most units fire nothing, and need no exp().
             fired = None
             for name, lane, threshold in direct:
-                probability = _sigmoid(logits[lane])
-                if probability >= threshold and not analysis.in_quote(start, end):
-                    found.append(Verdict(name, start, end, probability))
+                if logits[lane] >= threshold and not analysis.in_quote(start, end):
+                    found.append(Verdict(name, start, end, _sigmoid(logits[lane])))
                     fired = fired or set()
                     fired.add(name)
             for pool_lane, threshold, members, member_width in pools:
-                probability = _sigmoid(logits[pool_lane])
-                if probability < threshold or analysis.in_quote(start, end):
+                if logits[pool_lane] < threshold or analysis.in_quote(start, end):
                     continue
-                member_logits = model.logits(analysis.text[start:end], member_width)
+                member_logits = model.logits(text[start:end], member_width)
                 winner, winner_lane, winner_threshold = max(members, key=lambda member: member_logits[member[1]])
-                if winner in wanted and not (fired and winner in fired) and _sigmoid(member_logits[winner_lane]) >= winner_threshold:
-                    found.append(Verdict(winner, start, end, probability))
+                if winner in wanted and not (fired and winner in fired) and member_logits[winner_lane] >= winner_threshold:
+                    found.append(Verdict(winner, start, end, _sigmoid(logits[pool_lane])))
         if not self._anchors.empty:
             for hit in self._anchors.hits(analysis.text):
                 if hit.payload in wanted and not analysis.in_quote(hit.start, hit.end):
