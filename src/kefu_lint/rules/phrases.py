@@ -93,8 +93,7 @@ class PhraseRule(Rule):
         for (unit_start, unit_end), verdict in sorted(best.items()):
             if judge.excused(analysis, verdict, verdicts) or not judge.claim(analysis, unit_start, unit_end):
                 continue
-            start, end = unit_start, unit_end
-            start, end = _trim(analysis.text, start, end)
+            start, end = _trim(analysis.text, unit_start, unit_end)
             original_start, original_end = analysis.to_original(start, end)
             if any(s < original_end and original_start < e for s, e in taken) or (start, end) in reported:
                 continue
