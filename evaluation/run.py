@@ -102,17 +102,16 @@ def evaluate(linter=None) -> dict:
 
 def evaluate_conversations(linter, per_rule) -> int:
     from kefu_lint.model import ChatMessage
-    from kefu_lint.rules.conversation import ConversationRule
     from kefu_lint.rulesets import CONVERSATION_LINE
 
-    rules = [r for r in linter.ruleset.rules if isinstance(r, ConversationRule)]
     items = yaml.safe_load((HERE / "conversations.yaml").read_text(encoding="utf-8"))
     for item in items:
         messages = []
         for index, line in enumerate(item["messages"]):
             role, seconds, text = CONVERSATION_LINE.match(line).groups()
             messages.append(ChatMessage("eval", role, text, float(seconds) if seconds else None, seq=index))
-        got = {rule.code for rule in rules for _ in rule.check_conversation(messages)}
+        # The set labels the timing and follow-up conditions (KF4xx) only.
+        got = {f.violation.code for f in linter.lint_conversation(messages).findings if f.violation.code.startswith("KF4")}
         expected = set(item["codes"])
         for code in got | expected:
             key = "tp" if code in got and code in expected else "fp" if code in got else "fn"

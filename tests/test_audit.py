@@ -17,7 +17,6 @@ import pytest
 
 from conftest import EXAMPLES, ROOT
 from kefu_lint import Linter
-from kefu_lint.audit.scoring import ConversationScorer
 from kefu_lint.model import ChatMessage
 
 KEFU_LINT = str(Path(sys.executable).parent / "kefu-lint")
@@ -162,7 +161,7 @@ def test_jddc_sample_through_a_column_mapping(tmp_path, jddc_path):
 
 
 def test_scene_inference_and_conversation_scoring():
-    scorer = ConversationScorer(Linter())
+    linter = Linter()
     messages = [
         ChatMessage("c", "customer", "在吗", 0, seq=1),
         ChatMessage("c", "agent", "在的", 5, agent="a", seq=2),
@@ -170,8 +169,9 @@ def test_scene_inference_and_conversation_scoring():
         ChatMessage("c", "agent", "请提供订单号", 15, agent="a", seq=4),
         ChatMessage("c", "agent", "已处理", 20, agent="a", seq=5),
     ]
-    result = scorer.score(reversed(messages))  # out of order on input
-    assert [m.scenes for m in result.messages] == [(), ("greeting",), (), ("complaint",), ("closing",)]
+    result = linter.lint_conversation(reversed(messages))  # out of order on input
+    # The agent's last turn is two messages: both close the conversation, both answer the complaint.
+    assert [m.scenes for m in result.messages] == [(), ("greeting",), (), ("closing", "complaint"), ("closing", "complaint")]
     codes = {(f.message_index, f.violation.code) for f in result.findings}
     assert codes == {(3, "KF302"), (4, "KF301")}
     assert result.score.grade == "yellow" and result.agent == "a" and result.first_response_seconds == 5

@@ -176,6 +176,7 @@ def _fix_one(checker, path: Path, stdin_data: bytes | None, unsafe: bool, *, wri
 @click.option("--input-format", type=click.Choice(["auto", "jsonl", "csv", "tsv"]), default="auto", show_default=True)
 @click.option("--encoding", help="Input encoding (default UTF-8).")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes.")
+@click.option("--partial", is_flag=True, help="The log starts mid-conversation: do not judge the greeting.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted audit of the same input.")
 @click.option("--restart", is_flag=True, help="Discard a previous audit of the same input and redo it.")
 @click.option("--ruleset", default="default", show_default=True)
@@ -186,11 +187,12 @@ def _fix_one(checker, path: Path, stdin_data: bytes | None, unsafe: bool, *, wri
 @click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
               help="spark: run on Apache Spark (kefu-lint[spark]) and write Parquet to --out.")
 @click.option("--master", default="local[2]", show_default=True, help="Spark master URL, with --engine spark.")
-def audit(inputs, out_dir, database, report, columns, agent_role, customer_role, input_format, encoding, jobs, resume,
+def audit(inputs, out_dir, database, report, columns, agent_role, customer_role, input_format, encoding, jobs, partial, resume,
           restart, ruleset, select, ignore, tokenizer, progress, engine, master):
     """Score chat logs (JSONL, CSV/TSV, .gz, - for stdin) per message, conversation and agent."""
     if engine == "spark":
-        _audit_on_spark(inputs, out_dir, columns, agent_role, customer_role, input_format, ruleset, select, ignore, tokenizer, master)
+        _audit_on_spark(inputs, out_dir, columns, agent_role, customer_role, input_format, ruleset, select, ignore, tokenizer, master,
+                        partial)
         return
     from .audit.run import AuditOptions, run_audit, spool_stdin
     from .formats.audit_outputs import write_agents_csv
@@ -201,6 +203,7 @@ def audit(inputs, out_dir, database, report, columns, agent_role, customer_role,
     options = AuditOptions(
         ruleset=ruleset, select=_codes(select), ignore=_codes(ignore) or (), tokenizer=tokenizer, columns=columns,
         agent_role=agent_role, customer_role=customer_role, input_format=input_format, encoding=encoding, jobs=jobs,
+        partial=partial,
     )
     shown = [0]
 
@@ -269,7 +272,8 @@ def _print_audit_summary(label: str, summary: dict, outputs: str) -> bool:
     return reconciled
 
 
-def _audit_on_spark(inputs, out_dir, columns, agent_role, customer_role, input_format, ruleset, select, ignore, tokenizer, master):
+def _audit_on_spark(inputs, out_dir, columns, agent_role, customer_role, input_format, ruleset, select, ignore, tokenizer, master,
+                    partial):
     from .errors import ConfigError
     from .formats.chatlog import ColumnMapping
 
@@ -282,7 +286,7 @@ def _audit_on_spark(inputs, out_dir, columns, agent_role, customer_role, input_f
     try:
         summary = kefu_spark.run_files(session, list(inputs), out_dir, ruleset=ruleset, select=_codes(select),
                                        ignore=_codes(ignore) or (), tokenizer=tokenizer, mapping=mapping,
-                                       input_format=input_format)
+                                       input_format=input_format, partial=partial)
     finally:
         session.stop()
     names = ", ".join(f"{n}.parquet" for n in ("messages", "conversations", "findings", "agents", "rejected"))

@@ -13,16 +13,31 @@ Score model (documented in the README):
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
+from .conversation import (
+    AgentResult,
+    order_messages,
+    Conversation,
+    ConversationFinding,
+    ConversationResult,
+    MessageResult,
+    SceneInference,
+    main_agent,
+    main_shop,
+)
 from .errors import ConfigError
-from .model import SCENES, ZONE_SEVERITY, ZONES, IntentHit, Score, Violation
-from .rules import Rule
+from .model import SCENES, ZONE_SEVERITY, ZONES, ChatMessage, IntentHit, Score, Violation
+from .rules import ConditionRule, Rule
+from .rules.acts import performed_acts, unit_logits
+from .rules.matching import PhraseAutomaton
 from .rules.triggers import TriggerIndex
 from .rulesets import Ruleset, load_ruleset
 from .text.analysis import Analysis, analyze
+from .text.normalize import normalize
 from .text.tokenize import Tokenizer, make_tokenizer
 
 #: Highest value each grade may carry: red < 60 <= yellow < 85 <= green.
@@ -136,7 +151,14 @@ class Linter:
         self._triggers = TriggerIndex([rule.trigger for rule in self.rules])
         self._cached_lint = lru_cache(maxsize=CACHE_SIZE)(self._lint)
         self._cached_intents = lru_cache(maxsize=CACHE_SIZE)(self._intents)
+        self._cached_acts = lru_cache(maxsize=CACHE_SIZE)(self._acts)
         self._rules_for_scenes = lru_cache(maxsize=256)(self._select_for_scenes)
+        # Conditions over a whole conversation (rules/conversation.py); in a conversation they
+        # judge there, not reply by reply.
+        self.conversation_rules: tuple[ConditionRule, ...] = tuple(
+            rule for rule in self.rules if isinstance(rule, ConditionRule) and rule.range is not None
+        )
+        self._scenes = SceneInference(dict(self.ruleset.scene_keywords), dict(self.ruleset.scene_patterns))
 
     @property
     def tokenizer_name(self) -> str:
@@ -157,7 +179,7 @@ class Linter:
         """
         if not isinstance(text, str):
             raise TypeError(f"lint() takes the reply as str, not {type(text).__name__}")
-        return list(self._cached_lint(text, scene_set(scene)))
+        return list(self._cached_lint(text, scene_set(scene), False))
 
     def intents(self, text: str, *, role: str = "agent") -> list[IntentHit]:
         """The acts ``text`` performs, clause by clause, among the ruleset's intents for ``role``
@@ -168,30 +190,118 @@ class Linter:
 
     def _intents(self, text: str, role: str) -> tuple[IntentHit, ...]:
         from .intent.classifier import sigmoid
-        from .intent.features import units
 
-        if role not in ("agent", "customer"):
-            raise ConfigError(f"unknown role {role!r}; intents are judged for agent or customer messages")
+        _check_role(role)
         source = self.ruleset.intents
-        names = [name for name, intent in source.definitions.items() if intent.role == role and intent.reported]
-        if not names:
+        analysis = analyze(text, self.tokenizer)
+        acts = performed_acts(source, analysis, role) if source.definitions else frozenset()
+        if not acts:
             return ()
         model = source.model()
-        analysis = analyze(text, self.tokenizer)
-        lanes = [(name, model.index[name], source.threshold(name)) for name in names]
+        lanes = [(name, model.index[name], source.threshold(name)) for name in sorted(acts)]
         hits = []
-        for start, end in units(analysis):
+        for start, end, logits in unit_logits(source, analysis, 1 + max(lane for _, lane, _ in lanes)):
             if analysis.in_quote(start, end):
                 continue
             clause = analysis.text[start:end]
-            logits = model.logits(clause)
             for name, lane, threshold in lanes:
                 probability = sigmoid(logits[lane])
                 if probability >= threshold:
                     original_start, original_end = analysis.to_original(start, end)
                     hits.append(IntentHit(name, original_start, original_end, round(probability, 3), model.evidence(clause, name)))
+        for name in acts - {hit.intent for hit in hits}:  # performed by an anchor phrase only
+            for hit in PhraseAutomaton((a, a) for a in source.definitions[name].anchors).hits(analysis.text):
+                if not analysis.in_quote(hit.start, hit.end):
+                    original_start, original_end = analysis.to_original(hit.start, hit.end)
+                    hits.append(IntentHit(name, original_start, original_end, 1.0, (hit.payload,)))
         hits.sort(key=lambda hit: (hit.start, -hit.confidence, hit.intent))
         return tuple(hits)
+
+    def acts(self, text: str, *, role: str = "agent") -> frozenset[str]:
+        """The names of the acts ``text`` performs (``intents`` without spans and evidence)."""
+        if not isinstance(text, str):
+            raise TypeError(f"acts() takes the message as str, not {type(text).__name__}")
+        return self._cached_acts(text, role)
+
+    def _acts(self, text: str, role: str) -> frozenset[str]:
+        _check_role(role)
+        source = self.ruleset.intents
+        if not source.definitions:
+            return frozenset()
+        return performed_acts(source, analyze(text, self.tokenizer), role)
+
+    def conversation(self, messages: Iterable[ChatMessage], *, partial: bool = False, ongoing: bool = False) -> Conversation:
+        """``messages`` as the engine judges them: ordered, in turns, with lazy acts. It is
+        partial (starts mid-conversation) when ``partial`` says so or any message does."""
+        messages = list(messages)
+        partial = partial or any(m.partial for m in messages)
+        return Conversation(
+            messages, acts_of=lambda text, role: self.acts(text, role=role),
+            normalized_of=lambda text: normalize(text).text, partial=partial, ongoing=ongoing,
+        )
+
+    def lint_draft(
+        self, messages: Iterable[ChatMessage], draft: str, *, agent: str | None = None, partial: bool = False,
+    ) -> list[ConversationFinding]:
+        """For agent-assist tools: the findings on ``draft`` if the agent sent it now, as the
+        next message of ``messages`` (the conversation so far). The conversation is judged as
+        still going on, so the close is not required of a draft; an upset customer's need for
+        empathy, a change to confirm or a slow first answer are."""
+        so_far = order_messages(messages)
+        last = so_far[-1] if so_far else None
+        message = ChatMessage(
+            last.conversation_id if last else "draft", "agent", draft, agent=agent,
+            shop=last.shop if last else None, seq=(max(m.seq for m in so_far) + 1) if so_far else 0,
+        )
+        # The draft has no time: it is judged on what it says (timing rules read the log).
+        result = self.lint_conversation(self.conversation([*so_far, message], partial=partial, ongoing=True))
+        return [f for f in result.findings if f.message_index == len(so_far)]
+
+    def lint_conversation(self, messages: Iterable[ChatMessage] | Conversation, *, partial: bool = False) -> ConversationResult:
+        """Judge a whole conversation: every agent message by the reply rules (with the scenes
+        the conversation gives it), then the conversation's conditions. Each finding names
+        its message and the agent responsible for it."""
+        conversation = messages if isinstance(messages, Conversation) else self.conversation(messages, partial=partial)
+        ordered = conversation.messages
+        scenes = self._scenes.infer(conversation)
+        findings: list[ConversationFinding] = []
+        results: list[MessageResult] = []
+        for index, message in enumerate(ordered):
+            score = None
+            if message.role == "agent":
+                violations = self._cached_lint(message.text, scene_set(scenes[index]), True)
+                score = score_violations(violations, self.weights)
+                findings.extend(ConversationFinding(index, v, "reply", message.agent) for v in violations)
+            acts = tuple(sorted(conversation.acts(index))) if message.role != "system" else ()
+            results.append(MessageResult(index, message, scenes[index], score, acts))
+        for rule in self.conversation_rules:
+            findings.extend(
+                ConversationFinding(i, v, "conversation", conversation.agent_of(i)) for i, v in rule.check_conversation(conversation)
+            )
+        findings.sort(key=lambda f: (f.message_index, f.violation.start, f.violation.code))
+        return ConversationResult(
+            conversation_id=conversation.id,
+            agent=main_agent(ordered),
+            shop=main_shop(ordered),
+            messages=tuple(results),
+            findings=tuple(findings),
+            score=score_violations([f.violation for f in findings], self.weights),
+            first_response_seconds=conversation.first_response_seconds,
+            ended=conversation.ended,
+            partial=conversation.partial,
+            agents=self._agent_results(ordered, findings),
+        )
+
+    def _agent_results(self, ordered: Sequence[ChatMessage], findings: Sequence[ConversationFinding]) -> tuple[AgentResult, ...]:
+        """Per agent who took part: the score of the findings charged to them."""
+        sent = Counter(m.agent for m in ordered if m.role == "agent")
+        charged: dict[str | None, list[Violation]] = {agent: [] for agent in sent}
+        for finding in findings:
+            charged.setdefault(finding.agent, []).append(finding.violation)
+        return tuple(
+            AgentResult(agent, sent.get(agent, 0), score_violations(violations, self.weights))
+            for agent, violations in charged.items()
+        )
 
     def score(self, text: str, *, scene: str | Iterable[str] | None = None) -> Score:
         return score_violations(self.lint(text, scene=scene), self.weights)
@@ -215,13 +325,18 @@ class Linter:
             text = new_text
         return text, applied
 
-    def _select_for_scenes(self, scenes: frozenset[str]) -> tuple[int, dict[int, Rule]]:
-        """The rules that apply in ``scenes``: their bits in the trigger mask, and each by its bit."""
-        by_bit = {1 << index: rule for index, rule in enumerate(self.rules) if rule.applies_to(scenes)}
+    def _select_for_scenes(self, scenes: frozenset[str], in_conversation: bool) -> tuple[int, dict[int, Rule]]:
+        """The rules that apply in ``scenes``: their bits in the trigger mask, and each by its
+        bit. In a conversation, the conditions judge the conversation instead."""
+        by_bit = {
+            1 << index: rule
+            for index, rule in enumerate(self.rules)
+            if rule.applies_to(scenes) and not (in_conversation and isinstance(rule, ConditionRule))
+        }
         return sum(by_bit), by_bit  # distinct bits: their sum is their union
 
-    def _lint(self, text: str, scenes: frozenset[str]) -> tuple[Violation, ...]:
-        applicable, by_bit = self._rules_for_scenes(scenes)
+    def _lint(self, text: str, scenes: frozenset[str], in_conversation: bool) -> tuple[Violation, ...]:
+        applicable, by_bit = self._rules_for_scenes(scenes, in_conversation)
         if not applicable:
             return ()
         analysis = analyze(text, self.tokenizer)
@@ -234,6 +349,11 @@ class Linter:
         if len(found) > 1:
             found.sort(key=lambda v: (v.start, v.end, v.code))
         return tuple(found)
+
+
+def _check_role(role: str) -> None:
+    if role not in ("agent", "customer"):
+        raise ConfigError(f"unknown role {role!r}; intents are judged for agent or customer messages")
 
 
 _default_linter: Linter | None = None

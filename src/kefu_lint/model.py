@@ -153,6 +153,8 @@ class ChatMessage:
     source: str = "<input>"
     line: int = 0
     seq: int = 0
+    #: The log starts mid-conversation (the greeting is not judged on it).
+    partial: bool = False
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:

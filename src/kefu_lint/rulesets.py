@@ -379,7 +379,7 @@ def _model_path(source: str) -> str:
 
 
 #: Intent keys whose change needs `kefu-lint train` (the fingerprint reads them).
-TRAINING_KEYS = {"examples", "extend-examples", "negatives_from", "pools", "role"}
+TRAINING_KEYS = {"examples", "extend-examples", "negatives_from", "pools", "role", "anchors"}
 
 
 def _changes_training(raw: Any, inherited: dict) -> bool:
@@ -474,10 +474,14 @@ def _build_intents(raw: dict) -> dict[str, Intent]:
             if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
                 raise fail(f"{key} must be a list of strings", key)
             lists[key] = tuple(value)
+        label = entry.get("label", "")
+        if not isinstance(label, str):
+            raise fail(f"label must be a short name, got {label!r}", "label")
         intents[name] = Intent(
             name=name,
             description=description.strip(),
             role=role,
+            label=label.strip() or name,
             zone=zone,
             example_files=tuple(entry["files"]),
             inline=entry["inline"],
@@ -645,5 +649,6 @@ def run_example(linter, rule: Rule, example: Example) -> list[str]:
             ChatMessage("example", role, text, time=seconds, seq=index)
             for index, (role, seconds, text) in enumerate(example.conversation)
         ]
-        return [messages[i].text[v.start:v.end] for i, v in rule.check_conversation(messages)]
+        result = linter.lint_conversation(messages)
+        return [result.messages[f.message_index].message.text[f.violation.start:f.violation.end] for f in result.findings if f.violation.code == rule.code]
     return [example.text[v.start:v.end] for v in linter.lint(example.text, scene=example.scene) if v.code == rule.code]

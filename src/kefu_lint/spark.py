@@ -47,29 +47,27 @@ if TYPE_CHECKING:  # pragma: no cover
 
 MESSAGE_SCHEMA = (
     "conversation_id string, role string, text string, time double, agent string, shop string, "
-    "message_id string, source string, line long, seq long"
+    "message_id string, source string, line long, seq long, partial boolean"
 )
 REJECTED_SCHEMA = "source string, line long, reason string, raw string"
 RESULT_SCHEMA = (
     "kind string, conversation_id string, message_index int, seq long, agent string, shop string, role string, "
     "text string, code string, name string, zone string, level string, message string, start int, `end` int, "
-    "flagged string, suggestion string, score int, grade string, scenes string, messages int, agent_messages int, "
-    "findings int, red_findings int, first_response_seconds double"
+    "flagged string, suggestion string, score int, grade string, scenes string, acts string, messages int, "
+    "agent_messages int, findings int, red_findings int, first_response_seconds double, ended boolean"
 )
 RESULT_FIELDS = [part.strip().split(" ")[0].strip("`") for part in RESULT_SCHEMA.split(",")]
 
 
-_scorers: dict[ScorerSpec, Any] = {}
+_linters: dict[ScorerSpec, Any] = {}
 
 
-def _scorer(spec: ScorerSpec):
-    """The executor process's scorer, built on first use and reused for every partition."""
-    scorer = _scorers.get(spec)
-    if scorer is None:
-        from .audit.scoring import ConversationScorer
-
-        scorer = _scorers[spec] = ConversationScorer(spec.linter())
-    return scorer
+def _linter(spec: ScorerSpec):
+    """The executor process's Linter, built on first use and reused for every partition."""
+    linter = _linters.get(spec)
+    if linter is None:
+        linter = _linters[spec] = spec.linter()
+    return linter
 
 
 def _none(value):
@@ -87,18 +85,21 @@ def _result_rows(result) -> list[dict]:
         rows.append({**empty, "kind": "message", "conversation_id": cid, "message_index": m.index, "seq": m.message.seq,
                      "agent": m.message.agent, "shop": m.message.shop, "role": m.message.role, "text": m.message.text,
                      "score": m.score.value if m.score else None, "grade": m.score.grade if m.score else None,
-                     "scenes": ",".join(m.scenes)})
+                     "scenes": ",".join(m.scenes), "acts": ",".join(m.acts)})
     for f in result.findings:
         message = result.messages[f.message_index].message
         v = f.violation
         rows.append({**empty, "kind": "finding", "conversation_id": cid, "message_index": f.message_index, "seq": message.seq,
-                     "code": v.code, "name": v.name, "zone": v.zone, "level": f.level, "message": v.message,
+                     "agent": f.agent, "code": v.code, "name": v.name, "zone": v.zone, "level": f.level, "message": v.message,
                      "start": v.start, "end": v.end, "flagged": message.text[v.start:v.end], "suggestion": v.suggestion})
     rows.append({**empty, "kind": "conversation", "conversation_id": cid, "agent": result.agent, "shop": result.shop,
                  "score": result.score.value, "grade": result.score.grade, "messages": len(result.messages),
                  "agent_messages": result.agent_messages, "findings": len(result.findings),
                  "red_findings": sum(1 for f in result.findings if f.violation.zone == "red"),
-                 "first_response_seconds": result.first_response_seconds})
+                 "first_response_seconds": result.first_response_seconds, "ended": result.ended})
+    for part in result.agents:  # each agent's own part, as the local audit's conversation_agents
+        rows.append({**empty, "kind": "agent", "conversation_id": cid, "agent": part.agent, "messages": part.messages,
+                     "score": part.score.value, "grade": part.score.grade, "findings": len(part.score.violations)})
     return rows
 
 
@@ -117,20 +118,20 @@ def _messages_of(frame) -> list[ChatMessage]:
         ChatMessage(
             conversation_id=row.conversation_id, role=row.role, text=row.text, time=_none(row.time),
             agent=_none(row.agent), shop=_none(row.shop), message_id=_none(row.message_id),
-            source=row.source, line=int(row.line), seq=int(row.seq),
+            source=row.source, line=int(row.line), seq=int(row.seq), partial=bool(row.partial),
         )
         for row in frame.itertuples(index=False)
     ]
 
 
-def _score_partitions(spec: ScorerSpec):
+def _score_partitions(spec: ScorerSpec, partial: bool = False):
     """mapInPandas over partitions sorted by conversation: one pandas frame per Arrow batch
     rather than per conversation. A conversation cut by a batch boundary is carried over."""
 
     def score(batches):
         import pandas as pd
 
-        scorer = _scorer(spec)
+        linter = _linter(spec)
         carried = None
         for batch in batches:
             if carried is not None:
@@ -141,11 +142,11 @@ def _score_partitions(spec: ScorerSpec):
             complete, carried = batch[batch["conversation_id"] != last_id], batch[batch["conversation_id"] == last_id]
             rows = []
             for _, group in complete.groupby("conversation_id", sort=False):
-                rows.extend(_result_rows(scorer.score(_messages_of(group))))
+                rows.extend(_result_rows(linter.lint_conversation(_messages_of(group), partial=partial)))
             if rows:
                 yield _frame(rows)
         if carried is not None and not carried.empty:
-            yield _frame(_result_rows(scorer.score(_messages_of(carried))))
+            yield _frame(_result_rows(linter.lint_conversation(_messages_of(carried), partial=partial)))
 
     return score
 
@@ -170,44 +171,46 @@ def audit_dataframe(
     tokenizer: str = "jieba",
     columns: dict[str, str] | None = None,
     rejected: DataFrame | None = None,
+    partial: bool = False,
 ) -> SparkAudit:
     """Score a DataFrame of chat messages: findings, conversation results and agents."""
     from pyspark.sql import functions as F
 
     spec = ScorerSpec(ruleset, tuple(select) if select is not None else None, tuple(ignore), tokenizer)
-    _scorer(spec)  # fail on the driver, with a clear message, if the ruleset is wrong
+    _linter(spec)  # fail on the driver, with a clear message, if the ruleset is wrong
     frame = messages
     for field, column in (columns or {}).items():
         frame = frame.withColumnRenamed(column, field)
     for optional, kind in (("time", "double"), ("agent", "string"), ("shop", "string"), ("message_id", "string"),
-                           ("source", "string"), ("line", "long")):
+                           ("source", "string"), ("line", "long"), ("partial", "boolean")):
         if optional not in frame.columns:
             frame = frame.withColumn(optional, F.lit(None).cast(kind))
     if "seq" not in frame.columns:
         frame = frame.withColumn("seq", F.monotonically_increasing_id())
     frame = frame.select("conversation_id", "role", "text", F.col("time").cast("double").alias("time"), "agent", "shop",
                          "message_id", F.coalesce("source", F.lit("<dataframe>")).alias("source"),
-                         F.coalesce("line", F.lit(0)).cast("long").alias("line"), F.col("seq").cast("long").alias("seq"))
+                         F.coalesce("line", F.lit(0)).cast("long").alias("line"), F.col("seq").cast("long").alias("seq"),
+                         F.coalesce(F.col("partial").cast("boolean"), F.lit(False)).alias("partial"))
     # Every conversation in one partition, its messages together: then whole partitions are
     # scored in one pass (cheaper than a pandas frame per conversation with applyInPandas).
     ordered = frame.repartition("conversation_id").sortWithinPartitions("conversation_id", "seq")
-    results = ordered.mapInPandas(_score_partitions(spec), schema=RESULT_SCHEMA).persist()
+    results = ordered.mapInPandas(_score_partitions(spec, partial), schema=RESULT_SCHEMA).persist()
     conversations = results.where("kind = 'conversation'").select(
         "conversation_id", "agent", "shop", "messages", "agent_messages", "score", "grade", "findings", "red_findings",
-        "first_response_seconds")
+        "first_response_seconds", "ended")
     findings = results.where("kind = 'finding'").select(
-        "conversation_id", "message_index", "seq", "code", "name", "zone", "level", "message", "start", "end", "flagged",
-        "suggestion")
+        "conversation_id", "message_index", "seq", "agent", "code", "name", "zone", "level", "message", "start", "end",
+        "flagged", "suggestion")
     scored = results.where("kind = 'message'").select(
-        "conversation_id", "message_index", "seq", "role", "text", "agent", "score", "grade", "scenes")
+        "conversation_id", "message_index", "seq", "role", "text", "agent", "score", "grade", "scenes", "acts")
+    parts = results.where("kind = 'agent'").select("conversation_id", "agent", "messages", "score", "grade", "findings")
     agent = F.coalesce("agent", F.lit("(unknown)")).alias("agent")
-    per_rule = (findings.join(conversations.select("conversation_id", agent), "conversation_id")
-                .groupBy("agent", "code").count())
+    per_rule = findings.select(agent, "code").groupBy("agent", "code").count()
     top = (per_rule.withColumn("rank", F.row_number().over(
                 __import__("pyspark.sql.window", fromlist=["Window"]).Window.partitionBy("agent").orderBy(F.desc("count"), "code")))
            .where("rank <= 5").groupBy("agent")
            .agg(F.to_json(F.sort_array(F.collect_list(F.struct("rank", "code", "count")))).alias("ranked")))
-    agents = (conversations.groupBy(agent)
+    agents = (parts.groupBy(agent)
               .agg(F.count("*").alias("conversations"), F.avg("score").alias("mean_score"),
                    F.avg((F.col("grade") == "red").cast("double")).alias("red_rate"), F.sum("findings").alias("findings"))
               .join(top, "agent", "left"))
@@ -250,7 +253,7 @@ def _as_row(record: ChatMessage | Rejected):
     if isinstance(record, Rejected):
         return "rejected", (record.source, record.line, record.reason, record.raw)
     return "ok", (record.conversation_id, record.role, record.text, record.time, record.agent, record.shop,
-                  record.message_id, record.source, record.line, record.seq)
+                  record.message_id, record.source, record.line, record.seq, record.partial)
 
 
 def _text_records(spark, path: str, mapping: ColumnMapping | None, input_format: str, seq_start: int):
@@ -331,10 +334,11 @@ def session(master: str = "local[2]", app_name: str = "kefu-lint") -> SparkSessi
 
 def run_files(spark: SparkSession, inputs: Sequence[str], out_dir: Path, *, ruleset: str = "default",
               select: Sequence[str] | None = None, ignore: Sequence[str] = (), tokenizer: str = "jieba",
-              mapping: ColumnMapping | None = None, input_format: str = "auto") -> dict:
+              mapping: ColumnMapping | None = None, input_format: str = "auto", partial: bool = False) -> dict:
     """Read, audit and write Parquet (messages, conversations, findings, agents, rejected)."""
     messages, rejected = read_messages(spark, inputs, mapping=mapping, input_format=input_format)
-    result = audit_dataframe(messages, ruleset=ruleset, select=select, ignore=ignore, tokenizer=tokenizer, rejected=rejected)
+    result = audit_dataframe(messages, ruleset=ruleset, select=select, ignore=ignore, tokenizer=tokenizer, rejected=rejected,
+                             partial=partial)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in ("messages", "conversations", "findings", "agents", "rejected"):
         getattr(result, name).write.mode("overwrite").parquet(str(out_dir / f"{name}.parquet"))

@@ -31,7 +31,7 @@ from ..formats.chatlog import (
     parse_jsonl_batch,
     read_chat_log,
 )
-from .scoring import ConversationScorer, ScorerSpec
+from .scoring import ScorerSpec
 from .store import AuditStore, IngestRows, ResultRows, ingest_rows, result_rows
 
 INGEST_BATCH = 5000
@@ -50,6 +50,8 @@ class AuditOptions:
     encoding: str | None = None
     jobs: int = 1
     batch_size: int = 200
+    #: Every conversation of the log starts mid-way (the greeting is not judged).
+    partial: bool = False
 
     def scorer_spec(self) -> ScorerSpec:
         return ScorerSpec(self.ruleset, self.select, self.ignore, self.tokenizer)
@@ -94,7 +96,7 @@ def spool_stdin(directory: Path) -> str:
     return name
 
 
-_worker_scorer: ConversationScorer | None = None
+_worker_linter: Linter | None = None
 _worker_store: AuditStore | None = None
 _writer_lock = None
 _parent_pid = 0
@@ -103,11 +105,11 @@ _parent_pid = 0
 def _init_worker(spec: ScorerSpec, database: str, writer_lock) -> None:
     """Each worker keeps the scorer it inherited (or builds one when spawned), with its
     tokenizer loaded, and opens its own connection to the database."""
-    global _worker_scorer, _worker_store, _writer_lock, _parent_pid
+    global _worker_linter, _worker_store, _writer_lock, _parent_pid
     _parent_pid = os.getppid()
-    if _worker_scorer is None:  # spawned, not forked from a parent with a warm scorer
-        _worker_scorer = ConversationScorer(spec.linter())
-    _worker_scorer.linter.warm_up()
+    if _worker_linter is None:  # spawned, not forked from a parent with a warm linter
+        _worker_linter = spec.linter()
+    _worker_linter.warm_up()
     _worker_store = AuditStore(Path(database))
     _writer_lock = writer_lock
 
@@ -128,16 +130,16 @@ def _parse_and_add(run_id: str, path: str, batch: LineBatch, seq_start: int) -> 
     return rows[1]
 
 
-def _score_and_save(run_id: str, ids: list[str]) -> int:
+def _score_and_save(run_id: str, ids: list[str], partial: bool) -> int:
     """Read, score and store one batch of conversations, in one transaction of its own."""
-    rows = _scored_rows(_worker_store, _worker_scorer, run_id, ids)
+    rows = _scored_rows(_worker_store, _worker_linter, run_id, ids, partial)
     _write(lambda: _worker_store.save_rows(rows))
     return len(ids)
 
 
-def _scored_rows(store: AuditStore, scorer: ConversationScorer, run_id: str, ids: list[str]) -> ResultRows:
+def _scored_rows(store: AuditStore, linter: Linter, run_id: str, ids: list[str], partial: bool) -> ResultRows:
     """Read one batch of conversations and score it into rows: all the per-batch work but the write."""
-    return result_rows(run_id, (scorer.score(c) for c in store.load_conversations(run_id, ids)))
+    return result_rows(run_id, (linter.lint_conversation(c, partial=partial) for c in store.load_conversations(run_id, ids)))
 
 
 class _Workers:
@@ -152,14 +154,14 @@ class _Workers:
     def __init__(self, options: AuditOptions, database: Path, linter: Linter) -> None:
         import multiprocessing
 
-        global _worker_scorer
+        global _worker_linter
         fork = "fork" in multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if fork else "spawn")
         if fork:
             # Load the tokenizer once, here, and let the workers inherit it: loading it in
             # every worker costs N times the CPU (a second per worker with jieba).
             linter.warm_up()
-            _worker_scorer = ConversationScorer(linter)
+            _worker_linter = linter
         self.window = options.jobs * 2  # bounded: never more than this many batches in memory
         self.pool = context.Pool(
             options.jobs, initializer=_init_worker, initargs=(options.scorer_spec(), str(database), context.Lock())
@@ -276,10 +278,9 @@ def _score(store: AuditStore, run_id: str, linter: Linter, options: AuditOptions
         progress(done, total)
     batches = store.unscored_id_batches(run_id, options.batch_size)
     if workers is None:
-        scorer = ConversationScorer(linter)
-        counts = (_save(store, _scored_rows(store, scorer, run_id, ids), len(ids)) for ids in batches)
+        counts = (_save(store, _scored_rows(store, linter, run_id, ids, options.partial), len(ids)) for ids in batches)
     else:
-        counts = workers.ordered(_score_and_save, ((run_id, ids) for ids in batches))
+        counts = workers.ordered(_score_and_save, ((run_id, ids, options.partial) for ids in batches))
     for count in counts:
         done += count
         if progress:

@@ -13,11 +13,13 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
+from ..errors import ConfigError
 from ..model import ChatMessage
 from ..formats.chatlog import Rejected
-from .scoring import ConversationResult
+from ..conversation import ConversationResult
 
-SCHEMA_VERSION = 1
+#: Bumped when a table changes shape; a database of another version is refused, not mixed.
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 -- One row per audit run; run_id hashes the inputs' contents, the ruleset and the options.
@@ -49,8 +51,10 @@ CREATE TABLE IF NOT EXISTS messages (
     message_id TEXT,
     source TEXT NOT NULL,
     line INTEGER NOT NULL,
+    partial INTEGER NOT NULL DEFAULT 0,  -- 1: the log starts mid-conversation
     message_index INTEGER,           -- position in the ordered conversation
     scenes TEXT,                     -- inferred scenes, comma-separated
+    acts TEXT,                       -- dialogue acts (intents of its role), comma-separated
     score INTEGER,                   -- agent messages: 0..100
     grade TEXT,                      -- agent messages: green | yellow | red
     PRIMARY KEY (run_id, seq)
@@ -68,7 +72,20 @@ CREATE TABLE IF NOT EXISTS conversations (
     findings INTEGER NOT NULL,
     red_findings INTEGER NOT NULL,
     first_response_seconds REAL,
+    ended INTEGER NOT NULL,          -- 1 when the conversation ended (see README: conversations)
     PRIMARY KEY (run_id, conversation_id)
+);
+-- Each agent's part in each conversation they took part in: the findings charged to them
+-- (their own messages, the moments they were responsible for) and the score of those.
+CREATE TABLE IF NOT EXISTS conversation_agents (
+    run_id TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    agent TEXT NOT NULL,             -- '(unknown)' when the log names no agent
+    messages INTEGER NOT NULL,
+    score INTEGER NOT NULL,
+    grade TEXT NOT NULL,
+    findings INTEGER NOT NULL,
+    PRIMARY KEY (run_id, conversation_id, agent)
 );
 CREATE TABLE IF NOT EXISTS findings (
     run_id TEXT NOT NULL,
@@ -79,6 +96,7 @@ CREATE TABLE IF NOT EXISTS findings (
     name TEXT NOT NULL,
     zone TEXT NOT NULL,
     level TEXT NOT NULL,             -- reply | conversation
+    agent TEXT,                      -- the agent responsible for it
     message TEXT NOT NULL,
     start INTEGER NOT NULL,          -- character offsets into messages.text
     "end" INTEGER NOT NULL,
@@ -91,8 +109,8 @@ CREATE TABLE IF NOT EXISTS agents (
     run_id TEXT NOT NULL,
     agent TEXT NOT NULL,             -- '(unknown)' when the log names no agent
     conversations INTEGER NOT NULL,
-    mean_score REAL NOT NULL,
-    red_rate REAL NOT NULL,          -- share of conversations graded red
+    mean_score REAL NOT NULL,        -- of the agent's own part in each conversation
+    red_rate REAL NOT NULL,          -- share of their conversations with a red finding of theirs
     findings INTEGER NOT NULL,
     top_rules TEXT NOT NULL,         -- JSON [[code, count], ...], most frequent first
     PRIMARY KEY (run_id, agent)
@@ -108,8 +126,12 @@ CREATE TABLE IF NOT EXISTS rejected (
 """
 
 
+class StoreVersionError(ConfigError):
+    """The database was written with another schema (exit 2, with what to do)."""
+
+
 IngestRows = tuple[list[tuple], list[tuple]]
-ResultRows = tuple[list[tuple], list[tuple], list[tuple]]
+ResultRows = tuple[list[tuple], list[tuple], list[tuple], list[tuple]]
 
 
 def ingest_rows(run_id: str, records: Iterable[ChatMessage | Rejected]) -> IngestRows:
@@ -121,7 +143,7 @@ def ingest_rows(run_id: str, records: Iterable[ChatMessage | Rejected]) -> Inges
         else:
             messages.append((
                 run_id, record.seq, record.conversation_id, record.role, record.text, record.time,
-                record.agent, record.shop, record.message_id, record.source, record.line,
+                record.agent, record.shop, record.message_id, record.source, record.line, int(record.partial),
             ))
     return messages, rejected
 
@@ -132,23 +154,30 @@ def result_rows(run_id: str, results: Iterable[ConversationResult]) -> ResultRow
     A conversation's findings commit together with its row, and a batch needs one statement
     per table.
     """
-    message_rows, finding_rows, conversation_rows = [], [], []
+    message_rows, finding_rows, conversation_rows, agent_rows = [], [], [], []
     for result in results:
         cid = result.conversation_id
         for m in result.messages:
-            message_rows.append((m.index, ",".join(m.scenes), m.score.value if m.score else None,
+            message_rows.append((m.index, ",".join(m.scenes), ",".join(m.acts), m.score.value if m.score else None,
                                  m.score.grade if m.score else None, run_id, m.message.seq))
         for finding in result.findings:
             message = result.messages[finding.message_index].message
             v = finding.violation
             finding_rows.append((run_id, cid, finding.message_index, message.seq, v.code, v.name, v.zone, finding.level,
-                                 v.message, v.start, v.end, message.text[v.start:v.end], v.suggestion))
+                                 finding.agent, v.message, v.start, v.end, message.text[v.start:v.end], v.suggestion))
         conversation_rows.append(
             (run_id, cid, result.agent, result.shop, len(result.messages), result.agent_messages, result.score.value,
              result.score.grade, len(result.findings), sum(1 for f in result.findings if f.violation.zone == "red"),
-             result.first_response_seconds)
+             result.first_response_seconds, int(result.ended))
         )
-    return message_rows, finding_rows, conversation_rows
+        for part in result.agents:
+            agent_rows.append((run_id, cid, part.agent or UNKNOWN_AGENT, part.messages, part.score.value, part.score.grade,
+                               len(part.score.violations)))
+    return message_rows, finding_rows, conversation_rows, agent_rows
+
+
+#: How the agents table names findings and conversations of a log that names no agent.
+UNKNOWN_AGENT = "(unknown)"
 
 
 class AuditStore:
@@ -158,9 +187,22 @@ class AuditStore:
         self.db = sqlite3.connect(str(path), timeout=60)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
+        self._check_version()
         self.db.executescript(SCHEMA)
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         self.db.commit()
+
+    def _check_version(self) -> None:
+        has_meta = self.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+        if not has_meta:
+            return
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is not None and row[0] != str(SCHEMA_VERSION):
+            self.db.close()
+            raise StoreVersionError(
+                f"{self.path} was written by another version of kefu-lint (schema {row[0]}, this one writes"
+                f" {SCHEMA_VERSION}): audit into a new --out folder, or delete the old database"
+            )
 
     def close(self) -> None:
         self.db.close()
@@ -180,7 +222,7 @@ class AuditStore:
         self.db.commit()
 
     def delete_run(self, run_id: str) -> None:
-        for table in ("runs", "messages", "conversations", "findings", "agents", "rejected"):
+        for table in ("runs", "messages", "conversations", "conversation_agents", "findings", "agents", "rejected"):
             self.db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))  # noqa: S608 - fixed table names
         self.db.commit()
 
@@ -194,8 +236,8 @@ class AuditStore:
         messages, rejected = rows
         with self.db:
             self.db.executemany(
-                "INSERT OR IGNORE INTO messages (run_id, seq, conversation_id, role, text, time, agent, shop, message_id, source, line)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", messages,
+                "INSERT OR IGNORE INTO messages (run_id, seq, conversation_id, role, text, time, agent, shop, message_id, source, line,"
+                " partial) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", messages,
             )
             self.db.executemany("INSERT OR IGNORE INTO rejected VALUES (?, ?, ?, ?, ?)", rejected)
 
@@ -223,14 +265,14 @@ class AuditStore:
         marks = ",".join("?" * len(ids))
         grouped: dict[str, list[ChatMessage]] = {cid: [] for cid in ids}
         for row in self.db.execute(
-            "SELECT conversation_id, role, text, time, agent, shop, message_id, source, line, seq FROM messages"
+            "SELECT conversation_id, role, text, time, agent, shop, message_id, source, line, seq, partial = 1 FROM messages"
             f" WHERE run_id = ? AND conversation_id IN ({marks})", (run_id, *ids)):  # noqa: S608 - placeholders only
             grouped[row[0]].append(ChatMessage(*row))
         return list(grouped.values())
 
     def save_rows(self, rows: ResultRows) -> None:
         """One transaction per batch: a batch is stored whole or not at all."""
-        message_rows, finding_rows, conversation_rows = rows
+        message_rows, finding_rows, conversation_rows, agent_rows = rows
         with self.db:
             # Saving a batch twice (a worker orphaned by a killed run finishing its batch
             # while the resumed run scores it again) must not duplicate its findings.
@@ -240,22 +282,24 @@ class AuditStore:
                     f"DELETE FROM findings WHERE run_id = ? AND conversation_id IN ({','.join('?' * len(ids))})",
                     (conversation_rows[0][0], *ids))
             self.db.executemany(
-                "UPDATE messages SET message_index = ?, scenes = ?, score = ?, grade = ? WHERE run_id = ? AND seq = ?", message_rows)
-            self.db.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", finding_rows)
-            self.db.executemany("INSERT OR REPLACE INTO conversations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", conversation_rows)
+                "UPDATE messages SET message_index = ?, scenes = ?, acts = ?, score = ?, grade = ? WHERE run_id = ? AND seq = ?",
+                message_rows)
+            self.db.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", finding_rows)
+            self.db.executemany("INSERT OR REPLACE INTO conversations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", conversation_rows)
+            self.db.executemany("INSERT OR REPLACE INTO conversation_agents VALUES (?, ?, ?, ?, ?, ?, ?)", agent_rows)
 
     def finish(self, run_id: str) -> None:
         with self.db:
             self.db.execute("DELETE FROM agents WHERE run_id = ?", (run_id,))
+            # Each agent by their own part of the conversations they took part in.
             self.db.execute(
-                "INSERT INTO agents SELECT run_id, COALESCE(agent, '(unknown)'), COUNT(*), AVG(score),"
-                " AVG(grade = 'red'), SUM(findings), '[]' FROM conversations WHERE run_id = ? GROUP BY 1, 2", (run_id,),
+                "INSERT INTO agents SELECT run_id, agent, COUNT(*), AVG(score),"
+                " AVG(grade = 'red'), SUM(findings), '[]' FROM conversation_agents WHERE run_id = ? GROUP BY 1, 2", (run_id,),
             )
             top: dict[str, list] = {}
             for agent, code, count in self.db.execute(
-                "SELECT COALESCE(c.agent, '(unknown)'), f.code, COUNT(*) AS n FROM findings f JOIN conversations c"
-                " ON c.run_id = f.run_id AND c.conversation_id = f.conversation_id WHERE f.run_id = ?"
-                " GROUP BY 1, 2 ORDER BY 1, n DESC, 2", (run_id,)):
+                "SELECT COALESCE(agent, ?), code, COUNT(*) AS n FROM findings WHERE run_id = ?"
+                " GROUP BY 1, 2 ORDER BY 1, n DESC, 2", (UNKNOWN_AGENT, run_id)):
                 top.setdefault(agent, [])
                 if len(top[agent]) < 5:
                     top[agent].append([code, count])

@@ -98,6 +98,17 @@ def open_text(path: str, encoding: str | None = None) -> io.TextIOBase:
     return io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="")
 
 
+def _flag(value) -> bool:
+    """``partial``: JSON true/false, or 1/0, true/false, yes/no in a CSV cell."""
+    if value in (None, "", False, 0, "0"):
+        return False
+    if value is True or value == 1 or str(value).strip().lower() in ("1", "true", "yes"):
+        return True
+    if str(value).strip().lower() in ("false", "no"):
+        return False
+    raise ValueError(f"partial must be true or false, got {value!r}")
+
+
 def parse_time(value) -> float | None:
     """Epoch seconds from epoch seconds (number or numeric string) or ISO-8601; None when empty."""
     if value is None or value == "":
@@ -150,6 +161,7 @@ def _message(record: dict, source: str, line: int, seq: int, mapping: ColumnMapp
         role=_role(record["role"], mapping),  # type: ignore[arg-type]
         text=text,
         time=parse_time(record.get("time")),
+        partial=_flag(record.get("partial")),
         source=source,
         line=line,
         seq=seq,

@@ -24,7 +24,13 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}.grade{display:inline-
 .conv{border-top:1px solid #e6e9ee;padding:10px 0}.msg{margin:4px 0;font-size:14px}.role{display:inline-block;width:56px;color:#5b6673;font-size:12px}
 .msg.agent .text{background:#eef4ff;padding:2px 6px;border-radius:4px}mark{border-radius:3px;padding:0 2px}mark.red{background:#f8c9c9}mark.yellow{background:#fbe7a6}mark.green{background:#c9ecd6}
 .finding{font-size:12px;color:#5b6673;margin-left:60px}.ok{color:#2e9e5b}.warn{color:#d64545}
+.act{display:inline-block;font-size:11px;padding:0 6px;margin-left:4px;border-radius:8px;background:#e9edf2;color:#3d4753}
+.who{color:#8a94a0;font-size:11px;margin-left:4px}.timeline{display:flex;gap:2px;margin:6px 0 8px}
+.tick{width:14px;height:14px;border-radius:3px;background:#d5dbe2}.tick.agent{background:#9db8e8}.tick.red{outline:2px solid #d64545}
+.tick.yellow{outline:2px solid #e0a400}.tick.green{outline:2px solid #2e9e5b}
 """
+
+ROLE_NAMES = {"customer": "顾客", "agent": "客服", "system": "系统"}
 
 
 def _esc(value) -> str:
@@ -93,6 +99,17 @@ def _highlight(text: str, spans: list[tuple[int, int, str]]) -> str:
     return "".join(out)
 
 
+def _act_labels(ruleset: str) -> dict[str, str]:
+    """Act name -> its short Chinese label, from the run's ruleset (names when it is gone)."""
+    from ..errors import KefuLintError
+    from ..rulesets import load_ruleset
+
+    try:
+        return {name: intent.label for name, intent in load_ruleset(ruleset).intents.definitions.items()}
+    except (KefuLintError, OSError):
+        return {}
+
+
 def write_report(db: sqlite3.Connection, run_id: str, path: Path) -> None:
     run = db.execute("SELECT inputs, ruleset, lines_read, messages, rejected, conversations, mean_score, finished_at FROM runs WHERE run_id = ?", (run_id,)).fetchone()
     inputs, ruleset, lines_read, messages, rejected, conversations, mean_score, finished = run
@@ -127,6 +144,7 @@ def write_report(db: sqlite3.Connection, run_id: str, path: Path) -> None:
         body.append(f'<tr><td>{_esc(agent)}</td><td class="num">{count}</td><td class="num">{mean:.1f}</td><td class="num">{red_rate:.0%}</td><td class="num">{findings}</td><td>{_esc(rules)}</td></tr>')
     body.append("</table></section>")
     body.append("<section><h2>Worst conversations</h2>")
+    labels = _act_labels(ruleset)
     for cid, agent, score, grade in worst:
         body.append(f'<div class="conv"><b>{_esc(cid)}</b> · agent {_esc(agent or "(unknown)")} · score {score} <span class="grade {grade}">{grade}</span>')
         spans: dict[int, list] = {}
@@ -136,9 +154,21 @@ def write_report(db: sqlite3.Connection, run_id: str, path: Path) -> None:
             (run_id, cid)):
             spans.setdefault(index, []).append((start, end, zone))
             notes.setdefault(index, []).append(f"{code} [{zone}] {message}")
-        for index, role, text in db.execute(
-            "SELECT message_index, role, text FROM messages WHERE run_id = ? AND conversation_id = ? ORDER BY message_index", (run_id, cid)):
-            body.append(f'<div class="msg {role}"><span class="role">{_esc(role)}</span><span class="text">{_highlight(text, spans.get(index, []))}</span></div>')
+        messages = db.execute(
+            "SELECT message_index, role, text, agent, acts FROM messages WHERE run_id = ? AND conversation_id = ? ORDER BY message_index",
+            (run_id, cid)).fetchall()
+        # The timeline: one tick per message, who spoke and what was found there (对话时间线).
+        body.append('<div class="timeline" aria-label="对话时间线">')
+        for index, role, _, _, acts in messages:
+            worst_zone = min((zone for _, _, zone in spans.get(index, [])), key=("red", "yellow", "green").index, default="")
+            title = f"{index} {ROLE_NAMES.get(role, role)}" + (f" · {'、'.join(labels.get(a, a) for a in acts.split(','))}" if acts else "")
+            body.append(f'<span class="tick {_esc(role)} {worst_zone}" title="{_esc(title)}"></span>')
+        body.append("</div>")
+        for index, role, text, who, acts in messages:
+            chips = "".join(f'<span class="act">{_esc(labels.get(a, a))}</span>' for a in acts.split(",") if a) if acts else ""
+            speaker = f'<span class="who">{_esc(who)}</span>' if who and role == "agent" else ""
+            body.append(f'<div class="msg {role}"><span class="role">{_esc(ROLE_NAMES.get(role, role))}</span>'
+                        f'<span class="text">{_highlight(text, spans.get(index, []))}</span>{speaker}{chips}</div>')
             for note in notes.get(index, []):
                 body.append(f'<div class="finding">{_esc(note)}</div>')
         body.append("</div>")

@@ -18,7 +18,7 @@ from pathlib import Path
 from ..model import ZONES
 
 ROLES = ("agent", "customer")
-INTENT_KEYS = {"description", "zone", "role", "examples", "excused_by", "threshold", "anchors", "negatives_from", "pools", "auxiliary", "enabled"}
+INTENT_KEYS = {"label", "description", "zone", "role", "examples", "excused_by", "threshold", "anchors", "negatives_from", "pools", "auxiliary", "enabled"}
 EXAMPLE_KEYS = {"positive", "negative"}
 
 
@@ -37,6 +37,8 @@ class Intent:
     name: str
     description: str
     role: str
+    #: A short Chinese name for reports and timelines (问候, 道歉 …); the name when absent.
+    label: str = ""
     zone: str | None = None
     #: Example files (YAML with ``positive:``/``negative:`` lists), in extends order.
     example_files: tuple[str, ...] = ()
@@ -123,6 +125,7 @@ def fingerprint(intents: Mapping[str, Intent]) -> str:
                 "role": intent.role,
                 "negatives_from": list(intent.negatives_from),
                 "pools": list(intent.pools),
+                "anchors": list(intent.anchors),
                 "examples": [list(e) for e in (intent.examples().positive, intent.examples().negative)],
             }
             for name, intent in sorted(intents.items())

@@ -24,7 +24,7 @@ from .classifier import IntentModel, logit
 from .features import gram_weight, text_units, unit_grams
 
 #: Bump when training changes what it produces from the same data (the fingerprint reads it).
-TRAINER_VERSION = 6
+TRAINER_VERSION = 7
 
 RED_PRECISION = 0.97
 OTHER_PRECISION = 0.92
@@ -70,7 +70,15 @@ def training_sets(intents: Mapping[str, Intent]) -> dict[str, tuple[list[str], l
         seen = set(positives)
         negatives, origins = [], []
         candidates = [(text, source) for source in sources for text in examples[source].negative]
-        candidates += [(text, other) for other in intent.negatives_from if other in examples for text in examples[other].positive]
+        # Another act's examples are this one's negatives, except those that contain one of
+        # this act's anchors: a refusal that says 抱歉 still apologises.
+        anchors = [normalize(anchor).text for anchor in intent.anchors]
+        candidates += [
+            (text, other)
+            for other in intent.negatives_from if other in examples
+            for text in examples[other].positive
+            if not any(anchor in normalize(text).text for anchor in anchors)
+        ]
         for text, origin in candidates:
             key = normalize(text).text
             if key not in seen:

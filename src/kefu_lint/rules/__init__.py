@@ -9,22 +9,18 @@ from __future__ import annotations
 from .base import Rule
 from .conversation import (
     ChangeNotConfirmed,
-    ConversationRule,
+    ConditionRule,
     DelayWithoutRemedy,
-    FollowUpRequirement,
+    IncompleteApology,
+    MissingEmpathy,
+    MissingGreeting,
+    MissingThanks,
     SlowFirstResponse,
     UnansweredMessage,
 )
 from .openers import NegativeOpener
 from .phrases import InformalYou, Jargon, PhraseRule, Refusal, RudePhrase
 from .privacy import PrivacyLeak
-from .templates import (
-    IncompleteApology,
-    MissingEmpathy,
-    MissingGreeting,
-    MissingThanks,
-    RequiredElements,
-)
 from .tone import CurtReply, EmotionalPunctuation
 
 _BUILTIN_CLASSES: tuple[type[Rule], ...] = (
@@ -50,14 +46,11 @@ BUILTIN_RULES: dict[str, type[Rule]] = {cls.code_default: cls for cls in _BUILTI
 
 CHECKS: dict[str, type[Rule]] = {
     PhraseRule.check_name: PhraseRule,
-    RequiredElements.check_name: RequiredElements,
+    ConditionRule.check_name: ConditionRule,
     NegativeOpener.check_name: NegativeOpener,
     PrivacyLeak.check_name: PrivacyLeak,
     EmotionalPunctuation.check_name: EmotionalPunctuation,
     CurtReply.check_name: CurtReply,
-    SlowFirstResponse.check_name: SlowFirstResponse,
-    UnansweredMessage.check_name: UnansweredMessage,
-    FollowUpRequirement.check_name: FollowUpRequirement,
 }
 
-__all__ = ["BUILTIN_RULES", "CHECKS", "Rule", "ConversationRule"]
+__all__ = ["BUILTIN_RULES", "CHECKS", "Rule", "ConditionRule"]

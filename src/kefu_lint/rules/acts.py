@@ -13,8 +13,10 @@ unless an inexcusable intent of the rule fires on the same unit.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 
 from ..intent.classifier import logit
 from ..intent.classifier import sigmoid as _sigmoid
@@ -47,6 +49,75 @@ _WORD_CHARACTERS = re.compile(r"\w")
 MEMBER_FLOOR = 0.5
 
 
+def unit_logits(source, analysis: Analysis, lanes: int) -> list[tuple[int, int, list[float]]]:
+    """Every judged unit of the reply with the logits of at least the model's first ``lanes``
+    intents, computed once per reply for all rules (a wider request recomputes)."""
+    model = source.model()
+    memo = analysis.memo
+    key = ("intent-logits", id(model))
+    cached = memo.get(key)
+    if cached is None or cached[0] < lanes:
+        # The head lanes at least: every rule that bans an act reads those, and a
+        # wider request (an excuse, the acts of a message) is rarer.
+        lanes = max(lanes, model.head)
+        text = analysis.text
+        judged = [(s, e) for s, e in units(analysis) if len(_WORD_CHARACTERS.findall(text, s, e)) >= MIN_ACT_CHARACTERS]
+        cached = (lanes, [(start, end, model.logits(text[start:end], lanes)) for start, end in judged])
+        memo[key] = cached
+    return cached[1]
+
+
+@dataclass(frozen=True)
+class _RoleActs:
+    """What tells the acts of one role's messages: each reported intent's lane and threshold
+    (as a logit), and the intents' anchor phrases."""
+
+    width: int
+    lanes: tuple[tuple[str, int, float], ...]
+    anchors: PhraseAutomaton
+
+
+_role_acts: WeakKeyDictionary = WeakKeyDictionary()
+_role_acts_lock = threading.Lock()
+
+
+def _acts_plan(source, role: str) -> _RoleActs:
+    plans = _role_acts.get(source)
+    if plans is None or role not in plans:
+        with _role_acts_lock:
+            plans = _role_acts.setdefault(source, {})
+            if role not in plans:
+                model = source.model()
+                # Banned acts are the red rules' business (with pools, excuses and claims);
+                # a message's acts are what conversations are made of.
+                names = [n for n, i in source.definitions.items() if i.role == role and i.reported and i.zone != "red"]
+                lanes = tuple((n, model.index[n], logit(source.threshold(n))) for n in names)
+                anchors = PhraseAutomaton((a, n) for n in names for a in source.definitions[n].anchors)
+                plans[role] = _RoleActs(1 + max((lane for _, lane, _ in lanes), default=0), lanes, anchors)
+    return plans[role]
+
+
+def performed_acts(source, analysis: Analysis, role: str) -> frozenset[str]:
+    """The dialogue acts a message of ``role`` performs: every reported intent of that role
+    outside the red zone that fires
+    on one of its units (quotes excluded) or whose anchor phrase it contains. Memoised on the
+    analysis, so the rules of one reply and the conversation's requirements share it."""
+    key = ("acts", role)
+    memo = analysis.memo
+    found = memo.get(key)
+    if found is None:
+        plan = _acts_plan(source, role)
+        acts = set()
+        if plan.lanes:
+            for start, end, logits in unit_logits(source, analysis, plan.width):
+                if any(logits[lane] >= threshold for _, lane, threshold in plan.lanes) and not analysis.in_quote(start, end):
+                    acts.update(name for name, lane, threshold in plan.lanes if logits[lane] >= threshold)
+        if not plan.anchors.empty:
+            acts.update(hit.payload for hit in plan.anchors.hits(analysis.text) if not analysis.in_quote(hit.start, hit.end))
+        found = memo[key] = frozenset(acts)
+    return found
+
+
 class IntentJudge:
     """The verdicts a rule asks for, over an analysed reply. Built once per rule."""
 
@@ -66,21 +137,7 @@ class IntentJudge:
         return self.source.model()
 
     def unit_logits(self, analysis: Analysis, lanes: int) -> list[tuple[int, int, list[float]]]:
-        """Every unit of the reply with the logits of at least the model's first ``lanes``
-        intents, computed once per reply for all rules (a wider request recomputes)."""
-        model = self._model()
-        memo = analysis.memo
-        key = ("intent-logits", id(model))
-        cached = memo.get(key)
-        if cached is None or cached[0] < lanes:
-            # The head lanes at least: every rule that bans an act reads those, and a
-            # wider request (an excuse) is rare.
-            lanes = max(lanes, model.head)
-            text = analysis.text
-            judged = [(s, e) for s, e in units(analysis) if len(_WORD_CHARACTERS.findall(text, s, e)) >= MIN_ACT_CHARACTERS]
-            cached = (lanes, [(start, end, model.logits(text[start:end], lanes)) for start, end in judged])
-            memo[key] = cached
-        return cached[1]
+        return unit_logits(self.source, analysis, lanes)
 
     def _plan(self, names: tuple[str, ...]):
         """For ``names``: the lanes every unit needs, each direct intent's lane and threshold,
@@ -146,16 +203,7 @@ class IntentJudge:
 
     def performs(self, analysis: Analysis, names: Sequence[str]) -> bool:
         """True when any unit of the reply performs any of ``names`` (for excuses)."""
-        if not names:
-            return False
-        model = self.source.model()
-        lanes = [(model.index[name], self.source.threshold(name)) for name in names]
-        width = 1 + max(lane for lane, _ in lanes)
-        return any(
-            _sigmoid(logits[lane]) >= threshold
-            for _, _, logits in self.unit_logits(analysis, width)
-            for lane, threshold in lanes
-        )
+        return bool(names) and not performed_acts(self.source, analysis, "agent").isdisjoint(names)
 
     def excused(self, analysis: Analysis, verdict: Verdict, inexcusable: Sequence[Verdict] = ()) -> bool:
         definition = self.definitions.get(verdict.intent) or self.source.definitions[verdict.intent]

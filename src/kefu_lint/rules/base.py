@@ -142,21 +142,42 @@ def string_map_of_lists(value: Any) -> dict[str, tuple[str, ...]]:
 
 @dataclass(frozen=True, slots=True)
 class Requirement:
-    """A required element of a reply: present when any of its phrases occurs."""
+    """Something a message may show: any of its phrases or patterns occurs, or it performs
+    any of its acts (intents of the ruleset, judged by the model and the intents' anchors).
+    ``name`` is what a finding says is missing (道歉、原因说明 …)."""
 
-    name: str
-    any: tuple[str, ...]
+    name: str = ""
+    any: tuple[str, ...] = ()
+    acts: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
+
+
+REQUIREMENT_KEYS = {"name", "any", "acts", "patterns"}
+
+
+def requirement(value: Any, *, named: bool = False) -> Requirement:
+    """``{name: 道歉, any: [抱歉, 对不起], acts: [apology], patterns: ["[?？]{2,}"]}``."""
+    if not isinstance(value, Mapping) or not set(value) <= REQUIREMENT_KEYS:
+        raise OptionError(f"expected a mapping with keys among {sorted(REQUIREMENT_KEYS)}, got {value!r}")
+    if named and "name" not in value:
+        raise OptionError(f"a requirement needs a 'name' (what a finding says is missing): {dict(value)!r}")
+    if not any(value.get(key) for key in ("any", "acts", "patterns")):
+        raise OptionError(f"{dict(value)!r} needs at least one of 'any' (phrases), 'acts' (intents) or 'patterns'")
+    patterns = string_list(value.get("patterns", []))
+    for pattern in patterns:
+        pattern_list([pattern])
+    return Requirement(
+        string(value["name"]) if "name" in value else "",
+        string_list(value.get("any", [])),
+        string_list(value.get("acts", [])),
+        patterns,
+    )
 
 
 def requirement_list(value: Any) -> tuple[Requirement, ...]:
     if not isinstance(value, list) or not value:
-        raise OptionError("expected a non-empty list of {name, any: [phrases]}")
-    requirements = []
-    for item in value:
-        if not isinstance(item, Mapping) or set(item) != {"name", "any"}:
-            raise OptionError(f"each requirement needs exactly 'name' and 'any', got {item!r}")
-        requirements.append(Requirement(string(item["name"]), string_list(item["any"])))
-    return tuple(requirements)
+        raise OptionError("expected a non-empty list of {name, any: [phrases], acts: [intents]}")
+    return tuple(requirement(item, named=True) for item in value)
 
 
 def choice(*allowed: str) -> Callable[[Any], str]:

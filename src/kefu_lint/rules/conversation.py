@@ -1,48 +1,422 @@
-"""Conversation rules: what only shows across messages (timing, follow-up, confirmation).
+"""Conversation conditions: what a conversation requires, as ruleset data (``check: condition``).
 
-Greeting, closing thanks and empathy are not here: the audit infers each agent reply's
-scenes from the conversation (first reply: greeting; last: closing; the reply to an upset
-customer: complaint) and the reply rules KF303/KF301/KF302 apply through those scenes.
+A condition says *where* to look and *what* must be there:
+
+- ``anchor`` (optional): the message the requirement hangs on, ``{role, any, acts,
+  patterns, which}``: the first (``which: first``, the default) or every (``every``,
+  ``every-turn``) message of ``role`` that shows the cue (no cue: any message of the role);
+- ``range``: the messages to search, ``{role, turn, turns, messages}``: the role's
+  ``turn: first`` or ``turn: last``, or after the anchor the next ``turns: N`` turns or
+  ``messages: N`` messages of the role (neither: all of them);
+- ``applies`` (optional): conversation states that must hold, ``ended`` and ``complete``
+  (not a log that starts mid-conversation);
+- ``require``: elements that must each occur somewhere in the range, each any of its
+  phrases, patterns or acts (intents); or ``max_seconds``: the range's first message must
+  come within that many seconds of the anchor (a timing rule);
+- ``unanswered`` (optional): when nothing answered the anchor, flag it if its turn shows
+  this cue (a question left unanswered);
+- ``mark``: the message a finding marks: ``range-start`` (default), ``range-end`` or ``anchor``.
+
+In a conversation judged while it goes on (``Linter.lint_draft``), a range of all later
+messages is not judged: what it requires can still come.
+
+A lone reply checked in one of the rule's ``scenes`` (a script entry with ``scene:
+closing``) is judged as if it were the range: it must hold every required element.
+Timing conditions need a conversation and judge no lone reply.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from ..model import ChatMessage, Violation
-from ..text.normalize import normalize
-from .base import Requirement, Rule, RuleConfig, integer, requirement_list, string, string_list, trimmed_range
-from .matching import PhraseAutomaton
+from ..model import Violation
+from ..text.analysis import Analysis
+from .acts import performed_acts
+from .base import (
+    OptionError,
+    Requirement,
+    Rule,
+    RuleConfig,
+    choice,
+    integer,
+    requirement,
+    requirement_list,
+    string,
+    string_list,
+    trimmed_range,
+)
+from .matching import GuardedPattern, PhraseAutomaton
 
 ConversationHit = tuple[int, Violation]
 
+ROLES = ("agent", "customer")
+STATES = ("ended", "complete")
 
-class ConversationRule(Rule):
-    """A rule over a whole conversation (messages in order); findings name a message index."""
 
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    role: str
+    cue: Requirement | None
+    which: str  # first | every | every-turn
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    role: str
+    turn: str | None = None  # first | last
+    turns: int | None = None
+    messages: int | None = None
+
+
+def _role(value: Any) -> str:
+    if value not in ROLES:
+        raise OptionError(f"role must be agent or customer, got {value!r}")
+    return value
+
+
+def anchor_option(value: Any) -> Anchor:
+    if not isinstance(value, Mapping) or not set(value) <= {"role", "any", "acts", "patterns", "which"}:
+        raise OptionError(f"an anchor is {{role, any, acts, patterns, which}}, got {value!r}")
+    cue_keys = {k: value[k] for k in ("any", "acts", "patterns") if k in value}
+    which = choice("first", "every", "every-turn")(value.get("which", "first"))
+    return Anchor(_role(value.get("role", "customer")), requirement(cue_keys) if cue_keys else None, which)
+
+
+def range_option(value: Any) -> Range:
+    if not isinstance(value, Mapping) or not set(value) <= {"role", "turn", "turns", "messages"}:
+        raise OptionError(f"a range is {{role, turn: first|last, turns: N, messages: N}}, got {value!r}")
+    counts = [k for k in ("turn", "turns", "messages") if k in value]
+    if len(counts) > 1:
+        raise OptionError(f"a range takes one of turn, turns or messages, got {', '.join(counts)}")
+    turns = integer(value["turns"]) if "turns" in value else None
+    messages = integer(value["messages"]) if "messages" in value else None
+    if (turns is not None and turns < 1) or (messages is not None and messages < 1):
+        raise OptionError("turns and messages count from 1")
+    turn = choice("first", "last")(value["turn"]) if "turn" in value else None
+    return Range(_role(value.get("role", "agent")), turn, turns, messages)
+
+
+def states_option(value: Any) -> tuple[str, ...]:
+    states = string_list(value)
+    for state in states:
+        choice(*STATES)(state)
+    return states
+
+
+class Cues:
+    """Tells which of several requirements a text shows: one automaton over every phrase,
+    the patterns, and the acts the caller supplies."""
+
+    def __init__(self, requirements: Sequence[Requirement]) -> None:
+        self.requirements = tuple(requirements)
+        self._phrases = PhraseAutomaton((p, i) for i, r in enumerate(self.requirements) for p in r.any)
+        self._patterns = [(GuardedPattern(p), i) for i, r in enumerate(self.requirements) for p in r.patterns]
+        self.acts = frozenset(a for r in self.requirements for a in r.acts)
+
+    def shown(self, text: str, acts: frozenset[str]) -> set[int]:
+        """Indexes of the requirements ``text`` (normalised) with ``acts`` shows."""
+        found = {hit.payload for hit in self._phrases.hits(text)} if not self._phrases.empty else set()
+        for pattern, index in self._patterns:
+            if index not in found:
+                try:
+                    if pattern.search(text) is not None:
+                        found.add(index)
+                except TimeoutError:
+                    pass  # a pathological pattern on a pathological message shows nothing
+        if acts:
+            found.update(i for i, r in enumerate(self.requirements) if not acts.isdisjoint(r.acts))
+        return found
+
+
+class ConditionRule(Rule):
+    """## What it does
+    Flags a conversation that lacks what the rule's condition requires: the required
+    elements in a range of messages (first or last turn, the turns after an anchor such
+    as a complaint), or an answer within ``max_seconds``. A shop writes its own, for
+    example "after a refund request the agent confirms the order number within 2 turns".
+
+    ## Why is this bad?
+    The ruleset entry's ``doc`` says why.
+
+    ## Fix safety
+    When the entry has a ``template`` and ``insert: start|end``, the suggestion is the reply
+    with the template added, applied only with ``--unsafe-fixes``.
+    """
+
+    check_name = "condition"
     level = "conversation"
+    whole_reply = True
+    options = {
+        "anchor": anchor_option,
+        "range": range_option,
+        "applies": states_option,
+        "require": requirement_list,
+        "max_seconds": integer,
+        "unanswered": requirement,
+        "mark": choice("range-start", "range-end", "anchor"),
+        "template": string,
+        "insert": choice("start", "end", "none"),
+    }
 
-    def check(self, analysis):  # pragma: no cover - reply API not used for these rules
-        return iter(())
+    def __init__(self, config: RuleConfig) -> None:
+        super().__init__(config)
+        options = config.options
+        self.anchor: Anchor | None = options.get("anchor")
+        self.range: Range | None = options.get("range")
+        self.applies: tuple[str, ...] = options.get("applies", ())
+        self.requirements: tuple[Requirement, ...] = options.get("require", ())
+        self.max_seconds: int | None = options.get("max_seconds")
+        self.mark: str = options.get("mark", "anchor" if self.anchor is not None and self.range is None else "range-start")
+        self.template: str | None = options.get("template")
+        self.insert: str = options.get("insert", "none")
+        if self.requirements and self.max_seconds is not None:
+            raise OptionError("a condition either requires elements or sets max_seconds, not both")
+        if not self.requirements and self.max_seconds is None:
+            raise OptionError("a condition needs 'require' (elements) or 'max_seconds' (a timing limit)")
+        if self.range is None and not config.scenes:
+            raise OptionError("a condition needs a 'range' (where in the conversation), or 'scenes' to judge lone replies")
+        if self.max_seconds is not None and self.anchor is None:
+            raise OptionError("a timing condition (max_seconds) needs an 'anchor' to count from")
+        self._required = Cues(self.requirements)
+        self._anchor_cue = Cues((self.anchor.cue,)) if self.anchor is not None and self.anchor.cue is not None else None
+        unanswered = options.get("unanswered")
+        self._unanswered = Cues((unanswered,)) if unanswered is not None else None
+        known = config.intents.definitions if config.intents is not None else {}
+        for cues in (self._required, self._anchor_cue, self._unanswered):
+            unknown = sorted(a for a in (cues.acts if cues else ()) if a not in known)
+            if unknown:
+                raise OptionError(f"unknown act(s) {', '.join(unknown)}; the ruleset's intents are {', '.join(sorted(known)) or 'none'}")
 
-    def check_conversation(self, messages: Sequence[ChatMessage]) -> Iterator[ConversationHit]:  # pragma: no cover
-        raise NotImplementedError
+    # -- a lone reply in the rule's scenes --
 
-    def finding(self, messages: Sequence[ChatMessage], index: int, suggestion: str | None = None, **fields: str) -> ConversationHit:
+    def applies_to(self, scenes: frozenset[str]) -> bool:
+        return bool(self.config.scenes) and self.max_seconds is None and not scenes.isdisjoint(self.config.scenes)
+
+    def check(self, analysis: Analysis) -> Iterator[Violation]:
+        acts = self._acts(analysis, "agent", self._required)
+        shown = self._required.shown(analysis.text, acts)
+        missing = [r.name for i, r in enumerate(self.requirements) if i not in shown]
+        if missing:
+            yield self.whole_reply_violation(
+                analysis, suggestion=self._with_template(analysis.original), missing="、".join(missing), template=self.template or "",
+            )
+
+    def _acts(self, analysis: Analysis, role: str, cues: Cues) -> frozenset[str]:
+        if not cues.acts or self.config.intents is None:
+            return frozenset()
+        return performed_acts(self.config.intents, analysis, role)
+
+    def _with_template(self, reply: str) -> str | None:
+        if not self.template or self.insert == "none":
+            return None
+        reply = reply.strip()
+        return reply + self.template if self.insert == "end" else self.template + reply
+
+    # -- a conversation --
+
+    def check_conversation(self, conversation) -> Iterator[ConversationHit]:
+        if self.range is None:
+            return  # judges lone replies in its scenes only
+        if "ended" in self.applies and not conversation.ended:
+            return
+        if "complete" in self.applies and conversation.partial:
+            return
+        spec = self.range
+        if conversation.ongoing and spec.turn is None and spec.turns is None and spec.messages is None:
+            return  # "somewhere in all later turns" can still come true in a chat that goes on
+        for anchor in self._anchors(conversation):
+            in_range = self._range(conversation, anchor)
+            if not in_range:
+                if anchor is not None and self._unanswered is not None:
+                    turn = conversation.turn_at(anchor)
+                    if any(self._shows(conversation, i, self._unanswered) for i in turn.indexes):
+                        yield self.finding(conversation, anchor, seconds="∞", limit=str(self.max_seconds or ""))
+                continue
+            marked = {"range-start": in_range[0], "range-end": in_range[-1], "anchor": anchor if anchor is not None else in_range[0]}[self.mark]
+            if self.max_seconds is not None:
+                waited = conversation.delay(anchor, in_range[0])
+                if waited is not None and waited > self.max_seconds:
+                    yield self.finding(conversation, marked, seconds=f"{waited:.0f}", limit=str(self.max_seconds))
+                continue
+            shown: set[int] = set()
+            for index in in_range:
+                shown |= self._shows(conversation, index, self._required)
+                if len(shown) == len(self.requirements):
+                    break
+            missing = [r.name for i, r in enumerate(self.requirements) if i not in shown]
+            if missing:
+                yield self.finding(conversation, marked, missing="、".join(missing), template=self.template or "")
+
+    def _shows(self, conversation, index: int, cues: Cues) -> set[int]:
+        acts = conversation.acts(index) if cues.acts else frozenset()
+        return cues.shown(conversation.normalized(index), acts)
+
+    def _anchors(self, conversation) -> list[int | None]:
+        anchor = self.anchor
+        if anchor is None:
+            return [None]
+        if anchor.which == "every-turn":
+            starts = [turn.start for turn in conversation.turns_of(anchor.role)]
+            return [s for s in starts if self._anchor_cue is None or any(self._shows(conversation, i, self._anchor_cue) for i in conversation.turn_at(s).indexes)]
+        found = []
+        for index, message in enumerate(conversation.messages):
+            if message.role == anchor.role and (self._anchor_cue is None or self._shows(conversation, index, self._anchor_cue)):
+                found.append(index)
+                if anchor.which == "first":
+                    break
+        return found
+
+    def _range(self, conversation, anchor: int | None) -> list[int]:
+        spec = self.range
+        turns = conversation.turns_of(spec.role)
+        if spec.turn == "first":
+            chosen = [t for t in turns if anchor is None or t.start > anchor][:1]
+        elif spec.turn == "last":
+            chosen = [t for t in turns if anchor is None or t.start > anchor][-1:]
+        else:
+            chosen = [t for t in turns if anchor is None or t.start > anchor]
+            if spec.turns is not None:
+                chosen = chosen[:spec.turns]
+        indexes = [i for t in chosen for i in t.indexes if conversation.messages[i].role == spec.role]
+        return indexes[:spec.messages] if spec.messages is not None else indexes
+
+    def finding(self, conversation, index: int, **fields: str) -> ConversationHit:
         """A finding that spans the whole of message ``index``."""
-        text = messages[index].text
+        text = conversation.messages[index].text
         start, end = trimmed_range(text)
-        return index, self.violation_in(text, start, end, suggestion=suggestion or self.config.suggest, **fields)
+        return index, self.violation_in(text, start, end, suggestion=self.config.suggest, **fields)
 
 
-def _next_agent(messages: Sequence[ChatMessage], after: int) -> int | None:
-    return next((i for i in range(after + 1, len(messages)) if messages[i].role == "agent"), None)
+# -- the built-in conditions: their documentation; their conditions are in default.yaml --
 
 
-class SlowFirstResponse(ConversationRule):
+class MissingThanks(ConditionRule):
+    """## What it does
+    Flags a conversation that ended without a proper close: the agent's final turn has no
+    thanks, no good wish and no offer of further help. Judged only when the conversation
+    ended (the customer signed off, or the agent spoke last and did not transfer the
+    chat); a chat cut off mid-way or handed over is not judged. A script entry in the
+    ``closing`` scene must close the same way.
+
+    ## Why is this bad?
+    Green zone, the expected form: the standard's closing is the thanks template
+    「感谢您的信任,祝您购物愉快!」. Leaving without thanking the customer ends the
+    conversation on a transaction instead of a relationship.
+
+    ## Example
+    ```
+    customer  好的，知道了
+    agent     嗯
+    ```
+
+    ## Use instead
+    ```
+    agent     感谢您的信任，祝您购物愉快!
+    ```
+
+    ## Fix safety
+    The suggestion appends the template; applied only with ``--unsafe-fixes``.
+    """
+
+    code_default = "KF301"
+    rule_name = "missing-thanks"
+
+
+class MissingEmpathy(ConditionRule):
+    """## What it does
+    Flags a conversation where the customer was upset or complained, in any wording (the
+    intent ``complaint``, or 投诉, 差评, ??), and the agent's next two turns show no
+    empathy (我理解…, 非常理解您的心情, 抱歉让您… all count). A script entry in the
+    ``complaint`` scene must show empathy itself.
+
+    ## Why is this bad?
+    Green zone. With an upset customer the standard asks the agent to stay calm and
+    express sympathy before anything else; the training material reports that phrases like
+    「我理解…」 raise repurchase by 23%.
+
+    ## Example
+    ```
+    customer  等了一个礼拜一点动静都没有
+    agent     请提供一下订单号
+    ```
+
+    ## Use instead
+    ```
+    agent     非常理解您的心情，麻烦您提供一下订单号，我马上为您核实
+    ```
+
+    ## Fix safety
+    The suggestion prepends an empathy phrase; applied only with ``--unsafe-fixes``.
+    """
+
+    code_default = "KF302"
+    rule_name = "missing-empathy"
+
+
+class MissingGreeting(ConditionRule):
+    """## What it does
+    Flags a conversation whose first agent turn has no greeting or offer of help (您好,
+    亲, 在的, 「有什么问题我可以帮您处理或解决呢?」 all count). Not judged on a log known to
+    start mid-conversation (``--partial``, or ``"partial": true`` on its messages). A script
+    entry in the ``greeting`` scene must greet itself.
+
+    ## Why is this bad?
+    Green zone. The standard's three-part reply starts by acknowledging the customer; an
+    answer with no greeting reads as cold.
+
+    ## Example
+    ```
+    customer  在吗
+    agent     什么事
+    ```
+
+    ## Use instead
+    ```
+    agent     您好，很高兴为您服务，请问有什么可以帮您?
+    ```
+
+    ## Fix safety
+    The suggestion prepends 您好; applied only with ``--unsafe-fixes``.
+    """
+
+    code_default = "KF303"
+    rule_name = "missing-greeting"
+
+
+class IncompleteApology(ConditionRule):
+    """## What it does
+    In the ``logistics_delay`` scene, flags a reply missing any of apology, explanation
+    and compensation (道歉+解释+补偿). In a conversation the same triad is KF403's, across
+    the agent's turns after the delay complaint.
+
+    ## Why is this bad?
+    Green zone. The standard's script for a late parcel is apology + explanation +
+    compensation; an apology alone leaves the customer without a reason or a remedy.
+
+    ## Example
+    ```
+    不好意思,快递还在路上
+    ```
+
+    ## Use instead
+    ```
+    非常抱歉让您久等了,由于近期快递爆仓,包裹有所延误,我们为您申请了5元无门槛优惠券作为补偿
+    ```
+
+    ## Fix safety
+    No automatic fix: the explanation and the compensation must be true.
+    """
+
+    code_default = "KF304"
+    rule_name = "incomplete-apology"
+
+
+class SlowFirstResponse(ConditionRule):
     """## What it does
     Flags a first agent reply that came more than ``max_seconds`` (30 by default) after the
-    customer's first message.
+    customer's first message (the first response, as ``Conversation`` defines it).
 
     ## Why is this bad?
     The golden 30 seconds (黄金30秒): complaints rise sharply when the first response takes
@@ -63,28 +437,14 @@ class SlowFirstResponse(ConversationRule):
     No fix: a timing rule. Set up an auto-reply or a quick phrase for the first answer.
     """
 
-    check_name = "first-response"
     code_default = "KF401"
     rule_name = "slow-first-response"
-    options = {"max_seconds": integer}
-
-    def check_conversation(self, messages: Sequence[ChatMessage]) -> Iterator[ConversationHit]:
-        limit = self.config.options.get("max_seconds", 30)
-        first_customer = next((i for i, m in enumerate(messages) if m.role == "customer"), None)
-        if first_customer is None or messages[first_customer].time is None:
-            return
-        reply = _next_agent(messages, first_customer)
-        if reply is None or messages[reply].time is None:
-            return
-        waited = messages[reply].time - messages[first_customer].time
-        if waited > limit:
-            yield self.finding(messages, reply, seconds=f"{waited:.0f}", limit=str(limit))
 
 
-class UnansweredMessage(ConversationRule):
+class UnansweredMessage(ConditionRule):
     """## What it does
-    Flags a customer message the agent answered only after ``max_seconds`` (180 by
-    default), or a question the conversation never answered at all.
+    Flags a customer turn the agent answered only after ``max_seconds`` (180 by default),
+    or a question the conversation never answered at all.
 
     ## Why is this bad?
     Efficiency is a core element of the standard: a customer left waiting mid-conversation
@@ -106,85 +466,15 @@ class UnansweredMessage(ConversationRule):
     No fix: a timing rule.
     """
 
-    check_name = "unanswered"
     code_default = "KF402"
     rule_name = "unanswered-message"
-    options = {"max_seconds": integer, "question_cues": string_list}
-
-    def __init__(self, config: RuleConfig) -> None:
-        super().__init__(config)
-        self.limit = config.options.get("max_seconds", 180)
-        self._cues = PhraseAutomaton((c, c) for c in config.options.get("question_cues", ("?", "吗", "呢", "么", "怎么", "什么")))
-
-    def check_conversation(self, messages: Sequence[ChatMessage]) -> Iterator[ConversationHit]:
-        index = 0
-        while index < len(messages):
-            if messages[index].role != "customer":
-                index += 1
-                continue
-            # A run of customer messages is answered by one reply: judge its first message.
-            run_start = index
-            while index < len(messages) and messages[index].role == "customer":
-                index += 1
-            reply = _next_agent(messages, run_start)
-            asked = messages[run_start]
-            if reply is None:
-                question = next((i for i in range(run_start, index) if self._cues.hits(normalize(messages[i].text).text)), None)
-                if question is not None:
-                    yield self.finding(messages, question, seconds="∞", limit=str(self.limit))
-            elif asked.time is not None and messages[reply].time is not None:
-                waited = messages[reply].time - asked.time
-                if waited > self.limit:
-                    yield self.finding(messages, run_start, seconds=f"{waited:.0f}", limit=str(self.limit))
 
 
-class FollowUpRequirement(ConversationRule):
+class DelayWithoutRemedy(ConditionRule):
     """## What it does
-    When a customer message matches one of the entry's ``triggers``, flags the
-    conversation if the agent's later messages, taken together, lack a required element.
-
-    ## Why is this bad?
-    The ruleset entry's ``doc`` says why.
-
-    ## Fix safety
-    No fix: the agent must say something true.
-    """
-
-    check_name = "follow-up"
-    options = {"triggers": string_list, "require": requirement_list, "template": string}
-
-    def __init__(self, config: RuleConfig) -> None:
-        super().__init__(config)
-        self.requirements: tuple[Requirement, ...] = config.options.get("require", ())
-        self._triggers = PhraseAutomaton((t, t) for t in config.options.get("triggers", ()))
-        self._required = PhraseAutomaton(
-            (phrase, position) for position, requirement in enumerate(self.requirements) for phrase in requirement.any
-        )
-
-    def check_conversation(self, messages: Sequence[ChatMessage]) -> Iterator[ConversationHit]:
-        trigger = next(
-            (i for i, m in enumerate(messages) if m.role == "customer" and self._triggers.hits(normalize(m.text).text)), None
-        )
-        if trigger is None:
-            return
-        present: set[int] = set()
-        for message in messages[trigger + 1:]:
-            if message.role == "agent":
-                present.update(hit.payload for hit in self._required.hits(normalize(message.text).text))
-        missing = [r.name for i, r in enumerate(self.requirements) if i not in present]
-        if missing:
-            reply = _next_agent(messages, trigger)
-            yield self.finding(
-                messages, reply if reply is not None else trigger,
-                missing="、".join(missing), template=self.config.options.get("template", ""),
-            )
-
-
-class DelayWithoutRemedy(FollowUpRequirement):
-    """## What it does
-    Flags a conversation where the customer complained of a late delivery and the agent's
-    replies never gave apology, explanation and compensation (道歉+解释+补偿), across all of
-    the agent's later messages.
+    Flags a conversation where the customer complained of a late delivery (the intent
+    ``delay-complaint``, or 还没到, 物流不动 …) and the agent's replies after it never gave
+    apology, explanation and compensation (道歉+解释+补偿), taken together.
 
     ## Why is this bad?
     Green zone. The standard's logistics-delay script is apology + explanation +
@@ -210,10 +500,10 @@ class DelayWithoutRemedy(FollowUpRequirement):
     rule_name = "delay-without-remedy"
 
 
-class ChangeNotConfirmed(FollowUpRequirement):
+class ChangeNotConfirmed(ConditionRule):
     """## What it does
     Flags a conversation where the customer asked to change an order (address, size,
-    colour …) and no later agent message confirmed the change back to them.
+    colour …) and the agent's next two turns did not confirm the change back to them.
 
     ## Why is this bad?
     Yellow zone. Repeating and confirming order details back to the customer cuts order

@@ -1,0 +1,178 @@
+"""Conversation judgement against auditors' labels on real JDDC chats.
+
+``jddc_conversations/labels-*.yaml``: 150 conversations of the JDDC sample
+(``../shared/corpora/``, referenced by id, never copied), each labelled by the standard
+(``jddc_conversations/BRIEF.md``) before any conversation rule was tuned. A third of them,
+chosen by a hash of the id, is the frozen test part: never tuned on.
+
+    python evaluation/conversations_jddc.py            # the frozen test part
+    python evaluation/conversations_jddc.py --dev      # the part tuning may read
+    python evaluation/conversations_jddc.py --all --errors
+
+Also runs against an older checkout (``PYTHONPATH=old/src``) whose engine had no
+``lint_conversation``, for before/after figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+JDDC = HERE.parent.parent / "shared" / "corpora" / "jddc_sample.tsv"
+
+#: Label field -> the rule that reports the requirement missing.
+REQUIREMENTS = {"greeting": "KF303", "close": "KF301", "empathy": "KF302", "apology_triad": "KF403"}
+#: Labelled message acts -> the codes that count as finding them.
+ACT_CODES = {
+    "contradiction": {"KF101"}, "refusal": {"KF101", "KF102"}, "blame": {"KF102"}, "rude": {"KF103"},
+    "privacy": {"KF104"}, "off_platform": {"KF501"}, "curt": {"KF204"}, "informal_you": {"KF202"},
+    "emotional_punct": {"KF201"}, "jargon": {"KF203"},
+}
+RED_ACTS = {"contradiction", "refusal", "blame", "rude", "privacy", "off_platform"}
+
+
+def frozen(conversation_id: str) -> bool:
+    return int(hashlib.sha1(conversation_id.encode()).hexdigest(), 16) % 3 == 0
+
+
+def load_labels() -> list[dict]:
+    items = []
+    for path in sorted((HERE / "jddc_conversations").glob("labels-*.yaml")):
+        items.extend(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return items
+
+
+def load_conversations() -> dict[str, list[tuple[str, str]]]:
+    conversations: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    with JDDC.open(encoding="utf-8") as lines:
+        for line in lines:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) >= 7:
+                conversations[parts[0]].append(("agent" if parts[2] == "1" else "customer", parts[6]))
+    return conversations
+
+
+def judge(linter, conversation_id: str, lines: list[tuple[str, str]]):
+    """(codes per message index, conversation grade) by whichever engine is installed."""
+    from kefu_lint.model import ChatMessage
+
+    messages = [ChatMessage(conversation_id, role, text, seq=i) for i, (role, text) in enumerate(lines)]
+    if hasattr(linter, "lint_conversation"):
+        result = linter.lint_conversation(messages)
+    else:  # an engine from before the conversation was an engine input
+        from kefu_lint.audit.scoring import ConversationScorer
+
+        result = ConversationScorer(linter).score(messages)
+    codes: dict[int, set[str]] = defaultdict(set)
+    for finding in result.findings:
+        codes[finding.message_index].add(finding.violation.code)
+    return codes, result.score.grade
+
+
+def ratio(a: int, b: int) -> str:
+    return f"{a / b:.0%} ({a}/{b})" if b else "n/a (0/0)"
+
+
+def evaluate(linter, items: list[dict], corpus, errors: bool = False) -> dict:
+    requirement = {field: Counter() for field in REQUIREMENTS}
+    acts = {act: Counter() for act in ACT_CODES}
+    red_messages = Counter()
+    confusion = Counter()
+    red_conversations = Counter()
+    mistakes = []
+    for item in items:
+        codes, grade = judge(linter, item["id"], corpus[item["id"]])
+        found = set().union(*codes.values()) if codes else set()
+        confusion[(item["grade"], grade)] += 1
+        if item["grade"] == "red":
+            red_conversations["tp" if grade == "red" else "fn"] += 1
+        elif grade == "red":
+            red_conversations["fp"] += 1
+        for field, code in REQUIREMENTS.items():
+            labelled = item.get(field) == "missing"
+            flagged = code in found
+            requirement[field]["tp" if labelled and flagged else "fn" if labelled else "fp" if flagged else "tn"] += 1
+            if errors and labelled != flagged:
+                mistakes.append(f"{item['id']} {field}: labelled {item.get(field)}, {'flagged' if flagged else 'not flagged'}")
+        labelled_acts = defaultdict(set)
+        for finding in item.get("findings") or []:
+            labelled_acts[finding["index"]].add(finding["act"])
+        red_codes = {c for a in RED_ACTS for c in ACT_CODES[a]}
+        for index in set(labelled_acts) | set(codes):
+            got = codes.get(index, set())
+            want = labelled_acts.get(index, set())
+            for act, act_codes in ACT_CODES.items():
+                if act in want:
+                    acts[act]["tp" if got & act_codes else "fn"] += 1
+            is_red, said_red = bool(want & RED_ACTS), bool(got & red_codes)
+            if is_red or said_red:
+                red_messages["tp" if is_red and said_red else "fn" if is_red else "fp"] += 1
+                if errors and is_red != said_red:
+                    mistakes.append(f"{item['id']} message {index}: labelled {sorted(want) or 'clean'}, found {sorted(got) or 'nothing'}")
+    correct = sum(n for (want, got), n in confusion.items() if want == got)
+    return {
+        "items": len(items), "requirement": requirement, "acts": acts, "red_messages": red_messages,
+        "confusion": confusion, "accuracy": correct / len(items) if items else 0.0, "correct": correct,
+        "red_conversations": red_conversations, "mistakes": mistakes,
+    }
+
+
+def report(result: dict, title: str) -> str:
+    lines = [f"### {title}", "", f"{result['items']} conversations.", ""]
+    lines.append(f"- conversation grade accuracy: **{ratio(result['correct'], result['items'])}**")
+    rc = result["red_conversations"]
+    lines.append(f"- red conversations: recall {ratio(rc['tp'], rc['tp'] + rc['fn'])}, precision {ratio(rc['tp'], rc['tp'] + rc['fp'])}")
+    rm = result["red_messages"]
+    lines.append(f"- red messages: recall {ratio(rm['tp'], rm['tp'] + rm['fn'])}, precision {ratio(rm['tp'], rm['tp'] + rm['fp'])}")
+    lines += ["", "| requirement (finding: missing) | labelled missing | flagged | precision | recall |", "|---|---|---|---|---|"]
+    for field, c in result["requirement"].items():
+        lines.append(f"| {field} ({REQUIREMENTS[field]}) | {c['tp'] + c['fn']} | {c['tp'] + c['fp']} | {ratio(c['tp'], c['tp'] + c['fp'])} | {ratio(c['tp'], c['tp'] + c['fn'])} |")
+    lines += ["", "| labelled act | messages | found (recall) |", "|---|---|---|"]
+    for act, c in result["acts"].items():
+        if c["tp"] + c["fn"]:
+            lines.append(f"| {act} | {c['tp'] + c['fn']} | {ratio(c['tp'], c['tp'] + c['fn'])} |")
+    grades = ("green", "yellow", "red")
+    lines += ["", "| labelled \\ judged | " + " | ".join(grades) + " |", "|---|---|---|---|"]
+    for want in grades:
+        lines.append(f"| {want} | " + " | ".join(str(result["confusion"][(want, got)]) for got in grades) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    part = parser.add_mutually_exclusive_group()
+    part.add_argument("--dev", action="store_true", help="the two thirds tuning may read")
+    part.add_argument("--all", action="store_true", help="every labelled conversation")
+    parser.add_argument("--errors", action="store_true", help="list the disagreements (not with the frozen part)")
+    parser.add_argument("--ruleset", default="default")
+    parser.add_argument("--tokenizer", default="jieba")
+    args = parser.parse_args(argv)
+    if not JDDC.is_file():
+        print(f"the JDDC sample is not at {JDDC}", file=sys.stderr)
+        return 2
+    from kefu_lint import Linter
+
+    items = load_labels()
+    if args.dev:
+        items, title = [i for i in items if not frozen(i["id"])], "Development part (tuned on)"
+    elif args.all:
+        title = "All labelled conversations"
+    else:
+        items, title = [i for i in items if frozen(i["id"])], "Frozen test part (never tuned on)"
+        if args.errors:
+            parser.error("--errors lists mistakes: not on the frozen part")
+    result = evaluate(Linter(args.ruleset, tokenizer=args.tokenizer), items, load_conversations(), errors=args.errors)
+    print(report(result, title))
+    for mistake in result["mistakes"]:
+        print(mistake)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
