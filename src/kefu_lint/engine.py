@@ -194,13 +194,13 @@ class Linter:
         _check_role(role)
         source = self.ruleset.intents
         analysis = analyze(text, self.tokenizer)
-        acts = performed_acts(source, analysis, role) if source.definitions else frozenset()
+        acts = performed_acts(source, analysis, role, banned=True) if source.definitions else frozenset()
         if not acts:
             return ()
         model = source.model()
         lanes = [(name, model.index[name], source.threshold(name)) for name in sorted(acts)]
         hits = []
-        for start, end, logits in unit_logits(source, analysis, 1 + max(lane for _, lane, _ in lanes)):
+        for start, end, logits in unit_logits(source, analysis, 1 + max(lane for _, lane, _ in lanes), of_acts=role):
             if analysis.in_quote(start, end):
                 continue
             clause = analysis.text[start:end]

@@ -5,7 +5,10 @@ Training (``intent/train.py``) and inference (``intent/classifier.py``) both cal
 
 A *unit* is one sentence, also cut where the agent separated clauses with spaces (JD and
 Taobao agents type 「不可以的 A面灯光是无法设置的」, and normalisation removes spaces between
-Han characters, so the cut is read off the offset map). Quoted words are the customer's: a
+Han characters, so the cut is read off the offset map). For a message's dialogue acts a
+unit is also read in its clauses cut before a contrastive conjunction after a comma
+(「这个无法处理，但我们可以为您申请补偿」: the clause after 但 offers the remedy that excuses the
+decline); the banned acts are judged on whole units, where the contrast softens the first part. Quoted words are the customer's: a
 unit's quotation is replaced by one placeholder, so 「您说的“不归我们管”是哪位客服说的」 is judged
 by what the agent does with the quote, not by the quote.
 """
@@ -94,6 +97,25 @@ def unit_grams(text: str) -> list[str]:
     return grams(model_text(text))
 
 
+#: A clause that opens with one of these after a comma is a unit of its own.
+CONTRASTS = ("但是", "但", "不过", "可是", "然而")
+_CONTRAST = re.compile(r"(?<=,)\s*(?:" + "|".join(CONTRASTS) + ")")
+
+
+def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """``[start, end)`` cut before each contrastive conjunction that follows a comma, when
+    both sides keep at least ``MIN_CLAUSE`` characters; then windowed."""
+    spans: list[tuple[int, int]] = []
+    cut = start
+    for match in _CONTRAST.finditer(text, start, end):
+        position = match.start()
+        if position - cut >= MIN_CLAUSE and end - position >= MIN_CLAUSE:
+            spans.extend(_windows(text, cut, position))
+            cut = position
+    spans.extend(_windows(text, cut, end))
+    return spans
+
+
 def units(analysis: Analysis) -> list[tuple[int, int]]:
     """The spans (normalised offsets) of the units the model judges in a reply."""
     text = analysis.text
@@ -118,6 +140,19 @@ def units(analysis: Analysis) -> list[tuple[int, int]]:
                     cut = position
         spans.extend(_windows(text, cut, end))
     return [span for span in spans if text[span[0]:span[1]].strip()]
+
+
+def act_units(analysis: Analysis) -> list[tuple[int, int]]:
+    """The units a message's dialogue acts are read from: every unit, and the clauses of a
+    unit that a contrastive conjunction divides."""
+    text = analysis.text
+    spans = []
+    for start, end in units(analysis):
+        spans.append((start, end))
+        clauses = _clauses(text, start, end)
+        if len(clauses) > 1:
+            spans.extend(clause for clause in clauses if text[clause[0]:clause[1]].strip())
+    return spans
 
 
 def text_units(text: str) -> list[tuple[int, int]]:

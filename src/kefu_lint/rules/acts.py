@@ -20,7 +20,7 @@ from weakref import WeakKeyDictionary
 
 from ..intent.classifier import logit
 from ..intent.classifier import sigmoid as _sigmoid
-from ..intent.features import units
+from ..intent.features import act_units, units
 from ..model import Evidence
 from ..text.analysis import Analysis
 from .matching import PhraseAutomaton
@@ -49,19 +49,25 @@ _WORD_CHARACTERS = re.compile(r"\w")
 MEMBER_FLOOR = 0.5
 
 
-def unit_logits(source, analysis: Analysis, lanes: int) -> list[tuple[int, int, list[float]]]:
+def unit_logits(source, analysis: Analysis, lanes: int, *, of_acts: str | None = None) -> list[tuple[int, int, list[float]]]:
     """Every judged unit of the reply with the logits of at least the model's first ``lanes``
-    intents, computed once per reply for all rules (a wider request recomputes)."""
+    intents, computed once per reply for all rules (a wider request recomputes). With
+    ``of_acts`` (a role), the units the dialogue acts of a message by that role are read from."""
     model = source.model()
     memo = analysis.memo
-    key = ("intent-logits", id(model))
+    key = ("intent-logits", id(model), of_acts)
     cached = memo.get(key)
     if cached is None or cached[0] < lanes:
         # The head lanes at least: every rule that bans an act reads those, and a
         # wider request (an excuse, the acts of a message) is rarer.
         lanes = max(lanes, model.head)
         text = analysis.text
-        judged = [(s, e) for s, e in units(analysis) if len(_WORD_CHARACTERS.findall(text, s, e)) >= MIN_ACT_CHARACTERS]
+        # Contrasts divide an agent's clauses (a decline, 但 a remedy); a customer's 「好的，但是…」
+        # is one act that goes on, not a sign-off.
+        spans = act_units(analysis) if of_acts == "agent" else units(analysis)
+        # A short unit is no banned act (「不会呢」 is curt, KF204), but 「谢谢啦」 still thanks.
+        shortest = 1 if of_acts else MIN_ACT_CHARACTERS
+        judged = [(s, e) for s, e in spans if len(_WORD_CHARACTERS.findall(text, s, e)) >= shortest]
         cached = (lanes, [(start, end, model.logits(text[start:end], lanes)) for start, end in judged])
         memo[key] = cached
     return cached[1]
@@ -81,35 +87,35 @@ _role_acts: WeakKeyDictionary = WeakKeyDictionary()
 _role_acts_lock = threading.Lock()
 
 
-def _acts_plan(source, role: str) -> _RoleActs:
+def _acts_plan(source, role: str, banned: bool) -> _RoleActs:
+    key = (role, banned)
     plans = _role_acts.get(source)
-    if plans is None or role not in plans:
+    if plans is None or key not in plans:
         with _role_acts_lock:
             plans = _role_acts.setdefault(source, {})
-            if role not in plans:
+            if key not in plans:
                 model = source.model()
-                # Banned acts are the red rules' business (with pools, excuses and claims);
-                # a message's acts are what conversations are made of.
-                names = [n for n, i in source.definitions.items() if i.role == role and i.reported and i.zone != "red"]
+                names = [n for n, i in source.definitions.items() if i.role == role and i.reported and (banned or i.zone != "red")]
                 lanes = tuple((n, model.index[n], logit(source.threshold(n))) for n in names)
                 anchors = PhraseAutomaton((a, n) for n in names for a in source.definitions[n].anchors)
-                plans[role] = _RoleActs(1 + max((lane for _, lane, _ in lanes), default=0), lanes, anchors)
-    return plans[role]
+                plans[key] = _RoleActs(1 + max((lane for _, lane, _ in lanes), default=0), lanes, anchors)
+    return plans[key]
 
 
-def performed_acts(source, analysis: Analysis, role: str) -> frozenset[str]:
+def performed_acts(source, analysis: Analysis, role: str, *, banned: bool = False) -> frozenset[str]:
     """The dialogue acts a message of ``role`` performs: every reported intent of that role
-    outside the red zone that fires
-    on one of its units (quotes excluded) or whose anchor phrase it contains. Memoised on the
-    analysis, so the rules of one reply and the conversation's requirements share it."""
-    key = ("acts", role)
+    that fires on one of its units (quotes excluded) or whose anchor phrase it contains.
+    Banned (red) acts only with ``banned``: judging them is the red rules' business (pools,
+    excuses, one finding per clause), and a conversation is made of the others. Memoised on
+    the analysis, so the rules of one reply and the conversation's requirements share it."""
+    key = ("acts", role, banned)
     memo = analysis.memo
     found = memo.get(key)
     if found is None:
-        plan = _acts_plan(source, role)
+        plan = _acts_plan(source, role, banned)
         acts = set()
         if plan.lanes:
-            for start, end, logits in unit_logits(source, analysis, plan.width):
+            for start, end, logits in unit_logits(source, analysis, plan.width, of_acts=role):
                 if any(logits[lane] >= threshold for _, lane, threshold in plan.lanes) and not analysis.in_quote(start, end):
                     acts.update(name for name, lane, threshold in plan.lanes if logits[lane] >= threshold)
         if not plan.anchors.empty:

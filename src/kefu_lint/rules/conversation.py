@@ -503,7 +503,7 @@ class DelayWithoutRemedy(ConditionRule):
 class ChangeNotConfirmed(ConditionRule):
     """## What it does
     Flags a conversation where the customer asked to change an order (address, size,
-    colour …) and the agent's next two turns did not confirm the change back to them.
+    colour …) and no later agent message confirmed the change back to them.
 
     ## Why is this bad?
     Yellow zone. Repeating and confirming order details back to the customer cuts order
