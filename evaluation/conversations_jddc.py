@@ -156,12 +156,24 @@ def report(result: dict, title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def shares(linter, corpus) -> dict:
+    """Over every conversation of the sample: the share per grade and per requirement finding."""
+    grades, codes = Counter(), Counter()
+    for conversation_id, lines in corpus.items():
+        found, grade, _ = judge(linter, conversation_id, lines)
+        grades[grade] += 1
+        for code in set().union(*found.values()) if found else set():
+            codes[code] += 1
+    return {"conversations": len(corpus), "grades": dict(grades), "codes": dict(codes)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     part = parser.add_mutually_exclusive_group()
     part.add_argument("--dev", action="store_true", help="the two thirds tuning may read")
     part.add_argument("--all", action="store_true", help="every labelled conversation")
     parser.add_argument("--errors", action="store_true", help="list the disagreements (not with the frozen part)")
+    parser.add_argument("--shares", action="store_true", help="shares per grade and per rule over the whole sample, as YAML")
     parser.add_argument("--ruleset", default="default")
     parser.add_argument("--tokenizer", default="jieba")
     args = parser.parse_args(argv)
@@ -170,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from kefu_lint import Linter
 
+    if args.shares:
+        print(yaml.safe_dump(shares(Linter(args.ruleset, tokenizer=args.tokenizer), load_conversations()), sort_keys=True))
+        return 0
     items = load_labels()
     if args.dev:
         items, title = [i for i in items if not frozen(i["id"])], "Development part (tuned on)"

@@ -186,6 +186,28 @@ def targets_met(result: dict) -> list[str]:
     return problems
 
 
+def conversation_shares(linter) -> str:
+    """Per grade and per conversation rule, the share of the JDDC sample's conversations,
+    before (the stored figures of the engine before conversations were an engine input) and now."""
+    import conversations_jddc
+
+    if not conversations_jddc.JDDC.is_file():
+        return ""
+    before = yaml.safe_load((HERE / "jddc_conversations" / "shares-before.yaml").read_text(encoding="utf-8"))
+    after = conversations_jddc.shares(linter, conversations_jddc.load_conversations())
+    total = after["conversations"]
+    lines = ["", "## JDDC conversations: shares before and after", "",
+             f"All {total} conversations of the sample, audited as conversations. Before: the engine of commit 41cd641",
+             "(scenes by position and keywords); after: acts and conversation conditions. How often an auditor agrees:",
+             "`python evaluation/conversations_jddc.py` (frozen labelled part) and `--dev`.", "",
+             "| | before | after |", "|---|---|---|"]
+    for grade in ("green", "yellow", "red"):
+        lines.append(f"| conversations graded {grade} | {before['grades'].get(grade, 0) / total:.1%} | {after['grades'].get(grade, 0) / total:.1%} |")
+    for code in sorted(set(before["codes"]) | set(after["codes"])):
+        lines.append(f"| conversations with {code} | {before['codes'].get(code, 0) / total:.1%} | {after['codes'].get(code, 0) / total:.1%} |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output", type=Path)
@@ -196,6 +218,8 @@ def main() -> None:
     linter = Linter()
     result = evaluate(linter)
     text = report(result, jddc_overview(linter))
+    if options.output:  # the whole sample's conversations: only when the report is written
+        text += conversation_shares(linter)
     print(text)
     if options.output:
         options.output.write_text(text, encoding="utf-8")

@@ -268,7 +268,10 @@ class SceneInference:
             scenes.add("complaint")
         return scenes
 
-    def infer(self, conversation: Conversation) -> list[tuple[str, ...]]:
+    def infer(self, conversation: Conversation, *, topics: bool = True) -> list[tuple[str, ...]]:
+        """Each message's scenes; the topic scenes (complaint, presale …) only with ``topics``:
+        they cost a look at every customer message, and only a reply rule with ``scenes``
+        reads them."""
         scenes: list[set[str]] = [set() for _ in conversation.messages]
         agent_turns = conversation.turns_of("agent")
         if agent_turns:
@@ -277,6 +280,8 @@ class SceneInference:
             if len(agent_turns) > 1 and conversation.ended:
                 for index in agent_turns[-1].indexes:
                     scenes[index].add("closing")
+        if not topics:
+            return [tuple(sorted(s)) for s in scenes]
         pending: set[str] = set()
         for turn in conversation.turns:
             if turn.role == "customer":

@@ -32,7 +32,7 @@ from .conversation import (
 from .errors import ConfigError
 from .model import SCENES, ZONE_SEVERITY, ZONES, ChatMessage, IntentHit, Score, Violation
 from .rules import ConditionRule, Rule
-from .rules.acts import performed_acts, unit_logits
+from .rules.acts import act_spans, performed_acts
 from .rules.matching import PhraseAutomaton
 from .rules.triggers import TriggerIndex
 from .rulesets import Ruleset, load_ruleset
@@ -159,6 +159,8 @@ class Linter:
             rule for rule in self.rules if isinstance(rule, ConditionRule) and rule.range is not None
         )
         self._scenes = SceneInference(dict(self.ruleset.scene_keywords), dict(self.ruleset.scene_patterns))
+        #: Whether any reply rule applies only in some scenes (then topic scenes are inferred).
+        self._reads_topics = any(rule.config.scenes and not isinstance(rule, ConditionRule) for rule in self.rules)
 
     @property
     def tokenizer_name(self) -> str:
@@ -200,10 +202,12 @@ class Linter:
         model = source.model()
         lanes = [(name, model.index[name], source.threshold(name)) for name in sorted(acts)]
         hits = []
-        for start, end, logits in unit_logits(source, analysis, 1 + max(lane for _, lane, _ in lanes), of_acts=role):
+        width = 1 + max(lane for _, lane, _ in lanes)
+        for start, end in act_spans(analysis, role):
             if analysis.in_quote(start, end):
                 continue
             clause = analysis.text[start:end]
+            logits = model.logits(clause, width)
             for name, lane, threshold in lanes:
                 probability = sigmoid(logits[lane])
                 if probability >= threshold:
@@ -263,7 +267,7 @@ class Linter:
         its message and the agent responsible for it."""
         conversation = messages if isinstance(messages, Conversation) else self.conversation(messages, partial=partial)
         ordered = conversation.messages
-        scenes = self._scenes.infer(conversation)
+        scenes = self._scenes.infer(conversation, topics=self._reads_topics)
         findings: list[ConversationFinding] = []
         results: list[MessageResult] = []
         for index, message in enumerate(ordered):

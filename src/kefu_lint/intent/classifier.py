@@ -103,7 +103,7 @@ class IntentModel:
         self._lock = threading.RLock()
         # Sentences repeat across replies (templates, quick phrases): a unit's logits are
         # worked out once. lru_cache is thread-safe; the key is the unit and the lanes.
-        self._cached_logits = lru_cache(maxsize=LOGIT_CACHE_SIZE)(self._logits)
+        self._cached_logits = lru_cache(maxsize=LOGIT_CACHE_SIZE)(self._group_logits)
 
     @property
     def head(self) -> int:
@@ -174,7 +174,7 @@ class IntentModel:
 
     # -- scoring --
 
-    def _group_of(self, lane: int) -> tuple[int, int]:
+    def group_of(self, lane: int) -> tuple[int, int]:
         """(group number, first lane of that group)."""
         start = 0
         for group, end in enumerate(self.bounds):
@@ -188,7 +188,7 @@ class IntentModel:
             with self._lock:
                 if self._tables is None:
                     tables: list[dict[str, int]] = [{} for _ in self.bounds]
-                    groups = [self._group_of(lane) for lane in range(len(self.intents))]
+                    groups = [self.group_of(lane) for lane in range(len(self.intents))]
                     for gram, entries in self.weights.items():
                         values = [0] * len(self.bounds)
                         for lane, weight in entries.items():
@@ -242,26 +242,32 @@ class IntentModel:
         """The logits of the first ``lanes`` intents (all by default) for one unit of
         normalised text; only the lane groups that hold them are read."""
         lanes = len(self.intents) if lanes is None else min(lanes, len(self.intents))
-        return list(self._cached_logits(text, lanes))
-
-    def _logits(self, text: str, lanes: int) -> tuple[float, ...]:
-        marked = padded(text)
-        norm = gram_weight(positions(len(marked))) / SCALE
         out: list[float] = []
         start = 0
         for group, end in enumerate(self.bounds):
             if start >= lanes:
                 break
-            automaton = self._automaton(group)
-            total = sum(map(_value, automaton.iter(marked))) if len(automaton) else 0
-            out += _lanes(total, self.bias[start:min(end, lanes)], norm)
+            out += self._cached_logits(text, group)[:lanes - start]
             start = end
-        return tuple(out)
+        return out
+
+    def group_logits(self, text: str, group: int) -> tuple[float, ...]:
+        """The logits of one lane group's intents for one unit (lanes ``bounds[group - 1]``
+        up to ``bounds[group]``): a message's dialogue acts read the last group alone."""
+        return self._cached_logits(text, group)
+
+    def _group_logits(self, text: str, group: int) -> tuple[float, ...]:
+        marked = padded(text)
+        norm = gram_weight(positions(len(marked))) / SCALE
+        start = self.bounds[group - 1] if group else 0
+        automaton = self._automaton(group)
+        total = sum(map(_value, automaton.iter(marked))) if len(automaton) else 0
+        return tuple(_lanes(total, self.bias[start:self.bounds[group]], norm))
 
     def weight(self, gram: str, lane: int) -> float:
         """One n-gram's weight for one intent, read off the packed tables: adding 2^31 to
         every lane makes each one non-negative, so a lane is a plain shift and mask."""
-        group, first = self._group_of(lane)
+        group, first = self.group_of(lane)
         automaton = self._automaton(group)
         packed = automaton.get(gram, None) if len(automaton) else None
         if packed is None:

@@ -49,25 +49,33 @@ _WORD_CHARACTERS = re.compile(r"\w")
 MEMBER_FLOOR = 0.5
 
 
-def unit_logits(source, analysis: Analysis, lanes: int, *, of_acts: str | None = None) -> list[tuple[int, int, list[float]]]:
+def act_spans(analysis: Analysis, role: str) -> list[tuple[int, int]]:
+    """The units a message's dialogue acts are read from. Contrasts divide an agent's clauses
+    (a decline, 但 a remedy); a customer's 「好的，但是…」 is one act that goes on, not a
+    sign-off. Short units count (「谢谢啦」 thanks), unlike for the banned acts."""
+    key = ("act-spans", role)
+    spans = analysis.memo.get(key)
+    if spans is None:
+        text = analysis.text
+        candidates = act_units(analysis) if role == "agent" else units(analysis)
+        spans = analysis.memo[key] = [(s, e) for s, e in candidates if _WORD_CHARACTERS.search(text, s, e)]
+    return spans
+
+
+def unit_logits(source, analysis: Analysis, lanes: int) -> list[tuple[int, int, list[float]]]:
     """Every judged unit of the reply with the logits of at least the model's first ``lanes``
-    intents, computed once per reply for all rules (a wider request recomputes). With
-    ``of_acts`` (a role), the units the dialogue acts of a message by that role are read from."""
+    intents, computed once per reply for all rules (a wider request recomputes)."""
     model = source.model()
     memo = analysis.memo
-    key = ("intent-logits", id(model), of_acts)
+    key = ("intent-logits", id(model))
     cached = memo.get(key)
     if cached is None or cached[0] < lanes:
         # The head lanes at least: every rule that bans an act reads those, and a
-        # wider request (an excuse, the acts of a message) is rarer.
+        # wider request (an excuse) is rarer.
         lanes = max(lanes, model.head)
         text = analysis.text
-        # Contrasts divide an agent's clauses (a decline, 但 a remedy); a customer's 「好的，但是…」
-        # is one act that goes on, not a sign-off.
-        spans = act_units(analysis) if of_acts == "agent" else units(analysis)
-        # A short unit is no banned act (「不会呢」 is curt, KF204), but 「谢谢啦」 still thanks.
-        shortest = 1 if of_acts else MIN_ACT_CHARACTERS
-        judged = [(s, e) for s, e in spans if len(_WORD_CHARACTERS.findall(text, s, e)) >= shortest]
+        # A short unit is no banned act: 「不会呢」 is curt (KF204).
+        judged = [(s, e) for s, e in units(analysis) if len(_WORD_CHARACTERS.findall(text, s, e)) >= MIN_ACT_CHARACTERS]
         cached = (lanes, [(start, end, model.logits(text[start:end], lanes)) for start, end in judged])
         memo[key] = cached
     return cached[1]
@@ -75,11 +83,11 @@ def unit_logits(source, analysis: Analysis, lanes: int, *, of_acts: str | None =
 
 @dataclass(frozen=True)
 class _RoleActs:
-    """What tells the acts of one role's messages: each reported intent's lane and threshold
-    (as a logit), and the intents' anchor phrases."""
+    """What tells the acts of one role's messages: per lane group the model must read, each
+    reported intent's place in the group and its threshold (as a logit); and the intents'
+    anchor phrases."""
 
-    width: int
-    lanes: tuple[tuple[str, int, float], ...]
+    groups: tuple[tuple[int, tuple[tuple[str, int, float], ...]], ...]
     anchors: PhraseAutomaton
 
 
@@ -96,9 +104,12 @@ def _acts_plan(source, role: str, banned: bool) -> _RoleActs:
             if key not in plans:
                 model = source.model()
                 names = [n for n, i in source.definitions.items() if i.role == role and i.reported and (banned or i.zone != "red")]
-                lanes = tuple((n, model.index[n], logit(source.threshold(n))) for n in names)
+                by_group: dict[int, list] = {}
+                for n in names:
+                    group, first = model.group_of(model.index[n])
+                    by_group.setdefault(group, []).append((n, model.index[n] - first, logit(source.threshold(n))))
                 anchors = PhraseAutomaton((a, n) for n in names for a in source.definitions[n].anchors)
-                plans[key] = _RoleActs(1 + max((lane for _, lane, _ in lanes), default=0), lanes, anchors)
+                plans[key] = _RoleActs(tuple((g, tuple(lanes)) for g, lanes in sorted(by_group.items())), anchors)
     return plans[key]
 
 
@@ -114,10 +125,15 @@ def performed_acts(source, analysis: Analysis, role: str, *, banned: bool = Fals
     if found is None:
         plan = _acts_plan(source, role, banned)
         acts = set()
-        if plan.lanes:
-            for start, end, logits in unit_logits(source, analysis, plan.width, of_acts=role):
-                if any(logits[lane] >= threshold for _, lane, threshold in plan.lanes) and not analysis.in_quote(start, end):
-                    acts.update(name for name, lane, threshold in plan.lanes if logits[lane] >= threshold)
+        if plan.groups:
+            model = source.model()
+            text = analysis.text
+            for start, end in act_spans(analysis, role):
+                if analysis.in_quote(start, end):
+                    continue
+                for group, lanes in plan.groups:  # only the groups that hold these acts
+                    logits = model.group_logits(text[start:end], group)
+                    acts.update(name for name, lane, threshold in lanes if logits[lane] >= threshold)
         if not plan.anchors.empty:
             acts.update(hit.payload for hit in plan.anchors.hits(analysis.text) if not analysis.in_quote(hit.start, hit.end))
         found = memo[key] = frozenset(acts)
