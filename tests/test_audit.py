@@ -160,8 +160,20 @@ def test_jddc_sample_through_a_column_mapping(tmp_path, jddc_path):
     assert rows(tmp_path / "audit.db", "SELECT COUNT(*) FROM findings WHERE code = 'KF104'") == [(0,)]
 
 
-def test_scene_inference_and_conversation_scoring():
-    linter = Linter()
+SCENE_RULE = """\
+extends: default
+rules:
+  KF911:
+    name: complaint-needs-a-name
+    check: phrases
+    zone: yellow
+    scenes: [complaint]
+    message: 处理投诉时请报上工号「{matched}」
+    phrases: [已处理]
+"""
+
+
+def test_scene_inference_and_conversation_scoring(tmp_path):
     messages = [
         ChatMessage("c", "customer", "在吗", 0, seq=1),
         ChatMessage("c", "agent", "在的", 5, agent="a", seq=2),
@@ -169,12 +181,19 @@ def test_scene_inference_and_conversation_scoring():
         ChatMessage("c", "agent", "请提供订单号", 15, agent="a", seq=4),
         ChatMessage("c", "agent", "已处理", 20, agent="a", seq=5),
     ]
-    result = linter.lint_conversation(reversed(messages))  # out of order on input
-    # The agent's last turn is two messages: both close the conversation, both answer the complaint.
-    assert [m.scenes for m in result.messages] == [(), ("greeting",), (), ("closing", "complaint"), ("closing", "complaint")]
+    result = Linter().lint_conversation(reversed(messages))  # out of order on input
+    # The agent's last turn is two messages: both close the conversation. No reply rule of the
+    # default applies by topic, so no topic scenes are inferred.
+    assert [m.scenes for m in result.messages] == [(), ("greeting",), (), ("closing",), ("closing",)]
     codes = {(f.message_index, f.violation.code) for f in result.findings}
     assert codes == {(3, "KF302"), (4, "KF301")}
     assert result.score.grade == "yellow" and result.agent == "a" and result.first_response_seconds == 5
+    # A shop's reply rule that applies in the complaint scene: the turn after the complaint is in it.
+    shop = tmp_path / "shop.yaml"
+    shop.write_text(SCENE_RULE, encoding="utf-8")
+    with_topics = Linter(str(shop)).lint_conversation(messages)
+    assert [m.scenes for m in with_topics.messages][3:] == [("closing", "complaint"), ("closing", "complaint")]
+    assert (4, "KF911") in {(f.message_index, f.violation.code) for f in with_topics.findings}
 
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
