@@ -90,7 +90,7 @@ def lint_rows(lines: list[str], repeats: int) -> list[dict]:
         # Interleaved, best of each: a slow spell of the machine hits all three alike.
         floor, uncached, with_cache = interleaved_best(repeats, [
             lambda: [tokenizer.token_spans(s) for s in lines],
-            lambda: [linter._lint(s, frozenset()) for s in lines],
+            lambda: [linter._lint(s, frozenset(), False) for s in lines],
             cached,
         ])
         count = len(lines)
@@ -166,14 +166,14 @@ def intent_rows(lines: list[str], repeats: int, workdir: Path) -> list[dict]:
         def judged_all() -> None:
             model._cached_logits.cache_clear()  # every sentence new too, not only every reply
             for s in lines:
-                with_intents._lint(s, frozenset())
+                with_intents._lint(s, frozenset(), False)
 
         def acts_all() -> None:
             model._cached_logits.cache_clear()
             for s in lines:
                 with_intents._intents(s, "agent")
 
-        baseline, judged = interleaved_best(repeats, [lambda: [without._lint(s, frozenset()) for s in lines], judged_all])
+        baseline, judged = interleaved_best(repeats, [lambda: [without._lint(s, frozenset(), False) for s in lines], judged_all])
         count = len(lines)
         rows.append({"what": f"lint without intents, every reply new ({backend}) — baseline", "rate": f"{baseline / count * 1e6:.1f} µs/reply",
                      "mb": f"{count / baseline:,.0f} replies/s", "ratio": "1.00×"})

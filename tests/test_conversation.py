@@ -213,3 +213,14 @@ def test_conversation_rule_docs_name_their_conditions():
     conditions = [cls for cls in BUILTIN_RULES.values() if issubclass(cls, ConditionRule)]
     assert {cls.code_default for cls in conditions} == {"KF301", "KF302", "KF303", "KF304", "KF401", "KF402", "KF403", "KF404"}
     assert all("## What it does" in textwrap.dedent(cls.__doc__ or "") for cls in conditions)
+
+
+def test_explain_shows_a_condition_in_words_and_conversation_examples():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "kefu_lint.cli", "explain", "KF301"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "范围：客服的最后一轮消息" in result.stdout and "适用：对话已结束" in result.stdout
+    assert "行为「致谢」" in result.stdout  # acts by their Chinese labels
+    assert "顾客：好的知道了\n    客服：嗯" in result.stdout  # a conversation example, one message per line

@@ -341,6 +341,13 @@ def explain(code, ruleset):
             role = "excuses a hit" if name in rule.config.options.get("excused_by_intents", ()) else "flags"
             click.echo(f"  {name} ({role}): {loaded.intents.definitions[name].description}  threshold {loaded.intents.threshold(name):.2f}")
         click.echo("  `kefu-lint explain INTENT` shows an intent's examples and held-out figures.")
+    from .rules import ConditionRule
+
+    if isinstance(rule, ConditionRule):
+        labels = {name: intent.label for name, intent in loaded.intents.definitions.items()}
+        click.echo("\n## 判断条件 (condition)")
+        for line in rule.describe(labels):
+            click.echo(f"  {line}")
     if rule.config.source:
         click.echo(f"\n## Source\n{rule.config.source}")
     bad = [e for e in rule.config.examples if e.bad]
@@ -348,9 +355,19 @@ def explain(code, ruleset):
     if bad or good:
         click.echo("\n## Examples from the ruleset")
         for example in bad:
-            click.echo(f"  ✗ {example.text}    (marks: {', '.join(example.marks)})")
+            click.echo(f"  ✗ {_example_text(example)}    (marks: {', '.join(example.marks)})")
         for example in good:
-            click.echo(f"  ✓ {example.text}")
+            click.echo(f"  ✓ {_example_text(example)}")
+
+
+def _example_text(example) -> str:
+    """A reply as written; a conversation as its messages, one per line."""
+    if example.conversation is None:
+        return example.text
+    roles = {"customer": "顾客", "agent": "客服", "system": "系统"}
+    return "\n    ".join(
+        f"{roles.get(role, role)}{'' if seconds is None else f' {seconds:g}秒'}：{text}" for role, seconds, text in example.conversation
+    )
 
 
 def _explain_intent(loaded, name: str) -> str:

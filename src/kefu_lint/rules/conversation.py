@@ -282,6 +282,50 @@ class ConditionRule(Rule):
         indexes = [i for t in chosen for i in t.indexes if conversation.messages[i].role == spec.role]
         return indexes[:spec.messages] if spec.messages is not None else indexes
 
+    def describe(self, labels: Mapping[str, str]) -> list[str]:
+        """The condition in words (for ``kefu-lint explain``), with acts by their Chinese labels."""
+        roles = {"agent": "客服", "customer": "顾客"}
+
+        def cue(requirement: Requirement) -> str:
+            parts = []
+            if requirement.acts:
+                parts.append("行为" + "、".join(f"「{labels.get(a, a)}」" for a in requirement.acts))
+            if requirement.any:
+                shown = "、".join(requirement.any[:8]) + (" …" if len(requirement.any) > 8 else "")
+                parts.append(f"词语 {shown}")
+            if requirement.patterns:
+                parts.append("模式 " + "、".join(requirement.patterns))
+            return "，或".join(parts)
+
+        lines = []
+        if self.anchor is not None:
+            which = {"first": "第一条", "every": "每一条", "every-turn": "每一轮"}[self.anchor.which]
+            shows = f"带有{cue(self.anchor.cue)}的" if self.anchor.cue is not None else ""
+            lines.append(f"锚点：{roles[self.anchor.role]}{which}{shows}消息")
+        if self.range is not None:
+            who = roles[self.range.role]
+            after = "此后" if self.anchor is not None else ""
+            if self.range.turn is not None:
+                where = f"{who}的{'第一' if self.range.turn == 'first' else '最后一'}轮消息"
+            elif self.range.turns is not None:
+                where = f"{who}{after}的 {self.range.turns} 轮消息"
+            elif self.range.messages is not None:
+                where = f"{who}{after}的 {self.range.messages} 条消息"
+            else:
+                where = f"{who}{after}的全部消息"
+            lines.append(f"范围：{where}")
+        if self.applies:
+            lines.append("适用：" + "、".join({"ended": "对话已结束", "complete": "对话完整（不从中途开始）"}[a] for a in self.applies))
+        for requirement in self.requirements:
+            lines.append(f"要求「{requirement.name}」：{cue(requirement)}")
+        if self.max_seconds is not None:
+            lines.append(f"时限：{self.max_seconds} 秒内回复")
+        if self._unanswered is not None:
+            lines.append(f"无人回复时：若该轮有{cue(self._unanswered.requirements[0])}即判定")
+        if self.config.scenes:
+            lines.append("单条话术：场景 " + "、".join(self.config.scenes) + " 中的回复按同样要求判断")
+        return lines
+
     def finding(self, conversation, index: int, **fields: str) -> ConversationHit:
         """A finding that spans the whole of message ``index``."""
         text = conversation.messages[index].text
