@@ -250,23 +250,21 @@ class SceneInference:
     """
 
     def __init__(self, keywords: dict[str, Sequence[str]], patterns: dict[str, Sequence[str]]) -> None:
-        from .rules.matching import GuardedPattern, PhraseAutomaton
+        from .rules.base import Requirement
+        from .rules.conversation import Cues
 
-        self._automaton = PhraseAutomaton((phrase, scene) for scene, phrases in keywords.items() for phrase in phrases)
-        self._patterns = [(GuardedPattern(p), scene) for scene, items in patterns.items() for p in items]
+        # Each topic scene is a cue like a condition's: its phrases, its patterns, and for
+        # ``complaint`` the customer's act.
+        names = sorted(set(keywords) | set(patterns) | {"complaint"})
+        self._scenes = names
+        self._cues = Cues([
+            Requirement(name, tuple(keywords.get(name, ())), ("complaint",) if name == "complaint" else (), tuple(patterns.get(name, ())))
+            for name in names
+        ])
 
     def topics(self, conversation: Conversation, index: int) -> set[str]:
-        text = conversation.normalized(index)
-        scenes = {hit.payload for hit in self._automaton.hits(text)}
-        for pattern, scene in self._patterns:
-            try:
-                if pattern.search(text) is not None:
-                    scenes.add(scene)
-            except TimeoutError:
-                pass  # a pathological pattern on a pathological message infers nothing
-        if "complaint" in conversation.acts(index):
-            scenes.add("complaint")
-        return scenes
+        acts = conversation.acts(index)
+        return {self._scenes[i] for i in self._cues.shown(conversation.normalized(index), acts)}
 
     def infer(self, conversation: Conversation, *, topics: bool = True) -> list[tuple[str, ...]]:
         """Each message's scenes; the topic scenes (complaint, presale …) only with ``topics``:
