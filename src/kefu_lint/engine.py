@@ -20,7 +20,6 @@ from pathlib import Path
 
 from .conversation import (
     AgentResult,
-    order_messages,
     Conversation,
     ConversationFinding,
     ConversationResult,
@@ -28,6 +27,7 @@ from .conversation import (
     SceneInference,
     main_agent,
     main_shop,
+    order_messages,
 )
 from .errors import ConfigError
 from .model import SCENES, ZONE_SEVERITY, ZONES, ChatMessage, IntentHit, Score, Violation

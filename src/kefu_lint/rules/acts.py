@@ -62,25 +62,6 @@ def act_spans(analysis: Analysis, role: str) -> list[tuple[int, int]]:
     return spans
 
 
-def unit_logits(source, analysis: Analysis, lanes: int) -> list[tuple[int, int, list[float]]]:
-    """Every judged unit of the reply with the logits of at least the model's first ``lanes``
-    intents, computed once per reply for all rules (a wider request recomputes)."""
-    model = source.model()
-    memo = analysis.memo
-    key = ("intent-logits", id(model))
-    cached = memo.get(key)
-    if cached is None or cached[0] < lanes:
-        # The head lanes at least: every rule that bans an act reads those, and a
-        # wider request (an excuse) is rarer.
-        lanes = max(lanes, model.head)
-        text = analysis.text
-        # A short unit is no banned act: 「不会呢」 is curt (KF204).
-        judged = [(s, e) for s, e in units(analysis) if len(_WORD_CHARACTERS.findall(text, s, e)) >= MIN_ACT_CHARACTERS]
-        cached = (lanes, [(start, end, model.logits(text[start:end], lanes)) for start, end in judged])
-        memo[key] = cached
-    return cached[1]
-
-
 @dataclass(frozen=True)
 class _RoleActs:
     """What tells the acts of one role's messages: per lane group the model must read, each
@@ -159,7 +140,22 @@ class IntentJudge:
         return self.source.model()
 
     def unit_logits(self, analysis: Analysis, lanes: int) -> list[tuple[int, int, list[float]]]:
-        return unit_logits(self.source, analysis, lanes)
+        """Every judged unit of the reply with the logits of at least the model's first ``lanes``
+        intents, computed once per reply for all rules (a wider request recomputes)."""
+        model = self._model()
+        memo = analysis.memo
+        key = ("intent-logits", id(model))
+        cached = memo.get(key)
+        if cached is None or cached[0] < lanes:
+            # The head lanes at least: every rule that bans an act reads those, and a
+            # wider request (an excuse) is rarer.
+            lanes = max(lanes, model.head)
+            text = analysis.text
+            # A short unit is no banned act: 「不会呢」 is curt (KF204).
+            judged = [(s, e) for s, e in units(analysis) if len(_WORD_CHARACTERS.findall(text, s, e)) >= MIN_ACT_CHARACTERS]
+            cached = (lanes, [(start, end, model.logits(text[start:end], lanes)) for start, end in judged])
+            memo[key] = cached
+        return cached[1]
 
     def _plan(self, names: tuple[str, ...]):
         """For ``names``: the lanes every unit needs, each direct intent's lane and threshold,
