@@ -293,9 +293,13 @@ def test_rules_explain_and_test_commands(tmp_path):
     rules = json.loads(run("rules", "-o", "json").out)
     assert next(r for r in rules if r["code"] == "KF202")["fixable"] is True
     explained = run("explain", "KF101").out
-    for heading in ("## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Fix safety"):
+    for heading in ("## 检查什么", "## 为什么", "## 示例", "## 建议写法", "## 修复", "## 规则集中的例子"):
         assert heading in explained
+    assert explained.startswith("# KF101 negative-opener（红色警示区，扣 50 分，场景：全部）")
     assert "✗ 不行，这个不能退" in explained
+    english = run("explain", "KF101", "--lang", "en").out
+    for heading in ("## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Fix safety"):
+        assert heading in english
     assert run("test", "default").returncode == 0
     broken = tmp_path / "r.yaml"
     broken.write_text(textwrap.dedent("""
@@ -326,7 +330,7 @@ def test_platform_ruleset_flags_compliance_examples_with_sources():
     default_codes = {f["code"] for f in json.loads(run("check", "-o", "json", EXAMPLES / "platform").out)["findings"]}
     assert default_codes == {"KF501", "KF504"}
     explained = run("explain", "KF504", "--ruleset", "platform").out
-    assert "## Source" in explained and "《中华人民共和国电子商务法》第十七条" in explained
+    assert "## 依据" in explained and "《中华人民共和国电子商务法》第十七条" in explained
     sarif_rules = json.loads(run("check", "--ruleset", "platform", "-o", "sarif", EXAMPLES / "platform").out)["runs"][0]["tool"]["driver"]["rules"]
     assert any(rule["id"] == "KF502" for rule in sarif_rules)
 

@@ -50,11 +50,3 @@ def test_every_rule_has_bad_and_good_examples(ruleset_name):
     for rule in load_ruleset(ruleset_name).rules:
         kinds = {example.bad for example in rule.config.examples}
         assert kinds == {True, False}, f"{rule.code} needs at least one bad and one good example"
-
-
-@pytest.mark.parametrize("ruleset_name", shipped_ruleset_names())
-def test_every_rule_is_documented(ruleset_name):
-    for rule in load_ruleset(ruleset_name).rules:
-        doc = rule.doc()
-        for heading in ("## What it does", "## Why is this bad?"):
-            assert heading in doc, f"{rule.code} doc lacks {heading!r}"

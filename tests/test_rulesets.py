@@ -56,7 +56,7 @@ def test_override_zone_weight_and_disable(tmp_path):
 @pytest.mark.parametrize(
     "body, line, key, words",
     [
-        ("rules:\n  KF101:\n    zone: red\n    colour: blue\n", 4, "KF101.colour", "unknown key"),
+        ("extends: default\nrules:\n  KF101:\n    zone: red\n    colour: blue\n", 5, "KF101.colour", "unknown key"),
         ("extends: default\nrules:\n  KF103:\n    patterns: ['(unclosed']\n", 4, "KF103.patterns", "bad regular expression"),
         ("rules:\n  KF999:\n    zone: red\n    message: x\n", 2, "KF999", "needs a 'check'"),
         ("rules:\n  XX:\n    zone: red\n", 2, "XX", "must look like KF101"),

@@ -296,14 +296,21 @@ def _audit_on_spark(inputs, out_dir, columns, agent_role, customer_role, input_f
 
 @main.command()
 @click.option("--ruleset", default="default", show_default=True)
-@click.option("--output-format", "-o", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def rules(ruleset, output_format):
+@click.option("--output-format", "-o", "output_format", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True,
+              help="markdown: a table with each rule's summary, for a shop's own docs.")
+@click.option("--lang", "language", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of the markdown summaries.")
+def rules(ruleset, output_format, language):
     """List the rules: code, name, zone, weight, scenes, fixable."""
     import json
 
     from .rulesets import load_ruleset
 
     loaded = load_ruleset(ruleset)
+    if output_format == "markdown":
+        from .formats.rule_docs import rules_table
+
+        click.echo(rules_table(loaded.rules, language))
+        return
     rows = [
         {"code": r.code, "name": r.name, "zone": r.zone, "weight": r.weight, "scenes": list(r.config.scenes), "fixable": r.fixable}
         for r in loaded.rules
@@ -319,87 +326,26 @@ def rules(ruleset, output_format):
 @main.command()
 @click.argument("code")
 @click.option("--ruleset", default="default", show_default=True)
-def explain(code, ruleset):
-    """Print a rule's (or an intent's) documentation and examples."""
+@click.option("--lang", "language", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of the page (中文 or English).")
+def explain(code, ruleset, language):
+    """Print a rule's (or an intent's) documentation and examples.
+
+    CODE is a rule's code or name, or an intent's name (``intent:NAME`` when a rule has
+    the same name).
+    """
     from .errors import ConfigError
+    from .formats.rule_docs import explain_intent, explain_rule
     from .rulesets import load_ruleset
 
     loaded = load_ruleset(ruleset)
-    rule = loaded.rule(code.upper()) or next((r for r in loaded.rules if r.name == code), None)
-    if rule is None and code in loaded.intents:
-        click.echo(_explain_intent(loaded, code))
+    intent_name = code.removeprefix("intent:")
+    rule = None if intent_name != code else loaded.rule(code.upper()) or next((r for r in loaded.rules if r.name == code), None)
+    if rule is None and intent_name in loaded.intents:
+        click.echo(explain_intent(loaded, intent_name, language))
         return
     if rule is None:
         raise ConfigError(f"no rule {code!r} in ruleset {ruleset!r}; see 'kefu-lint rules'")
-    scenes = ", ".join(rule.config.scenes) or "all"
-    click.echo(f"# {rule.code} {rule.name} ({rule.zone} zone, weight {rule.weight}, scenes: {scenes})\n")
-    click.echo(rule.doc())
-    names = tuple(rule.config.options.get("intents", ())) + tuple(rule.config.options.get("excused_by_intents", ()))
-    if names:
-        click.echo("\n## 判断依据的意图 (intents)")
-        for name in names:
-            role = "excuses a hit" if name in rule.config.options.get("excused_by_intents", ()) else "flags"
-            click.echo(f"  {name} ({role}): {loaded.intents.definitions[name].description}  threshold {loaded.intents.threshold(name):.2f}")
-        click.echo("  `kefu-lint explain INTENT` shows an intent's examples and held-out figures.")
-    from .rules import ConditionRule
-
-    if isinstance(rule, ConditionRule):
-        labels = {name: intent.label for name, intent in loaded.intents.definitions.items()}
-        click.echo("\n## 判断条件 (condition)")
-        for line in rule.describe(labels):
-            click.echo(f"  {line}")
-    if rule.config.source:
-        click.echo(f"\n## Source\n{rule.config.source}")
-    bad = [e for e in rule.config.examples if e.bad]
-    good = [e for e in rule.config.examples if not e.bad]
-    if bad or good:
-        click.echo("\n## Examples from the ruleset")
-        for example in bad:
-            click.echo(f"  ✗ {_example_text(example)}    (marks: {', '.join(example.marks)})")
-        for example in good:
-            click.echo(f"  ✓ {_example_text(example)}")
-
-
-def _example_text(example) -> str:
-    """A reply as written; a conversation as its messages, one per line."""
-    if example.conversation is None:
-        return example.text
-    roles = {"customer": "顾客", "agent": "客服", "system": "系统"}
-    return "\n    ".join(
-        f"{roles.get(role, role)}{'' if seconds is None else f' {seconds:g}秒'}：{text}" for role, seconds, text in example.conversation
-    )
-
-
-def _explain_intent(loaded, name: str) -> str:
-    intent = loaded.intents.definitions[name]
-    model = loaded.intents.model()
-    metrics = model.metrics.get(name, {})
-    zone = intent.zone or "none (an act rules require)"
-    lines = [
-        f"# intent {name} ({intent.role} messages, zone: {zone})",
-        "",
-        intent.description,
-        "",
-        f"threshold: {loaded.intents.threshold(name):.3f} (probability at which it fires; chosen on held-out data unless the ruleset sets one)",
-    ]
-    if metrics:
-        def pct(value):
-            return "–" if value is None else f"{value:.1%}"
-
-        lines.append(
-            f"held-out: precision {pct(metrics.get('precision'))}, recall {pct(metrics.get('recall'))}"
-            f" on {metrics.get('positives')} positive and {metrics.get('negatives')} negative training examples (5-fold)"
-        )
-    if intent.excused_by:
-        lines.append(f"excused when the reply also performs: {', '.join(intent.excused_by)}")
-    if intent.anchors:
-        lines.append(f"anchors (always count): {', '.join(intent.anchors)}")
-    examples = intent.examples()
-    lines += ["", "## Examples (positive: performs the act)"]
-    lines += [f"  ✓ {text}" for text in examples.positive[:8]]
-    lines += ["", "## Hard negatives (look alike, do not perform it)"]
-    lines += [f"  ✗ {text}" for text in examples.negative[:8]]
-    return "\n".join(lines)
+    click.echo(explain_rule(loaded, rule, language))
 
 
 @main.command(name="test")

@@ -16,6 +16,13 @@ Scene = Literal[
 ]
 SCENES: tuple[str, ...] = get_args(Scene)
 
+#: What a Chinese CS team calls the zones and scenes (explain, reports).
+ZONE_NAMES_ZH: dict[str, str] = {"red": "红色警示区", "yellow": "黄色观察区", "green": "绿色安全区"}
+SCENE_NAMES_ZH: dict[str, str] = {
+    "greeting": "问候", "presale": "售前咨询", "order": "下单", "logistics_delay": "物流延误",
+    "after_sales": "售后", "complaint": "投诉", "closing": "结束语",
+}
+
 Grade = Zone
 
 

@@ -35,13 +35,15 @@ import yaml
 from .errors import RulesetError
 from .intent import INTENT_KEYS, ROLES, Intent, IntentDataError, IntentExamples, check_zone, parse_examples
 from .model import SCENES, ZONES
-from .rules import BUILTIN_RULES, CHECKS, Rule
+from .rules import CHECKS, Rule
 from .rules.base import Example, OptionError, RuleConfig
 
 CODE_PATTERN = re.compile(r"^[A-Z]{2,4}[0-9]{3}$")
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 TOP_LEVEL_KEYS = {"name", "description", "extends", "dictionary", "rules", "scene_keywords", "scene_patterns", "intents"}
 CONVERSATION_LINE = re.compile(r"^(customer|agent|system)(?:\s+(-?\d+(?:\.\d+)?))?\s*:\s*(.*)$", re.S)
+#: The languages a rule's documentation may be written in (``doc: {zh: …, en: …}``).
+DOC_LANGUAGES = ("zh", "en")
 ENTRY_KEYS = {"name", "zone", "weight", "message", "check", "scenes", "suggest", "doc", "source", "enabled", "examples"}
 DEFAULT_WEIGHTS = {"red": 50, "yellow": 10, "green": 15}
 MAX_EXTENDS_DEPTH = 16
@@ -515,24 +517,18 @@ def _build_rule(code: str, entry: dict, intents: IntentSource | None = None) -> 
         )
 
     check = entry.get("check")
-    if check is not None:
-        if check not in CHECKS:
-            raise fail(f"unknown check {check!r}; choose one of {', '.join(sorted(CHECKS))}", "check")
-        rule_class = CHECKS[check]
-        builtin = BUILTIN_RULES.get(code)
-        if builtin is not None and builtin.check_name == check:
-            rule_class = builtin
-    elif code in BUILTIN_RULES:
-        rule_class = BUILTIN_RULES[code]
-    else:
+    if check is None:
         raise fail(f"new rule {code} needs a 'check' ({', '.join(sorted(CHECKS))})")
+    if check not in CHECKS:
+        raise fail(f"unknown check {check!r}; choose one of {', '.join(sorted(CHECKS))}", "check")
+    rule_class = CHECKS[check]
 
     allowed = ENTRY_KEYS | set(rule_class.options) | {"__sources__"}
     for key in entry:
         if key not in allowed:
             raise fail(f"unknown key {key!r} for check {rule_class.check_name!r}; allowed: {', '.join(sorted(allowed - {'__sources__'}))}", key)
 
-    name = entry.get("name", rule_class.rule_name)
+    name = entry.get("name")
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         raise fail(f"name must be kebab-case like 'negative-opener', got {name!r}", "name")
     zone = entry.get("zone")
@@ -547,17 +543,24 @@ def _build_rule(code: str, entry: dict, intents: IntentSource | None = None) -> 
     scenes = entry.get("scenes") or []
     if not isinstance(scenes, list) or any(s not in SCENES for s in scenes):
         raise fail(f"scenes must be a list of {', '.join(SCENES)}", "scenes")
-    for key in ("suggest", "doc", "source"):
+    for key in ("suggest", "source"):
         if entry.get(key) is not None and not isinstance(entry[key], str):
             raise fail(f"{key} must be a string", key)
+    doc = entry.get("doc") or {}
+    if isinstance(doc, str):
+        doc = {"": doc}  # one text, whatever language it is in, serves every language
+    elif not isinstance(doc, Mapping) or not all(lang in DOC_LANGUAGES and isinstance(text, str) for lang, text in doc.items()):
+        raise fail(f"doc must be a text, or a mapping of {' and '.join(DOC_LANGUAGES)} to texts", "doc")
 
     options = {}
-    for key, parse in rule_class.options.items():
-        if key in entry:
-            try:
-                options[key] = parse(entry[key])
-            except OptionError as error:
-                raise fail(str(error), key) from None
+    for key, option in rule_class.options.items():
+        if key not in entry:
+            options[key] = option.default
+            continue
+        try:
+            options[key] = option.parse(entry[key])
+        except OptionError as error:
+            raise fail(str(error), key) from None
 
     config = RuleConfig(
         code=code,
@@ -568,7 +571,7 @@ def _build_rule(code: str, entry: dict, intents: IntentSource | None = None) -> 
         check=rule_class.check_name,
         scenes=tuple(scenes),
         suggest=entry.get("suggest"),
-        doc=entry.get("doc"),
+        doc=dict(doc),
         source=entry.get("source"),
         options=options,
         examples=_parse_examples(entry.get("examples"), fail, tuple(scenes)),

@@ -1,56 +1,21 @@
-"""Rule families. One module per family; each rule a small class with a ruff-style docstring.
+"""Rule families: one module per family, each holding the checks (the logic) of its rules.
 
-``BUILTIN_RULES`` maps a built-in code to its class. ``CHECKS`` maps a ruleset ``check:``
-name to the generic logic a shop's own rule can use.
+A rule is a ruleset entry (code, name, zone, message, documentation, data) plus the check
+its ``check:`` names. ``CHECKS`` is the one registry: check name → class.
 """
 
 from __future__ import annotations
 
-from .base import Rule
-from .conversation import (
-    ChangeNotConfirmed,
-    ConditionRule,
-    DelayWithoutRemedy,
-    IncompleteApology,
-    MissingEmpathy,
-    MissingGreeting,
-    MissingThanks,
-    SlowFirstResponse,
-    UnansweredMessage,
-)
+from .base import Option, Rule
+from .conversation import ConditionRule
 from .openers import NegativeOpener
-from .phrases import InformalYou, Jargon, PhraseRule, Refusal, RudePhrase
+from .phrases import PhraseRule
 from .privacy import PrivacyLeak
 from .tone import CurtReply, EmotionalPunctuation
 
-_BUILTIN_CLASSES: tuple[type[Rule], ...] = (
-    NegativeOpener,
-    Refusal,
-    RudePhrase,
-    PrivacyLeak,
-    EmotionalPunctuation,
-    InformalYou,
-    Jargon,
-    CurtReply,
-    MissingThanks,
-    MissingEmpathy,
-    MissingGreeting,
-    IncompleteApology,
-    SlowFirstResponse,
-    UnansweredMessage,
-    DelayWithoutRemedy,
-    ChangeNotConfirmed,
-)
-
-BUILTIN_RULES: dict[str, type[Rule]] = {cls.code_default: cls for cls in _BUILTIN_CLASSES if cls.code_default}
-
 CHECKS: dict[str, type[Rule]] = {
-    PhraseRule.check_name: PhraseRule,
-    ConditionRule.check_name: ConditionRule,
-    NegativeOpener.check_name: NegativeOpener,
-    PrivacyLeak.check_name: PrivacyLeak,
-    EmotionalPunctuation.check_name: EmotionalPunctuation,
-    CurtReply.check_name: CurtReply,
+    cls.check_name: cls
+    for cls in (PhraseRule, ConditionRule, NegativeOpener, PrivacyLeak, EmotionalPunctuation, CurtReply)
 }
 
-__all__ = ["BUILTIN_RULES", "CHECKS", "Rule", "ConditionRule"]
+__all__ = ["CHECKS", "ConditionRule", "Option", "Rule"]

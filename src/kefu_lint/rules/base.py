@@ -37,7 +37,9 @@ class RuleConfig:
     check: str
     scenes: tuple[str, ...] = ()
     suggest: str | None = None
-    doc: str | None = None
+    #: The rule's documentation by language (``zh``, ``en``); a shop's rule may give one
+    #: text for every language, kept under ``""``.
+    doc: Mapping[str, str] = field(default_factory=dict)
     source: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
     examples: tuple[Example, ...] = ()
@@ -50,26 +52,57 @@ class OptionError(ValueError):
     """An option value of the wrong shape; the ruleset loader adds file, line and key."""
 
 
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One option a check accepts: how a ruleset value is read, the value when the entry
+    leaves it out, and what it means. Declared once on the check class; the loader fills
+    in defaults, and the README's option tables and ``explain`` are generated from it."""
+
+    parse: Callable[[Any], Any]
+    doc: str
+    #: The parsed value a rule gets when its entry does not set the option; ``None`` means
+    #: unset (the check derives its behaviour from other options, as its doc says).
+    default: Any = None
+
+    @property
+    def type_name(self) -> str:
+        return getattr(self.parse, "type_name", self.parse.__name__.replace("_", " "))
+
+
+def _typed(name: str):
+    """Name an option parser's type for the generated docs (``list of phrases``)."""
+
+    def mark(parse):
+        parse.type_name = name
+        return parse
+
+    return mark
+
+
 # --- option types: each turns a YAML value into a Python value or raises OptionError ---
 
+@_typed("string")
 def string(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise OptionError(f"expected a non-empty string, got {value!r}")
     return value
 
 
+@_typed("list of strings")
 def string_list(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list):
         raise OptionError(f"expected a list of strings, got {type(value).__name__}")
     return tuple(string(item) for item in value)
 
 
+@_typed("integer")
 def integer(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise OptionError(f"expected an integer, got {value!r}")
     return value
 
 
+@_typed("true/false")
 def boolean(value: Any) -> bool:
     if not isinstance(value, bool):
         raise OptionError(f"expected true or false, got {value!r}")
@@ -88,6 +121,7 @@ class Phrase:
 PHRASE_KEYS = {"phrase", "suggest", "fix"}
 
 
+@_typed("list of phrases")
 def phrase_list(value: Any) -> tuple[Phrase, ...]:
     """Items are ``"短语"`` or ``{phrase: 短语, suggest: 更好的说法, fix: 安全替换}``."""
     if not isinstance(value, list):
@@ -114,6 +148,7 @@ def phrase_list(value: Any) -> tuple[Phrase, ...]:
     return tuple(phrases)
 
 
+@_typed("list of patterns")
 def pattern_list(value: Any) -> tuple[Phrase, ...]:
     """Like :func:`phrase_list`, but each ``phrase`` is a regular expression (``regex`` syntax)."""
     import regex
@@ -127,12 +162,14 @@ def pattern_list(value: Any) -> tuple[Phrase, ...]:
     return patterns
 
 
+@_typed("mapping of strings")
 def string_map(value: Any) -> dict[str, str]:
     if not isinstance(value, Mapping):
         raise OptionError(f"expected a mapping of strings, got {type(value).__name__}")
     return {string(str(key)): string(str(item)) for key, item in value.items()}
 
 
+@_typed("mapping of string lists")
 def string_map_of_lists(value: Any) -> dict[str, tuple[str, ...]]:
     """``{kind: [words]}``."""
     if not isinstance(value, Mapping):
@@ -155,6 +192,7 @@ class Requirement:
 REQUIREMENT_KEYS = {"name", "any", "acts", "patterns"}
 
 
+@_typed("requirement")
 def requirement(value: Any, *, named: bool = False) -> Requirement:
     """``{name: 道歉, any: [抱歉, 对不起], acts: [apology], patterns: ["[?？]{2,}"]}``."""
     if not isinstance(value, Mapping) or not set(value) <= REQUIREMENT_KEYS:
@@ -174,6 +212,7 @@ def requirement(value: Any, *, named: bool = False) -> Requirement:
     )
 
 
+@_typed("list of requirements")
 def requirement_list(value: Any) -> tuple[Requirement, ...]:
     if not isinstance(value, list) or not value:
         raise OptionError("expected a non-empty list of {name, any: [phrases], acts: [intents]}")
@@ -186,22 +225,22 @@ def choice(*allowed: str) -> Callable[[Any], str]:
             raise OptionError(f"expected one of {', '.join(allowed)}, got {value!r}")
         return value
 
+    parse.type_name = "one of " + " | ".join(allowed)
     return parse
 
 
 class Rule:
     """A rule: built once from its ruleset entry, then asked to ``check`` many replies.
 
-    Subclasses set ``check_name`` (the YAML ``check:`` value that selects the logic), the
-    ``options`` they accept, and, for built-in rules, ``code`` and ``rule_name``. Rules are
-    immutable after ``__init__`` and hold no per-reply state, so one instance serves many
-    threads.
+    A subclass is a *check*: the logic a ruleset entry selects with ``check:``, and the
+    ``options`` it accepts. Everything else about a rule (code, name, zone, message, its
+    documentation, its data) is the ruleset entry's, so a built-in rule and a shop's own
+    rule are made the same way. Rules are immutable after ``__init__`` and hold no
+    per-reply state, so one instance serves many threads.
     """
 
     check_name: ClassVar[str] = ""
-    code_default: ClassVar[str | None] = None
-    rule_name: ClassVar[str | None] = None
-    options: ClassVar[dict[str, Callable[[Any], Any]]] = {}
+    options: ClassVar[Mapping[str, Option]] = {}
     #: True when findings of this rule span the whole reply (green "missing" rules).
     whole_reply: ClassVar[bool] = False
 
@@ -236,12 +275,16 @@ class Rule:
 
     @classmethod
     def documentation(cls) -> str:
+        """What the check does, for ruleset authors (the class docstring)."""
         import inspect  # only `explain` and the docs need it; kept off the cold start
 
         return inspect.cleandoc(cls.__doc__ or "")
 
-    def doc(self) -> str:
-        return self.config.doc.strip() if self.config.doc else self.documentation()
+    def doc(self, language: str = "zh") -> str:
+        """The rule's documentation in ``language`` (zh or en), or in the language it has."""
+        docs = self.config.doc
+        text = docs.get(language) or docs.get("") or next(iter(docs.values()), None)
+        return text.strip() if text else self.documentation()
 
     # -- helpers for subclasses --
 

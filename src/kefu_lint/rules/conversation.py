@@ -31,11 +31,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..model import Violation
+from ..model import SCENE_NAMES_ZH, Violation
 from ..text.analysis import Analysis
 from .acts import performed_acts
 from .base import (
+    Option,
     OptionError,
+    _typed,
     Requirement,
     Rule,
     RuleConfig,
@@ -76,6 +78,7 @@ def _role(value: Any) -> str:
     return value
 
 
+@_typed("anchor")
 def anchor_option(value: Any) -> Anchor:
     if not isinstance(value, Mapping) or not set(value) <= {"role", "any", "acts", "patterns", "which"}:
         raise OptionError(f"an anchor is {{role, any, acts, patterns, which}}, got {value!r}")
@@ -84,6 +87,7 @@ def anchor_option(value: Any) -> Anchor:
     return Anchor(_role(value.get("role", "customer")), requirement(cue_keys) if cue_keys else None, which)
 
 
+@_typed("range")
 def range_option(value: Any) -> Range:
     if not isinstance(value, Mapping) or not set(value) <= {"role", "turn", "turns", "messages"}:
         raise OptionError(f"a range is {{role, turn: first|last, turns: N, messages: N}}, got {value!r}")
@@ -98,6 +102,7 @@ def range_option(value: Any) -> Range:
     return Range(_role(value.get("role", "agent")), turn, turns, messages)
 
 
+@_typed("list of states")
 def states_option(value: Any) -> tuple[str, ...]:
     states = string_list(value)
     for state in states:
@@ -131,46 +136,40 @@ class Cues:
 
 
 class ConditionRule(Rule):
-    """## What it does
-    Flags a conversation that lacks what the rule's condition requires: the required
-    elements in a range of messages (first or last turn, the turns after an anchor such
-    as a complaint), or an answer within ``max_seconds``. A shop writes its own, for
-    example "after a refund request the agent confirms the order number within 2 turns".
-
-    ## Why is this bad?
-    The ruleset entry's ``doc`` says why.
-
-    ## Fix safety
-    When the entry has a ``template`` and ``insert: start|end``, the suggestion is the reply
-    with the template added, applied only with ``--unsafe-fixes``.
+    """Flags a conversation that lacks what the condition requires: the ``require``d
+    elements somewhere in a ``range`` of messages (the first or last turn of a role, the
+    turns after an ``anchor`` such as a complaint), or an answer within ``max_seconds`` of
+    the anchor. A lone reply in one of the entry's ``scenes`` must hold every required
+    element itself. With a ``template`` and ``insert: start|end`` the suggestion adds the
+    template to the reply (applied only with ``--unsafe-fixes``).
     """
 
     check_name = "condition"
     level = "conversation"
     whole_reply = True
     options = {
-        "anchor": anchor_option,
-        "range": range_option,
-        "applies": states_option,
-        "require": requirement_list,
-        "max_seconds": integer,
-        "unanswered": requirement,
-        "mark": choice("range-start", "range-end", "anchor"),
-        "template": string,
-        "insert": choice("start", "end", "none"),
+        "anchor": Option(anchor_option, "the message the requirement hangs on: {role, any, acts, patterns, which: first | every | every-turn}"),
+        "range": Option(range_option, "where to look: {role, turn: first | last} or, after the anchor, {role, turns: N} / {role, messages: N}"),
+        "applies": Option(states_option, "conversation states that must hold: ended, complete", ()),
+        "require": Option(requirement_list, "elements that must each occur in the range: [{name, any, acts, patterns}]", ()),
+        "max_seconds": Option(integer, "a timing rule: the range's first message within this many seconds of the anchor"),
+        "unanswered": Option(requirement, "when nothing answered the anchor, flag it if its turn shows this cue (a question)"),
+        "mark": Option(choice("range-start", "range-end", "anchor"), "the message a finding marks (default: range-start; anchor when there is no range)"),
+        "template": Option(string, "the wording a suggestion adds to the reply"),
+        "insert": Option(choice("start", "end", "none"), "where the template goes", "none"),
     }
 
     def __init__(self, config: RuleConfig) -> None:
         super().__init__(config)
         options = config.options
-        self.anchor: Anchor | None = options.get("anchor")
-        self.range: Range | None = options.get("range")
-        self.applies: tuple[str, ...] = options.get("applies", ())
-        self.requirements: tuple[Requirement, ...] = options.get("require", ())
-        self.max_seconds: int | None = options.get("max_seconds")
-        self.mark: str = options.get("mark", "anchor" if self.anchor is not None and self.range is None else "range-start")
-        self.template: str | None = options.get("template")
-        self.insert: str = options.get("insert", "none")
+        self.anchor: Anchor | None = options["anchor"]
+        self.range: Range | None = options["range"]
+        self.applies: tuple[str, ...] = options["applies"]
+        self.requirements: tuple[Requirement, ...] = options["require"]
+        self.max_seconds: int | None = options["max_seconds"]
+        self.mark: str = options["mark"] or ("anchor" if self.anchor is not None and self.range is None else "range-start")
+        self.template: str | None = options["template"]
+        self.insert: str = options["insert"]
         if self.requirements and self.max_seconds is not None:
             raise OptionError("a condition either requires elements or sets max_seconds, not both")
         if not self.requirements and self.max_seconds is None:
@@ -181,7 +180,7 @@ class ConditionRule(Rule):
             raise OptionError("a timing condition (max_seconds) needs an 'anchor' to count from")
         self._required = Cues(self.requirements)
         self._anchor_cue = Cues((self.anchor.cue,)) if self.anchor is not None and self.anchor.cue is not None else None
-        unanswered = options.get("unanswered")
+        unanswered = options["unanswered"]
         self._unanswered = Cues((unanswered,)) if unanswered is not None else None
         known = config.intents.definitions if config.intents is not None else {}
         for cues in (self._required, self._anchor_cue, self._unanswered):
@@ -323,7 +322,8 @@ class ConditionRule(Rule):
         if self._unanswered is not None:
             lines.append(f"无人回复时：若该轮有{cue(self._unanswered.requirements[0])}即判定")
         if self.config.scenes:
-            lines.append("单条话术：场景 " + "、".join(self.config.scenes) + " 中的回复按同样要求判断")
+            scenes = "、".join(f"「{SCENE_NAMES_ZH.get(s, s)}」" for s in self.config.scenes)
+            lines.append(f"单条话术：{scenes}场景中的回复按同样要求判断")
         return lines
 
     def finding(self, conversation, index: int, **fields: str) -> ConversationHit:
@@ -332,242 +332,3 @@ class ConditionRule(Rule):
         start, end = trimmed_range(text)
         return index, self.violation_in(text, start, end, suggestion=self.config.suggest, **fields)
 
-
-# -- the built-in conditions: their documentation; their conditions are in default.yaml --
-
-
-class MissingThanks(ConditionRule):
-    """## What it does
-    Flags a conversation that ended without a proper close: the agent's final turn has no
-    thanks, no good wish and no offer of further help. Judged only when the conversation
-    ended (the customer signed off, or the agent spoke last and did not transfer the
-    chat); a chat cut off mid-way or handed over is not judged. A script entry in the
-    ``closing`` scene must close the same way.
-
-    ## Why is this bad?
-    Green zone, the expected form: the standard's closing is the thanks template
-    「感谢您的信任,祝您购物愉快!」. Leaving without thanking the customer ends the
-    conversation on a transaction instead of a relationship.
-
-    ## Example
-    ```
-    customer  好的，知道了
-    agent     嗯
-    ```
-
-    ## Use instead
-    ```
-    agent     感谢您的信任，祝您购物愉快!
-    ```
-
-    ## Fix safety
-    The suggestion appends the template; applied only with ``--unsafe-fixes``.
-    """
-
-    code_default = "KF301"
-    rule_name = "missing-thanks"
-
-
-class MissingEmpathy(ConditionRule):
-    """## What it does
-    Flags a conversation where the customer was upset or complained, in any wording (the
-    intent ``complaint``, or 投诉, 差评, ??), and the agent's next two turns show no
-    empathy (我理解…, 非常理解您的心情, 抱歉让您… all count). A script entry in the
-    ``complaint`` scene must show empathy itself.
-
-    ## Why is this bad?
-    Green zone. With an upset customer the standard asks the agent to stay calm and
-    express sympathy before anything else; the training material reports that phrases like
-    「我理解…」 raise repurchase by 23%.
-
-    ## Example
-    ```
-    customer  等了一个礼拜一点动静都没有
-    agent     请提供一下订单号
-    ```
-
-    ## Use instead
-    ```
-    agent     非常理解您的心情，麻烦您提供一下订单号，我马上为您核实
-    ```
-
-    ## Fix safety
-    The suggestion prepends an empathy phrase; applied only with ``--unsafe-fixes``.
-    """
-
-    code_default = "KF302"
-    rule_name = "missing-empathy"
-
-
-class MissingGreeting(ConditionRule):
-    """## What it does
-    Flags a conversation whose first agent turn has no greeting or offer of help (您好,
-    亲, 在的, 「有什么问题我可以帮您处理或解决呢?」 all count). Not judged on a log known to
-    start mid-conversation (``--partial``, or ``"partial": true`` on its messages). A script
-    entry in the ``greeting`` scene must greet itself.
-
-    ## Why is this bad?
-    Green zone. The standard's three-part reply starts by acknowledging the customer; an
-    answer with no greeting reads as cold.
-
-    ## Example
-    ```
-    customer  在吗
-    agent     什么事
-    ```
-
-    ## Use instead
-    ```
-    agent     您好，很高兴为您服务，请问有什么可以帮您?
-    ```
-
-    ## Fix safety
-    The suggestion prepends 您好; applied only with ``--unsafe-fixes``.
-    """
-
-    code_default = "KF303"
-    rule_name = "missing-greeting"
-
-
-class IncompleteApology(ConditionRule):
-    """## What it does
-    In the ``logistics_delay`` scene, flags a reply missing any of apology, explanation
-    and compensation (道歉+解释+补偿). In a conversation the same triad is KF403's, across
-    the agent's turns after the delay complaint.
-
-    ## Why is this bad?
-    Green zone. The standard's script for a late parcel is apology + explanation +
-    compensation; an apology alone leaves the customer without a reason or a remedy.
-
-    ## Example
-    ```
-    不好意思,快递还在路上
-    ```
-
-    ## Use instead
-    ```
-    非常抱歉让您久等了,由于近期快递爆仓,包裹有所延误,我们为您申请了5元无门槛优惠券作为补偿
-    ```
-
-    ## Fix safety
-    No automatic fix: the explanation and the compensation must be true.
-    """
-
-    code_default = "KF304"
-    rule_name = "incomplete-apology"
-
-
-class SlowFirstResponse(ConditionRule):
-    """## What it does
-    Flags a first agent reply that came more than ``max_seconds`` (30 by default) after the
-    customer's first message (the first response, as ``Conversation`` defines it).
-
-    ## Why is this bad?
-    The golden 30 seconds (黄金30秒): complaints rise sharply when the first response takes
-    longer. An acknowledgement counts, so there is always something to send in time.
-
-    ## Example
-    ```
-    customer 10:00:00  在吗?
-    agent    10:01:30  您好,请问有什么可以帮您?
-    ```
-
-    ## Use instead
-    ```
-    agent    10:00:05  收到您的消息,请稍等,马上为您处理
-    ```
-
-    ## Fix safety
-    No fix: a timing rule. Set up an auto-reply or a quick phrase for the first answer.
-    """
-
-    code_default = "KF401"
-    rule_name = "slow-first-response"
-
-
-class UnansweredMessage(ConditionRule):
-    """## What it does
-    Flags a customer turn the agent answered only after ``max_seconds`` (180 by default),
-    or a question the conversation never answered at all.
-
-    ## Why is this bad?
-    Efficiency is a core element of the standard: a customer left waiting mid-conversation
-    is as unhappy as one waiting for the first reply, and an unanswered question is an
-    unresolved contact.
-
-    ## Example
-    ```
-    customer 10:00:00  这个什么时候发货?
-    agent    10:09:00  明天发
-    ```
-
-    ## Use instead
-    ```
-    agent    10:00:20  亲,这款今天下单明天发出哦
-    ```
-
-    ## Fix safety
-    No fix: a timing rule.
-    """
-
-    code_default = "KF402"
-    rule_name = "unanswered-message"
-
-
-class DelayWithoutRemedy(ConditionRule):
-    """## What it does
-    Flags a conversation where the customer complained of a late delivery (the intent
-    ``delay-complaint``, or 还没到, 物流不动 …) and the agent's replies after it never gave
-    apology, explanation and compensation (道歉+解释+补偿), taken together.
-
-    ## Why is this bad?
-    Green zone. The standard's logistics-delay script is apology + explanation +
-    compensation; the customer who chased a parcel and got only "还在路上" will chase again,
-    or complain.
-
-    ## Example
-    ```
-    customer  我的快递怎么还没到,都一周了
-    agent     亲,物流显示还在路上哦
-    ```
-
-    ## Use instead
-    ```
-    agent     非常抱歉让您久等了,由于近期快递爆仓,包裹有所延误,我们为您申请了5元无门槛优惠券作为补偿
-    ```
-
-    ## Fix safety
-    No fix: the explanation and the compensation must be true.
-    """
-
-    code_default = "KF403"
-    rule_name = "delay-without-remedy"
-
-
-class ChangeNotConfirmed(ConditionRule):
-    """## What it does
-    Flags a conversation where the customer asked to change an order (address, size,
-    colour …) and no later agent message confirmed the change back to them.
-
-    ## Why is this bad?
-    Yellow zone. Repeating and confirming order details back to the customer cuts order
-    errors by 28%, by the standard's figures; an unconfirmed change is where wrong
-    parcels come from.
-
-    ## Example
-    ```
-    customer  地址改成北京市朝阳区xx路
-    agent     好的
-    ```
-
-    ## Use instead
-    ```
-    agent     好的,已为您修改为北京市朝阳区xx路,请您核对一下
-    ```
-
-    ## Fix safety
-    No fix: the confirmation must repeat the customer's details.
-    """
-
-    code_default = "KF404"
-    rule_name = "change-not-confirmed"

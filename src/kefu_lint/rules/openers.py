@@ -8,7 +8,7 @@ import regex
 
 from ..model import Violation
 from ..text.analysis import Analysis
-from .base import Phrase, Rule, RuleConfig, phrase_list, string_list
+from .base import Option, Phrase, Rule, RuleConfig, phrase_list, string_list
 from ..intent.features import units
 from .matching import PhraseAutomaton, covered, normalized_key
 from .triggers import Trigger
@@ -18,56 +18,30 @@ _CLAUSE_BREAK = regex.compile(r"[,，、;；:：\s]")
 
 
 class NegativeOpener(Rule):
-    """## What it does
-    Flags a sentence whose first word is a negation: 不行, 不能, 不知道, 不是, 不可以,
-    不支持 … Leading vocatives and greetings (亲, 亲亲, 您好, 宝宝 …) are skipped first, so
-    「亲,不行哦」 still opens with 不行.
-
-    With ``intents``, a sentence that opens with a negation the ruleset does not list (any
-    other 不… or 没…) is flagged only when the intent model judges that it refuses,
-    contradicts or professes ignorance, so new harmless openers need no exception.
-
-    ## Why is this bad?
-    Red zone: one occurrence fails the reply. A reply that opens with 不 reads as a refusal
-    before the customer has read the reason; the training material behind the standard
-    measured 35% more complaints for such replies. Polite idioms that start with 不 are
-    exceptions listed in the ruleset (不好意思, 不客气, 不用谢, 不用担心, 不足之处 …).
-
-    ## Example
-    ```
-    不行,这款不支持七天无理由
-    ```
-
-    ## Use instead
-    ```
-    很抱歉,这款属于定制商品,暂时无法支持七天无理由,我可以帮您看看其他款式
-    ```
-
-    ## Fix safety
-    No automatic fix: rewording an opener changes what is said. The phrase's suggestion
-    is applied only with ``--unsafe-fixes``.
+    """Flags a sentence that opens, after leading vocatives, with a listed negation, or, with
+    ``intents``, with any other word starting with a listed prefix that the intent model
+    judges a refusal or contradiction. Exceptions and questions (a sentence ending in a
+    listed question ending) are never flagged; neither is a negation inside a sentence.
     """
 
     check_name = "negative-opener"
-    code_default = "KF101"
-    rule_name = "negative-opener"
     options = {
-        "prefixes": string_list,
-        "phrases": phrase_list,
-        "exceptions": string_list,
-        "vocatives": string_list,
-        "question_endings": string_list,
-        "intents": string_list,
+        "prefixes": Option(string_list, "the characters a negation starts with; a sentence opening with one is a candidate", ("不",)),
+        "phrases": Option(phrase_list, "negations flagged whenever they open a sentence, each with a better wording", ()),
+        "exceptions": Option(string_list, "openers that start with a prefix but are polite or descriptive (不好意思, 不锈钢)", ()),
+        "vocatives": Option(string_list, "words of address skipped before the opener (亲, 您好, 宝宝)", ()),
+        "question_endings": Option(string_list, "a sentence ending in one asks the customer and is not flagged", ()),
+        "intents": Option(string_list, "intents that make an unlisted negation opener a finding (refusal, contradiction)", ()),
     }
 
     def __init__(self, config: RuleConfig) -> None:
         super().__init__(config)
         options = config.options
-        self.prefixes: tuple[str, ...] = options.get("prefixes", ("不",))
-        self.phrases: tuple[Phrase, ...] = options.get("phrases", ())
-        self.exception_phrases: tuple[str, ...] = options.get("exceptions", ())
-        self.vocative_words: tuple[str, ...] = options.get("vocatives", ())
-        self.question_endings: tuple[str, ...] = options.get("question_endings", ())
+        self.prefixes: tuple[str, ...] = options["prefixes"]
+        self.phrases: tuple[Phrase, ...] = options["phrases"]
+        self.exception_phrases: tuple[str, ...] = options["exceptions"]
+        self.vocative_words: tuple[str, ...] = options["vocatives"]
+        self.question_endings: tuple[str, ...] = options["question_endings"]
         self._phrases = PhraseAutomaton((p.text, p) for p in self.phrases)
         self._exceptions = PhraseAutomaton((e, e) for e in self.exception_phrases)
         self._vocatives = PhraseAutomaton((v, v) for v in self.vocative_words)
@@ -75,7 +49,7 @@ class NegativeOpener(Rule):
         self._bare_vocatives = frozenset(filter(None, (_SKIPPABLE.sub("", key) for key in self._vocatives.keys)))
         # With intents, a sentence that opens with a negation is flagged only when it does
         # what the intents name (refuses, contradicts): 不过, 不用担心, 不锈钢 open with 不 too.
-        self.intent_names: tuple[str, ...] = options.get("intents", ())
+        self.intent_names: tuple[str, ...] = options["intents"]
         self._judge = None
         if self.intent_names:
             from .acts import IntentJudge

@@ -6,52 +6,48 @@ from collections.abc import Iterator
 
 from ..model import Violation
 from ..text.analysis import Analysis
-from .base import Phrase, Rule, RuleConfig, boolean, pattern_list, phrase_list, string_list
+from .base import Option, Phrase, Rule, RuleConfig, boolean, pattern_list, phrase_list, string_list
 from .matching import CompiledPatterns, PhraseAutomaton, filter_hits
 from .triggers import Trigger
 
 
 class PhraseRule(Rule):
-    """## What it does
-    Flags the phrases listed in the ruleset entry (a shop's own banned wording).
-
-    ## Why is this bad?
-    The ruleset entry's ``doc`` says why.
-
-    ## Fix safety
-    Phrases with a ``fix`` are replaced automatically; ``suggest`` is shown and applied only
-    with ``--unsafe-fixes``.
+    """Flags listed phrases and patterns, and, with ``intents``, any reply that performs a
+    banned act however it is worded. A phrase hit is excused by a listed phrase after it or,
+    with ``excused_by_intents``, by an act such as an offered remedy; the act a rule bans
+    and nothing excuses (blame) is never excused. Phrases with a ``fix`` are replaced by
+    ``--fix``; a ``suggest`` is shown and applied only with ``--unsafe-fixes``.
     """
 
     check_name = "phrases"
     options = {
-        "phrases": phrase_list,
-        "patterns": pattern_list,
-        "exceptions": string_list,
-        "excused_by": string_list,
-        "boundaries": boolean,
-        "skip_quotes": boolean,
-        "intents": string_list,
-        "excused_by_intents": string_list,
+        "phrases": Option(phrase_list, "the phrases to flag, each with an optional better wording (`suggest`) and safe `fix`", ()),
+        "patterns": Option(pattern_list, "regular expressions to flag, matched against the normalised reply", ()),
+        "exceptions": Option(string_list, "phrases that contain a listed phrase but are fine (a hit inside one is dropped)", ()),
+        "excused_by": Option(string_list, "phrases that, later in the reply, excuse a hit (an alternative offered)", ()),
+        "boundaries": Option(boolean, "a hit must start and end on jieba token boundaries", True),
+        "skip_quotes": Option(boolean, "words inside quotation marks are the customer's and not flagged", True),
+        "intents": Option(string_list, "intents (acts) the rule bans, judged by the intent model in any wording", ()),
+        "excused_by_intents": Option(string_list, "intents that excuse a refusal in the same reply (a remedy, help, a transfer)", ()),
     }
 
     def __init__(self, config: RuleConfig) -> None:
         super().__init__(config)
         options = config.options
-        self.phrases: tuple[Phrase, ...] = options.get("phrases", ())
-        self.patterns: tuple[Phrase, ...] = options.get("patterns", ())
-        self.exception_phrases: tuple[str, ...] = options.get("exceptions", ())
-        self.excuse_phrases: tuple[str, ...] = options.get("excused_by", ())
-        self.boundaries: bool = options.get("boundaries", True)
-        self.skip_quotes: bool = options.get("skip_quotes", True)
+        self.phrases: tuple[Phrase, ...] = options["phrases"]
+        self.patterns: tuple[Phrase, ...] = options["patterns"]
+        self.exception_phrases: tuple[str, ...] = options["exceptions"]
+        self.excuse_phrases: tuple[str, ...] = options["excused_by"]
+        self.boundaries: bool = options["boundaries"]
+        self.skip_quotes: bool = options["skip_quotes"]
         self._automaton = PhraseAutomaton((p.text, p) for p in self.phrases)
         self._patterns = CompiledPatterns(((p.text, p) for p in self.patterns), rule=self.code)
         self._exceptions = PhraseAutomaton((e, e) for e in self.exception_phrases)
         self._excuses = PhraseAutomaton((e, e) for e in self.excuse_phrases)
         # Judgement by intent (rules/acts.py): the acts this rule bans, and the acts that
         # excuse a phrase hit (a refusal that offers a remedy).
-        self.intent_names: tuple[str, ...] = options.get("intents", ())
-        self.excusing_intents: tuple[str, ...] = options.get("excused_by_intents", ())
+        self.intent_names: tuple[str, ...] = options["intents"]
+        self.excusing_intents: tuple[str, ...] = options["excused_by_intents"]
         self._judge = None
         if self.intent_names or self.excusing_intents:
             from .acts import IntentJudge
@@ -145,115 +141,3 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
         end -= 1
     return start, end
 
-
-class Refusal(PhraseRule):
-    """## What it does
-    Flags refusal and blame-shifting wording (拒单/推诿话术) such as 「这个不算售后」,
-    「不归我们管」, 「找快递去」.
-
-    ## Why is this bad?
-    The three-colour standard puts refusal phrasing in the red zone: one occurrence fails
-    the reply (一票否决). Pushing the problem back to the customer or to a third party is
-    what turns a question into a complaint.
-
-    A refusal that offers an alternative in the same reply (很抱歉…无法…,但我们可以为您…)
-    is not flagged: the phrases that excuse it are listed under ``excused_by``.
-
-    ## Example
-    ```
-    这个不算售后,不归我们管
-    ```
-
-    ## Use instead
-    ```
-    很抱歉给您带来不便,这个情况我马上帮您联系售后处理
-    ```
-
-    ## Fix safety
-    No automatic fix: the better wording depends on what the shop can offer. The
-    suggestion is applied only with ``--unsafe-fixes``.
-    """
-
-    code_default = "KF102"
-    rule_name = "refusal"
-
-
-class RudePhrase(PhraseRule):
-    """## What it does
-    Flags rude phrases: 「不买别问」 and its variants with words inserted, 「爱买不买」,
-    telling the customer to read it themselves, questioning whether they understand,
-    「我已经说过了」.
-
-    ## Why is this bad?
-    Red zone. A brand whose agent answered 「不买别问」 was exposed publicly and lost 40% of
-    its monthly sales: rude replies cost money, not only ratings.
-
-    ## Example
-    ```
-    不买就别问了,自己看详情页
-    ```
-
-    ## Use instead
-    ```
-    您可以慢慢考虑,详情页里有尺码表,我也可以帮您推荐
-    ```
-
-    ## Fix safety
-    No automatic fix; the suggestion is applied only with ``--unsafe-fixes``.
-    """
-
-    code_default = "KF103"
-    rule_name = "rude-phrase"
-
-
-class InformalYou(PhraseRule):
-    """## What it does
-    Flags 你 where the customer should be addressed as 您.
-
-    ## Why is this bad?
-    Yellow zone. The standard's professional image starts with addressing the customer as
-    您. Only the standalone word is flagged: 迷你 and 你们 are left alone, as are the
-    customer's own words quoted in 「…」.
-
-    ## Example
-    ```
-    你好,你的快递明天到
-    ```
-
-    ## Use instead
-    ```
-    您好,您的快递明天到
-    ```
-
-    ## Fix safety
-    Safe: 你 → 您 changes nothing but the form of address.
-    """
-
-    code_default = "KF202"
-    rule_name = "informal-you"
-
-
-class Jargon(PhraseRule):
-    """## What it does
-    Flags industry jargon the customer may not know (SKU, DSR, 揽收 …).
-
-    ## Why is this bad?
-    Yellow zone. The standard asks agents to explain things in the customer's words; an
-    answer the customer cannot read is not an answer.
-
-    ## Example
-    ```
-    这个SKU暂时缺货
-    ```
-
-    ## Use instead
-    ```
-    这个款式/规格暂时缺货
-    ```
-
-    ## Fix safety
-    No automatic fix; the plain-language suggestion is applied only with ``--unsafe-fixes``.
-    """
-
-    code_default = "KF203"
-    rule_name = "jargon"

@@ -9,7 +9,7 @@ import regex
 
 from ..model import Violation
 from ..text.analysis import Analysis
-from .base import Rule, RuleConfig, integer, string_list, string_map_of_lists
+from .base import Option, Rule, RuleConfig, integer, string_list, string_map_of_lists
 from .matching import PhraseAutomaton
 from .triggers import Trigger
 
@@ -58,58 +58,34 @@ def mask(number: str, keep_start: int, keep_end: int) -> str:
 
 
 class PrivacyLeak(Rule):
-    """## What it does
-    Flags a customer's mainland mobile number, ID-card number or bank-card number written
-    in clear. A number right after its label (身份证号, 银行卡, 卡号, 手机, 电话 …) is a leak
-    whatever its spacing, separators or checksum. Elsewhere, ID numbers must carry a real
-    birth date and a valid check character, and bank cards a valid Luhn digit next to a word
-    such as 银行卡/卡号, so order numbers of the same length are not flagged. Masked forms
-    (138****4980), masking tokens (``[电话x]``) and the shop's own numbers listed under
-    ``allowed_numbers`` (hotline, return-address phone) pass.
-
-    ## Why is this bad?
-    Red zone. The standard protects customer information: an agent never exposes a
-    customer's phone, ID, address or account in clear. A leaked number in a chat log or a
-    screenshot is a privacy incident for the shop.
-
-    ## Example
-    ```
-    您的收货电话是13812345678
-    ```
-
-    ## Use instead
-    ```
-    您的收货电话是138****5678
-    ```
-
-    ## Fix safety
-    Safe: the fix masks the middle digits and keeps the ends so the customer still
-    recognises the number.
+    """Flags mainland mobile, ID-card and bank-card numbers in clear. A number right after
+    one of its ``labels`` is a leak whatever its spacing, separators or checksum; elsewhere
+    an ID number needs a real birth date and check character, and a card number a valid
+    Luhn digit with a ``card_context`` word near it. Masked numbers and ``allowed_numbers``
+    pass; the safe fix masks the middle digits.
     """
 
     check_name = "privacy"
-    code_default = "KF104"
-    rule_name = "privacy-leak"
     options = {
-        "kinds": string_list,
-        "card_context": string_list,
-        "context_window": integer,
-        "labels": string_map_of_lists,
-        "allowed_numbers": string_list,
+        "kinds": Option(string_list, "which numbers to flag: " + ", ".join(KIND_LABELS), tuple(KIND_LABELS)),
+        "card_context": Option(string_list, "words that make a Luhn-valid number a bank card when they are near it", ("银行卡", "卡号")),
+        "context_window": Option(integer, "how many characters before a number a context word may sit", 12),
+        "labels": Option(string_map_of_lists, "per kind, the labels after which any number of that kind's length is a leak", {}),
+        "allowed_numbers": Option(string_list, "the shop's own numbers (hotline, return address): never flagged or masked", ()),
     }
 
     def __init__(self, config: RuleConfig) -> None:
         super().__init__(config)
         options = config.options
-        self.kinds = set(options.get("kinds", tuple(KIND_LABELS)))
+        self.kinds = set(options["kinds"])
         unknown = self.kinds - set(KIND_LABELS)
         if unknown:
             from .base import OptionError
 
             raise OptionError(f"unknown kinds {sorted(unknown)}; known: {sorted(KIND_LABELS)}")
-        self.context_window = options.get("context_window", 12)
-        self._card_context = PhraseAutomaton((w, w) for w in options.get("card_context", ("银行卡", "卡号")))
-        labels = options.get("labels", {})
+        self.context_window = options["context_window"]
+        self._card_context = PhraseAutomaton((w, w) for w in options["card_context"])
+        labels = options["labels"]
         unknown = set(labels) - set(KIND_LABELS)
         if unknown:
             from .base import OptionError
@@ -117,7 +93,7 @@ class PrivacyLeak(Rule):
             raise OptionError(f"unknown kinds {sorted(unknown)} under labels; known: {sorted(KIND_LABELS)}")
         self._labels = PhraseAutomaton((word, kind) for kind, words in labels.items() for word in words)
         # The shop's own numbers, compared digit for digit: 400-820-8820 is 4008208820.
-        self.allowed_numbers = frozenset("".join(c for c in n if c.isdigit()) for n in options.get("allowed_numbers", ()))
+        self.allowed_numbers = frozenset("".join(c for c in n if c.isdigit()) for n in options["allowed_numbers"])
 
     @property
     def fixable(self) -> bool:

@@ -8,7 +8,7 @@ import regex
 
 from ..model import Violation
 from ..text.analysis import Analysis
-from .base import Phrase, Rule, RuleConfig, integer, phrase_list, string_list
+from .base import Option, Phrase, Rule, RuleConfig, integer, phrase_list, string_list
 from .matching import normalized_key
 from .triggers import Trigger
 
@@ -16,37 +16,21 @@ _NOT_WORDS = regex.compile(r"[\p{P}\p{S}\p{Z}\s]+")
 
 
 class EmotionalPunctuation(Rule):
-    """## What it does
-    Flags runs of emotional punctuation: !!!, ???, ?!, 。。。 and their full-width forms.
-
-    ## Why is this bad?
-    Yellow zone. The standard asks that emotion pass a three-second buffer (三秒缓冲期)
-    before it is typed; a run of ! or ? reads as shouting or impatience to the customer.
-    The ellipsis (……) is ordinary punctuation and is not flagged.
-
-    ## Example
-    ```
-    您的订单已经发货了!!!
-    ```
-
-    ## Use instead
-    ```
-    您的订单已经发货了!
-    ```
-
-    ## Fix safety
-    Safe: the run is collapsed to its first mark, in the width the agent typed it.
+    """Flags runs of repeated punctuation marks: each string in ``runs`` is a class of marks
+    (full- and half-width forms alike), and ``min_length`` or more marks of one class in a
+    row are a finding. The safe fix keeps the first mark, in the width it was typed.
     """
 
     check_name = "punctuation-run"
-    code_default = "KF201"
-    rule_name = "emotional-punctuation"
-    options = {"runs": string_list, "min_length": integer}
+    options = {
+        "runs": Option(string_list, "classes of marks; a run mixes marks of one class (\"!?\" catches ?!)", ("!?", "。")),
+        "min_length": Option(integer, "how many marks in a row make a run (at least 2)", 2),
+    }
 
     def __init__(self, config: RuleConfig) -> None:
         super().__init__(config)
-        runs = config.options.get("runs", ("!?", "。"))
-        minimum = max(2, config.options.get("min_length", 2))
+        runs = config.options["runs"]
+        minimum = max(2, config.options["min_length"])
         alternatives = []
         # Any run of two or more marks of one class holds two of them side by side, so
         # the pairs are a trigger the shared phrase automaton can check.
@@ -73,38 +57,19 @@ class EmotionalPunctuation(Rule):
 
 
 class CurtReply(Rule):
-    """## What it does
-    Flags a reply that is nothing but a bare 嗯 / 哦 / 有 / 没有 / 在 / 可以 …
-
-    ## Why is this bad?
-    Yellow zone. A one-word answer reads as impatience and usually leaves out what the
-    customer needs next; the standard asks for complete answers (acknowledge → answer →
-    offer further help).
-
-    ## Example
-    ```
-    有
-    ```
-
-    ## Use instead
-    ```
-    有的亲,这款现在有货,今天下单今天发出
-    ```
-
-    ## Fix safety
-    No automatic fix; the suggested fuller reply is applied only with ``--unsafe-fixes``.
+    """Flags a reply that is nothing but one of the listed ``words`` (a bare 嗯, 哦, 有),
+    punctuation, emoji and spaces aside. The finding spans the reply; its suggestion is
+    the word's fuller answer.
     """
 
     check_name = "curt-reply"
-    code_default = "KF204"
-    rule_name = "curt-reply"
     whole_reply = True
-    options = {"words": phrase_list}
+    options = {"words": Option(phrase_list, "the curt replies, each with a fuller answer as its `suggest`", ())}
 
     def __init__(self, config: RuleConfig) -> None:
         super().__init__(config)
         self.words: dict[str, Phrase] = {}
-        for phrase in config.options.get("words", ()):
+        for phrase in config.options["words"]:
             self.words.setdefault(_NOT_WORDS.sub("", normalized_key(phrase.text)), phrase)
         # A curt reply is short: text much longer than the longest word (punctuation and
         # emoji aside) is never one of them, so it is not even stripped and looked up.
