@@ -195,11 +195,13 @@ def audit(inputs, out_dir, database, report, columns, agent_role, customer_role,
                         partial)
         return
     from .audit.run import AuditOptions, run_audit, spool_stdin
+    from .audit.store import output_errors
     from .formats.audit_outputs import write_agents_csv
     from .formats.report_html import write_report
 
     database = database or out_dir / "audit.db"
-    paths = [spool_stdin(out_dir) if path == "-" else path for path in inputs]
+    with output_errors(out_dir):
+        paths = [spool_stdin(out_dir) if path == "-" else path for path in inputs]
     options = AuditOptions(
         ruleset=ruleset, select=_codes(select), ignore=_codes(ignore) or (), tokenizer=tokenizer, columns=columns,
         agent_role=agent_role, customer_role=customer_role, input_format=input_format, encoding=encoding, jobs=jobs,
@@ -241,9 +243,11 @@ def audit(inputs, out_dir, database, report, columns, agent_role, customer_role,
     try:
         jsonl_path = out_dir / "conversations.jsonl"
         agents_path = out_dir / "agents.csv"
-        write_agents_csv(db, outcome.run_id, agents_path)
+        with output_errors(agents_path):
+            write_agents_csv(db, outcome.run_id, agents_path)
         if report is not None:
-            write_report(db, outcome.run_id, report)
+            with output_errors(report):
+                write_report(db, outcome.run_id, report)
     finally:
         db.close()
     for note in outcome.notes:
@@ -269,6 +273,11 @@ def _print_audit_summary(label: str, summary: dict, outputs: str) -> bool:
         f"; mean score {mean:.1f}" if mean is not None else "  no conversations"
     )
     click.echo(f"  {outputs}")
+    if not reconciled:
+        missing = summary["lines_read"] - summary["scored"] - summary["rejected"]
+        click.echo(f"error: the readers read {summary['lines_read']} records, but "
+                   + (f"{missing} of them were neither scored nor rejected" if missing > 0 else f"{-missing} more were stored")
+                   + ": results are incomplete, do not use them", err=True)
     return reconciled
 
 

@@ -24,6 +24,7 @@ from ..formats.chatlog import (
     SEQ_PER_INPUT,
     ColumnMapping,
     LineBatch,
+    RecordCount,
     Rejected,
     batched,
     input_kind,
@@ -32,7 +33,7 @@ from ..formats.chatlog import (
     read_chat_log,
 )
 from .scoring import ScorerSpec
-from .store import AuditStore, IngestRows, ResultRows, ingest_rows, result_rows
+from .store import AuditStore, IngestRows, ResultRows, ingest_rows, output_errors, result_rows
 
 INGEST_BATCH = 5000
 
@@ -198,7 +199,13 @@ def run_audit(
 ) -> AuditOutcome:
     """Audit ``inputs`` into ``database``; with ``conversations_jsonl``, also write the
     per-conversation JSONL there (with ``--jobs N``, in N processes while the parent
-    aggregates the agents)."""
+    aggregates the agents). Database and OS errors are a :class:`StoreError` naming the file."""
+    with output_errors(database):
+        return _run_audit(inputs, database, options, resume=resume, restart=restart, progress=progress,
+                          on_rejected=on_rejected, conversations_jsonl=conversations_jsonl)
+
+
+def _run_audit(inputs, database, options, *, resume, restart, progress, on_rejected, conversations_jsonl) -> AuditOutcome:
     for path in inputs:
         if not Path(path).is_file():
             raise ConfigError(f"{path}: no such file")
@@ -212,7 +219,8 @@ def run_audit(
         notes: list[str] = []
         if status == "complete" and not restart:
             if conversations_jsonl is not None:
-                write_conversations_jsonl(store.db, run_id, conversations_jsonl, jobs=options.jobs)
+                with output_errors(conversations_jsonl):
+                    write_conversations_jsonl(store.db, run_id, conversations_jsonl, jobs=options.jobs)
             return AuditOutcome(run_id, database, store.summary(run_id), reused=True,
                                 notes=("This input was already audited with these rules; results reused (--restart to redo).",))
         if status is not None and status != "complete" and not (resume or restart):
@@ -228,8 +236,8 @@ def run_audit(
         workers = _Workers(options, database, linter) if options.jobs > 1 else None
         try:
             if status == "ingesting":
-                _ingest(store, run_id, inputs, mapping, options, on_rejected, workers)
-                store.set_status(run_id, "scoring")
+                records_read = _ingest(store, run_id, inputs, mapping, options, on_rejected, workers)
+                store.finish_ingest(run_id, records_read)
             _score(store, run_id, linter, options, progress, workers)
         except BaseException:
             if workers is not None:
@@ -239,32 +247,38 @@ def run_audit(
             workers.close(wait=True)
         # The JSONL reads only conversations and findings, so it is written while the
         # agents are aggregated.
-        wait_for_jsonl = (start_conversations_jsonl(store.db, run_id, conversations_jsonl, jobs=options.jobs)
-                          if conversations_jsonl is not None else None)
+        with output_errors(conversations_jsonl or database):
+            wait_for_jsonl = (start_conversations_jsonl(store.db, run_id, conversations_jsonl, jobs=options.jobs)
+                              if conversations_jsonl is not None else None)
         store.finish(run_id)
         summary = store.summary(run_id)
         if wait_for_jsonl is not None:
-            wait_for_jsonl()
+            with output_errors(conversations_jsonl):
+                wait_for_jsonl()
         return AuditOutcome(run_id, database, summary, notes=tuple(notes))
     finally:
         store.close()
 
 
-def _ingest(store: AuditStore, run_id: str, inputs, mapping, options: AuditOptions, on_rejected, workers) -> None:
+def _ingest(store: AuditStore, run_id: str, inputs, mapping, options: AuditOptions, on_rejected, workers) -> int:
+    """Read every input into the store; returns the number of records read, as the readers
+    counted them (not as stored: the two are compared when the run is summed up)."""
+    count = RecordCount()
     for number, path in enumerate(inputs):
         seq_start = number * SEQ_PER_INPUT
         if workers is not None and input_kind(path, mapping, options.input_format) == "jsonl":
             # JSONL lines stand alone, so workers parse and insert them; CSV rows may span lines.
-            batches = jsonl_line_batches(path, INGEST_BATCH, encoding=options.encoding)
+            batches = jsonl_line_batches(path, INGEST_BATCH, encoding=options.encoding, count=count)
             rejected_batches = workers.ordered(_parse_and_add, ((run_id, path, batch, seq_start) for batch in batches))
         else:
             records = read_chat_log(path, mapping=mapping, input_format=options.input_format,
-                                    encoding=options.encoding, seq_start=seq_start)
+                                    encoding=options.encoding, seq_start=seq_start, count=count)
             rejected_batches = (_add(store, ingest_rows(run_id, batch)) for batch in batched(records, INGEST_BATCH))
         for rejected in rejected_batches:
             if on_rejected is not None:
                 for row in rejected:
                     on_rejected(Rejected(*row[1:]))
+    return count.records
 
 
 def _add(store: AuditStore, rows: IngestRows) -> list[tuple]:
