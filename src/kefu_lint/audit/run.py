@@ -11,14 +11,19 @@ import os
 import shutil
 import sys
 import tempfile
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no lock
+    fcntl = None
+
 from .. import __version__
 from ..engine import Linter
-from ..errors import ConfigError
+from ..errors import ConfigError, KefuLintError
 from ..formats.audit_outputs import start_conversations_jsonl, write_conversations_jsonl
 from ..formats.chatlog import (
     SEQ_PER_INPUT,
@@ -32,10 +37,15 @@ from ..formats.chatlog import (
     parse_jsonl_batch,
     read_chat_log,
 )
+from ..workers import PARENT_CHECK_SECONDS, Supervised, forks, new_lock, parent_gone
 from .scoring import ScorerSpec
 from .store import AuditStore, IngestRows, ResultRows, ingest_rows, output_errors, result_rows
 
 INGEST_BATCH = 5000
+
+
+class AuditInterrupted(KefuLintError):
+    """Ctrl-C during an audit: exit 2 (not 1, the findings code), with how to go on."""
 
 
 @dataclass(frozen=True)
@@ -75,9 +85,11 @@ class AuditOutcome:
 
 
 def _hash_inputs(paths: Sequence[str]) -> str:
+    """The inputs' contents, in order: the same log under another name (``./x.jsonl`` and
+    its absolute path, a copy, stdin) is the same run, not a second one counted twice."""
     digest = hashlib.sha256()
     for path in paths:
-        digest.update(path.encode("utf-8") + b"\0")
+        digest.update(b"\0input\0")
         with open(path, "rb") as handle:
             for chunk in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(chunk)
@@ -88,26 +100,43 @@ def _ruleset_fingerprint(linter: Linter) -> str:
     return hashlib.sha256(repr([rule.config for rule in linter.ruleset.rules]).encode("utf-8")).hexdigest()[:16]
 
 
-def spool_stdin(directory: Path) -> str:
-    """Stdin cannot be read twice; keep a copy so the run can be hashed and resumed."""
+@contextmanager
+def spooled_stdin(directory: Path) -> Iterator[str]:
+    """Stdin cannot be read twice: a copy of it, to hash and read, removed when the audit
+    ends (its run is found again by content: pipe the same log in to reuse or resume it)."""
     directory.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(prefix="stdin-", suffix=".log", dir=directory)
-    with os.fdopen(handle, "wb") as out:
-        shutil.copyfileobj(sys.stdin.buffer, out)
-    return name
+    try:
+        with os.fdopen(handle, "wb") as out:
+            shutil.copyfileobj(sys.stdin.buffer, out)
+        yield name
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
+@contextmanager
+def audit_folder_lock(out_dir: Path) -> Iterator[None]:
+    """One audit at a time in an --out folder: two would interleave its conversations.jsonl.
+    The kernel's lock (flock) goes with the processes that hold it, even on ``kill -9``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / ".kefu-audit.lock", "a") as handle:
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise ConfigError(f"{out_dir} is in use by another audit running now: wait for it to end, or pass another --out") from None
+        yield
 
 
 _worker_linter: Linter | None = None
 _worker_store: AuditStore | None = None
 _writer_lock = None
-_parent_pid = 0
 
 
 def _init_worker(spec: ScorerSpec, database: str, writer_lock) -> None:
     """Each worker keeps the scorer it inherited (or builds one when spawned), with its
     tokenizer loaded, and opens its own connection to the database."""
-    global _worker_linter, _worker_store, _writer_lock, _parent_pid
-    _parent_pid = os.getppid()
+    global _worker_linter, _worker_store, _writer_lock
     if _worker_linter is None:  # spawned, not forked from a parent with a warm linter
         _worker_linter = spec.linter()
     _worker_linter.warm_up()
@@ -117,11 +146,19 @@ def _init_worker(spec: ScorerSpec, database: str, writer_lock) -> None:
 
 def _write(action: Callable[[], None]) -> None:
     """Run one write transaction, taking turns with the other workers. A worker whose
-    parent is gone (the run was killed) stops instead: ``--resume`` redoes its batch."""
-    with _writer_lock:
-        if os.getppid() != _parent_pid:
+    parent is gone (the run was killed) stops instead, never holding the lock as it
+    exits (the others would wait for it forever): ``--resume`` redoes its batch."""
+    while not _writer_lock.acquire(timeout=PARENT_CHECK_SECONDS):
+        if parent_gone():
             os._exit(1)
-        action()
+    try:
+        orphaned = parent_gone()
+        if not orphaned:
+            action()
+    finally:
+        _writer_lock.release()
+    if orphaned:
+        os._exit(1)
 
 
 def _parse_and_add(run_id: str, path: str, batch: LineBatch, seq_start: int) -> list[tuple]:
@@ -143,7 +180,7 @@ def _scored_rows(store: AuditStore, linter: Linter, run_id: str, ids: list[str],
     return result_rows(run_id, (linter.lint_conversation(c, partial=partial) for c in store.load_conversations(run_id, ids)))
 
 
-class _Workers:
+class _Workers(Supervised):
     """The worker processes of an ``--jobs N`` audit.
 
     They parse and insert the input (the parent only reads lines), then score and store
@@ -153,37 +190,13 @@ class _Workers:
     """
 
     def __init__(self, options: AuditOptions, database: Path, linter: Linter) -> None:
-        import multiprocessing
-
         global _worker_linter
-        fork = "fork" in multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if fork else "spawn")
-        if fork:
+        if forks():
             # Load the tokenizer once, here, and let the workers inherit it: loading it in
             # every worker costs N times the CPU (a second per worker with jieba).
             linter.warm_up()
             _worker_linter = linter
-        self.window = options.jobs * 2  # bounded: never more than this many batches in memory
-        self.pool = context.Pool(
-            options.jobs, initializer=_init_worker, initargs=(options.scorer_spec(), str(database), context.Lock())
-        )
-
-    def ordered(self, function: Callable, arguments: Iterable[tuple]) -> Iterator:
-        """``function(*args)`` for each of ``arguments`` in the workers; results in order."""
-        in_flight: deque = deque()
-        for args in arguments:
-            in_flight.append(self.pool.apply_async(function, args))
-            if len(in_flight) >= self.window:
-                yield in_flight.popleft().get()
-        while in_flight:
-            yield in_flight.popleft().get()
-
-    def close(self, *, wait: bool) -> None:
-        if wait:
-            self.pool.close()
-        else:
-            self.pool.terminate()
-        self.pool.join()
+        super().__init__(options.jobs, initializer=_init_worker, initargs=(options.scorer_spec(), str(database), new_lock()))
 
 
 def run_audit(
@@ -237,11 +250,15 @@ def _run_audit(inputs, database, options, *, resume, restart, progress, on_rejec
         try:
             if status == "ingesting":
                 records_read = _ingest(store, run_id, inputs, mapping, options, on_rejected, workers)
-                store.finish_ingest(run_id, records_read)
+                for repeat in store.finish_ingest(run_id, records_read):
+                    if on_rejected is not None:
+                        on_rejected(repeat)
             _score(store, run_id, linter, options, progress, workers)
-        except BaseException:
+        except BaseException as error:
             if workers is not None:
                 workers.close(wait=False)
+            if isinstance(error, KeyboardInterrupt):
+                raise AuditInterrupted(f"interrupted: what was committed to {database} is kept; rerun with --resume to go on") from None
             raise
         if workers is not None:
             workers.close(wait=True)

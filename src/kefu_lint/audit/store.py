@@ -254,10 +254,25 @@ class AuditStore:
             self.db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))  # noqa: S608 - fixed table names
         self.db.commit()
 
-    def finish_ingest(self, run_id: str, records_read: int) -> None:
-        """Every input read: record how many records the readers read, and go on to scoring."""
+    def finish_ingest(self, run_id: str, records_read: int) -> Iterator[Rejected]:
+        """Every input read: reject the repeats of a message id within a conversation (a log
+        exported twice over would be scored twice), record how many records the readers
+        read, and go on to scoring, in one transaction; returns the repeats rejected."""
+        repeats = (
+            "SELECT * FROM (SELECT seq, source, line, message_id, text, FIRST_VALUE(source) OVER first AS first_source,"
+            " FIRST_VALUE(line) OVER first AS first_line, ROW_NUMBER() OVER first AS copy FROM messages"
+            " WHERE run_id = :run AND message_id IS NOT NULL"
+            " WINDOW first AS (PARTITION BY conversation_id, message_id ORDER BY seq)) WHERE copy > 1"
+        )
         with self.db:
+            self.db.execute(
+                "INSERT OR IGNORE INTO rejected SELECT :run, source, line, 'duplicate message_id ' || quote(message_id)"
+                f" || ': already read at ' || first_source || ':' || first_line, text FROM ({repeats})", {"run": run_id})
+            self.db.execute(f"DELETE FROM messages WHERE run_id = :run AND seq IN (SELECT seq FROM ({repeats}))", {"run": run_id})
             self.db.execute("UPDATE runs SET status = 'scoring', lines_read = ? WHERE run_id = ?", (records_read, run_id))
+        repeated = self.db.execute("SELECT source, line, reason, raw FROM rejected WHERE run_id = ?"
+                                   " AND reason LIKE 'duplicate message_id %' ORDER BY source, line", (run_id,))
+        return (Rejected(*row) for row in repeated)
 
     # -- ingest --
 
