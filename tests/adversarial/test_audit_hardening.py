@@ -294,40 +294,36 @@ def assert_resumes(log: Path, out: Path):
     assert rows(out / "audit.db", "SELECT COUNT(*) FROM conversations") == [(10_000,)]
 
 
-def test_a_killed_worker_stops_the_run_with_a_clear_error_and_it_resumes(tmp_path, big_log):
+def interrupted_run(tmp_path: Path, log: Path, interrupt) -> tuple[int | None, str]:
+    """Start a --jobs 2 audit, ``interrupt(process, workers)`` it while it scores; then no
+    worker may outlive it and ``--resume`` must complete it. Returns its exit code and stderr."""
     out = tmp_path / "out"
-    process = start_audit(big_log, out)
+    process = start_audit(log, out)
     workers = children(process.pid)
     assert len(workers) >= 2
-    os.kill(workers[0], signal.SIGKILL)  # as the OOM killer would
-    code, _, stderr = finish(process)  # before the fix: the parent waited forever
+    interrupt(process, workers)
+    code, _, stderr = finish(process)  # before the fix: a killed worker left the parent waiting forever
+    wait_until(lambda: not any(alive(pid) for pid in workers), "a worker outlived the run")
+    assert_resumes(log, out)
+    return code, stderr
+
+
+def test_a_killed_worker_stops_the_run_with_a_clear_error_and_it_resumes(tmp_path, big_log):
+    code, stderr = interrupted_run(tmp_path, big_log, lambda process, workers: os.kill(workers[0], signal.SIGKILL))  # OOM killer
     assert code == 2 and "Traceback" not in stderr, stderr
     assert "a worker process of the audit died" in stderr and "--resume" in stderr
-    wait_until(lambda: not any(alive(pid) for pid in workers), "a worker outlived the run")
-    assert_resumes(big_log, out)
 
 
 def test_no_worker_outlives_a_parent_killed_with_kill_9(tmp_path, big_log):
-    out = tmp_path / "out"
-    process = start_audit(big_log, out)
-    workers = children(process.pid)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    wait_until(lambda: not any(alive(pid) for pid in workers), "a worker outlived its parent")
-    assert_resumes(big_log, out)
+    interrupted_run(tmp_path, big_log, lambda process, workers: process.send_signal(signal.SIGKILL))
 
 
 def test_ctrl_c_with_two_jobs_prints_one_line_and_no_worker_traceback(tmp_path, big_log):
-    out = tmp_path / "out"
-    process = start_audit(big_log, out)
-    workers = children(process.pid)
-    os.killpg(process.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches the whole process group
-    code, _, stderr = finish(process)
+    # A terminal's Ctrl-C reaches the whole process group.
+    code, stderr = interrupted_run(tmp_path, big_log, lambda process, workers: os.killpg(process.pid, signal.SIGINT))
     assert code == 2 and "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
-    assert stderr.strip().splitlines() == [f"error: interrupted: what was committed to {out}/audit.db is kept;"
+    assert stderr.strip().splitlines() == [f"error: interrupted: what was committed to {tmp_path}/out/audit.db is kept;"
                                            " rerun with --resume to go on"]
-    wait_until(lambda: not any(alive(pid) for pid in workers), "a worker outlived the run")
-    assert_resumes(big_log, out)
 
 
 # ----------------------------------------------------------------------------- D14
