@@ -388,3 +388,31 @@ def test_the_same_log_by_another_name_or_from_stdin_is_the_same_run(tmp_path):
         assert "already audited" in again
     assert rows(out / "audit.db", "SELECT COUNT(*), SUM(messages) FROM runs") == [(1, 12)]
     assert not list(out.glob("stdin-*")), "a stdin audit leaves no copy of its input behind"
+
+
+# ----------------------------------------------------------------------------- D29
+
+CATASTROPHIC_RULE = """\
+extends: default
+rules:
+  KF990:
+    name: catastrophic-pattern
+    check: phrases
+    zone: yellow
+    message: slow
+    boundaries: false
+    patterns: ["(a|aa)+$"]
+"""
+
+
+def test_a_pattern_time_limit_warns_once_per_pattern_with_a_count(tmp_path):
+    ruleset = tmp_path / "slow.yaml"
+    ruleset.write_text(CATASTROPHIC_RULE, encoding="utf-8")
+    replies = [message("c1", "customer", "在吗")] + [message("c1", "agent", "a" * (60 + i) + "!") for i in range(3)]
+    for jobs in ("1", "2"):
+        result = audit(write_jsonl(tmp_path / "slow.jsonl", replies), "--out", tmp_path / f"out{jobs}", "--ruleset", ruleset,
+                       "--jobs", jobs)
+        assert result.returncode == 0, result.out + result.err
+        warned = [line for line in result.err.splitlines() if "time limit" in line]
+        assert warned == ["warning: KF990: pattern '(a|aa)+$' exceeded its 0.25s time limit on 3 replies and was skipped for them;"
+                          " simplify the pattern (avoid nested repeats such as (a+)+)"], result.err

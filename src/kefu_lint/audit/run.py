@@ -11,6 +11,8 @@ import os
 import shutil
 import sys
 import tempfile
+import warnings
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -23,7 +25,7 @@ except ImportError:  # pragma: no cover - Windows: no lock
 
 from .. import __version__
 from ..engine import Linter
-from ..errors import ConfigError, KefuLintError
+from ..errors import ConfigError, KefuLintError, PatternTimeoutWarning
 from ..formats.audit_outputs import start_conversations_jsonl, write_conversations_jsonl
 from ..formats.chatlog import (
     SEQ_PER_INPUT,
@@ -37,6 +39,7 @@ from ..formats.chatlog import (
     parse_jsonl_batch,
     read_chat_log,
 )
+from ..rules.matching import pattern_timeout_message
 from ..workers import PARENT_CHECK_SECONDS, Supervised, forks, new_lock, parent_gone
 from .scoring import ScorerSpec
 from .store import AuditStore, IngestRows, ResultRows, ingest_rows, output_errors, result_rows
@@ -168,16 +171,25 @@ def _parse_and_add(run_id: str, path: str, batch: LineBatch, seq_start: int) -> 
     return rows[1]
 
 
-def _score_and_save(run_id: str, ids: list[str], partial: bool) -> int:
+def _score_and_save(run_id: str, ids: list[str], partial: bool) -> tuple[int, Counter]:
     """Read, score and store one batch of conversations, in one transaction of its own."""
-    rows = _scored_rows(_worker_store, _worker_linter, run_id, ids, partial)
+    rows, timeouts = _scored_rows(_worker_store, _worker_linter, run_id, ids, partial)
     _write(lambda: _worker_store.save_rows(rows))
-    return len(ids)
+    return len(ids), timeouts
 
 
-def _scored_rows(store: AuditStore, linter: Linter, run_id: str, ids: list[str], partial: bool) -> ResultRows:
-    """Read one batch of conversations and score it into rows: all the per-batch work but the write."""
-    return result_rows(run_id, (linter.lint_conversation(c, partial=partial) for c in store.load_conversations(run_id, ids)))
+def _scored_rows(store: AuditStore, linter: Linter, run_id: str, ids: list[str], partial: bool) -> tuple[ResultRows, Counter]:
+    """Read one batch of conversations and score it into rows: all the per-batch work but the
+    write. Also returns how many replies each (rule, pattern) timed out on: a run warns once
+    per pattern with the count, not once per reply (thousands of lines in a large log)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PatternTimeoutWarning)
+        rows = result_rows(run_id, (linter.lint_conversation(c, partial=partial) for c in store.load_conversations(run_id, ids)))
+    timeouts = Counter((w.message.rule, w.message.pattern) for w in caught if isinstance(w.message, PatternTimeoutWarning))
+    for other in caught:
+        if not isinstance(other.message, PatternTimeoutWarning):
+            warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
+    return rows, timeouts
 
 
 class _Workers(Supervised):
@@ -312,12 +324,19 @@ def _score(store: AuditStore, run_id: str, linter: Linter, options: AuditOptions
         counts = (_save(store, _scored_rows(store, linter, run_id, ids, options.partial), len(ids)) for ids in batches)
     else:
         counts = workers.ordered(_score_and_save, ((run_id, ids, options.partial) for ids in batches))
-    for count in counts:
-        done += count
-        if progress:
-            progress(done, total)
+    timeouts: Counter = Counter()
+    try:
+        for count, batch_timeouts in counts:
+            done += count
+            timeouts.update(batch_timeouts)
+            if progress:
+                progress(done, total)
+    finally:
+        for (rule, pattern), replies in sorted(timeouts.items()):
+            warnings.warn(PatternTimeoutWarning(pattern_timeout_message(rule, pattern, replies)), stacklevel=2)
 
 
-def _save(store: AuditStore, rows: ResultRows, count: int) -> int:
+def _save(store: AuditStore, scored: tuple[ResultRows, Counter], count: int) -> tuple[int, Counter]:
+    rows, timeouts = scored
     store.save_rows(rows)
-    return count
+    return count, timeouts
