@@ -194,12 +194,26 @@ def audit(inputs, out_dir, database, report, columns, agent_role, customer_role,
         _audit_on_spark(inputs, out_dir, columns, agent_role, customer_role, input_format, ruleset, select, ignore, tokenizer, master,
                         partial)
         return
-    from .audit.run import AuditOptions, run_audit, spool_stdin
+    from contextlib import ExitStack
+
+    from .audit.run import audit_folder_lock, spooled_stdin
+    from .audit.store import output_errors
+
+    with ExitStack() as stack:
+        stack.enter_context(output_errors(out_dir))
+        stack.enter_context(audit_folder_lock(out_dir))
+        paths = [stack.enter_context(spooled_stdin(out_dir)) if path == "-" else path for path in inputs]
+        _audit_locally(paths, out_dir, database or out_dir / "audit.db", report, columns, agent_role, customer_role, input_format,
+                       encoding, jobs, partial, resume, restart, ruleset, select, ignore, tokenizer, progress)
+
+
+def _audit_locally(paths, out_dir, database, report, columns, agent_role, customer_role, input_format, encoding, jobs, partial,
+                   resume, restart, ruleset, select, ignore, tokenizer, progress):
+    from .audit.run import AuditOptions, run_audit
+    from .audit.store import output_errors
     from .formats.audit_outputs import write_agents_csv
     from .formats.report_html import write_report
 
-    database = database or out_dir / "audit.db"
-    paths = [spool_stdin(out_dir) if path == "-" else path for path in inputs]
     options = AuditOptions(
         ruleset=ruleset, select=_codes(select), ignore=_codes(ignore) or (), tokenizer=tokenizer, columns=columns,
         agent_role=agent_role, customer_role=customer_role, input_format=input_format, encoding=encoding, jobs=jobs,
@@ -241,9 +255,11 @@ def audit(inputs, out_dir, database, report, columns, agent_role, customer_role,
     try:
         jsonl_path = out_dir / "conversations.jsonl"
         agents_path = out_dir / "agents.csv"
-        write_agents_csv(db, outcome.run_id, agents_path)
+        with output_errors(agents_path):
+            write_agents_csv(db, outcome.run_id, agents_path)
         if report is not None:
-            write_report(db, outcome.run_id, report)
+            with output_errors(report):
+                write_report(db, outcome.run_id, report)
     finally:
         db.close()
     for note in outcome.notes:
@@ -269,6 +285,11 @@ def _print_audit_summary(label: str, summary: dict, outputs: str) -> bool:
         f"; mean score {mean:.1f}" if mean is not None else "  no conversations"
     )
     click.echo(f"  {outputs}")
+    if not reconciled:
+        missing = summary["lines_read"] - summary["scored"] - summary["rejected"]
+        click.echo(f"error: the readers read {summary['lines_read']} records, but "
+                   + (f"{missing} of them were neither scored nor rejected" if missing > 0 else f"{-missing} more were stored")
+                   + ": results are incomplete, do not use them", err=True)
     return reconciled
 
 

@@ -11,19 +11,27 @@ import os
 import shutil
 import sys
 import tempfile
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import warnings
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no lock
+    fcntl = None
+
 from .. import __version__
 from ..engine import Linter
-from ..errors import ConfigError
+from ..errors import ConfigError, KefuLintError, PatternTimeoutWarning
 from ..formats.audit_outputs import start_conversations_jsonl, write_conversations_jsonl
 from ..formats.chatlog import (
     SEQ_PER_INPUT,
     ColumnMapping,
     LineBatch,
+    RecordCount,
     Rejected,
     batched,
     input_kind,
@@ -31,10 +39,16 @@ from ..formats.chatlog import (
     parse_jsonl_batch,
     read_chat_log,
 )
+from ..rules.matching import pattern_timeout_message
+from ..workers import PARENT_CHECK_SECONDS, Supervised, forks, new_lock, parent_gone
 from .scoring import ScorerSpec
-from .store import AuditStore, IngestRows, ResultRows, ingest_rows, result_rows
+from .store import AuditStore, IngestRows, ResultRows, ingest_rows, output_errors, result_rows
 
 INGEST_BATCH = 5000
+
+
+class AuditInterrupted(KefuLintError):
+    """Ctrl-C during an audit: exit 2 (not 1, the findings code), with how to go on."""
 
 
 @dataclass(frozen=True)
@@ -74,9 +88,11 @@ class AuditOutcome:
 
 
 def _hash_inputs(paths: Sequence[str]) -> str:
+    """The inputs' contents, in order: the same log under another name (``./x.jsonl`` and
+    its absolute path, a copy, stdin) is the same run, not a second one counted twice."""
     digest = hashlib.sha256()
     for path in paths:
-        digest.update(path.encode("utf-8") + b"\0")
+        digest.update(b"\0input\0")
         with open(path, "rb") as handle:
             for chunk in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(chunk)
@@ -87,26 +103,43 @@ def _ruleset_fingerprint(linter: Linter) -> str:
     return hashlib.sha256(repr([rule.config for rule in linter.ruleset.rules]).encode("utf-8")).hexdigest()[:16]
 
 
-def spool_stdin(directory: Path) -> str:
-    """Stdin cannot be read twice; keep a copy so the run can be hashed and resumed."""
+@contextmanager
+def spooled_stdin(directory: Path) -> Iterator[str]:
+    """Stdin cannot be read twice: a copy of it, to hash and read, removed when the audit
+    ends (its run is found again by content: pipe the same log in to reuse or resume it)."""
     directory.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(prefix="stdin-", suffix=".log", dir=directory)
-    with os.fdopen(handle, "wb") as out:
-        shutil.copyfileobj(sys.stdin.buffer, out)
-    return name
+    try:
+        with os.fdopen(handle, "wb") as out:
+            shutil.copyfileobj(sys.stdin.buffer, out)
+        yield name
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
+@contextmanager
+def audit_folder_lock(out_dir: Path) -> Iterator[None]:
+    """One audit at a time in an --out folder: two would interleave its conversations.jsonl.
+    The kernel's lock (flock) goes with the processes that hold it, even on ``kill -9``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / ".kefu-audit.lock", "a") as handle:
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise ConfigError(f"{out_dir} is in use by another audit running now: wait for it to end, or pass another --out") from None
+        yield
 
 
 _worker_linter: Linter | None = None
 _worker_store: AuditStore | None = None
 _writer_lock = None
-_parent_pid = 0
 
 
 def _init_worker(spec: ScorerSpec, database: str, writer_lock) -> None:
     """Each worker keeps the scorer it inherited (or builds one when spawned), with its
     tokenizer loaded, and opens its own connection to the database."""
-    global _worker_linter, _worker_store, _writer_lock, _parent_pid
-    _parent_pid = os.getppid()
+    global _worker_linter, _worker_store, _writer_lock
     if _worker_linter is None:  # spawned, not forked from a parent with a warm linter
         _worker_linter = spec.linter()
     _worker_linter.warm_up()
@@ -116,11 +149,19 @@ def _init_worker(spec: ScorerSpec, database: str, writer_lock) -> None:
 
 def _write(action: Callable[[], None]) -> None:
     """Run one write transaction, taking turns with the other workers. A worker whose
-    parent is gone (the run was killed) stops instead: ``--resume`` redoes its batch."""
-    with _writer_lock:
-        if os.getppid() != _parent_pid:
+    parent is gone (the run was killed) stops instead, never holding the lock as it
+    exits (the others would wait for it forever): ``--resume`` redoes its batch."""
+    while not _writer_lock.acquire(timeout=PARENT_CHECK_SECONDS):
+        if parent_gone():
             os._exit(1)
-        action()
+    try:
+        orphaned = parent_gone()
+        if not orphaned:
+            action()
+    finally:
+        _writer_lock.release()
+    if orphaned:
+        os._exit(1)
 
 
 def _parse_and_add(run_id: str, path: str, batch: LineBatch, seq_start: int) -> list[tuple]:
@@ -130,19 +171,28 @@ def _parse_and_add(run_id: str, path: str, batch: LineBatch, seq_start: int) -> 
     return rows[1]
 
 
-def _score_and_save(run_id: str, ids: list[str], partial: bool) -> int:
+def _score_and_save(run_id: str, ids: list[str], partial: bool) -> tuple[int, Counter]:
     """Read, score and store one batch of conversations, in one transaction of its own."""
-    rows = _scored_rows(_worker_store, _worker_linter, run_id, ids, partial)
+    rows, timeouts = _scored_rows(_worker_store, _worker_linter, run_id, ids, partial)
     _write(lambda: _worker_store.save_rows(rows))
-    return len(ids)
+    return len(ids), timeouts
 
 
-def _scored_rows(store: AuditStore, linter: Linter, run_id: str, ids: list[str], partial: bool) -> ResultRows:
-    """Read one batch of conversations and score it into rows: all the per-batch work but the write."""
-    return result_rows(run_id, (linter.lint_conversation(c, partial=partial) for c in store.load_conversations(run_id, ids)))
+def _scored_rows(store: AuditStore, linter: Linter, run_id: str, ids: list[str], partial: bool) -> tuple[ResultRows, Counter]:
+    """Read one batch of conversations and score it into rows: all the per-batch work but the
+    write. Also returns how many replies each (rule, pattern) timed out on: a run warns once
+    per pattern with the count, not once per reply (thousands of lines in a large log)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PatternTimeoutWarning)
+        rows = result_rows(run_id, (linter.lint_conversation(c, partial=partial) for c in store.load_conversations(run_id, ids)))
+    timeouts = Counter((w.message.rule, w.message.pattern) for w in caught if isinstance(w.message, PatternTimeoutWarning))
+    for other in caught:
+        if not isinstance(other.message, PatternTimeoutWarning):
+            warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
+    return rows, timeouts
 
 
-class _Workers:
+class _Workers(Supervised):
     """The worker processes of an ``--jobs N`` audit.
 
     They parse and insert the input (the parent only reads lines), then score and store
@@ -152,37 +202,13 @@ class _Workers:
     """
 
     def __init__(self, options: AuditOptions, database: Path, linter: Linter) -> None:
-        import multiprocessing
-
         global _worker_linter
-        fork = "fork" in multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if fork else "spawn")
-        if fork:
+        if forks():
             # Load the tokenizer once, here, and let the workers inherit it: loading it in
             # every worker costs N times the CPU (a second per worker with jieba).
             linter.warm_up()
             _worker_linter = linter
-        self.window = options.jobs * 2  # bounded: never more than this many batches in memory
-        self.pool = context.Pool(
-            options.jobs, initializer=_init_worker, initargs=(options.scorer_spec(), str(database), context.Lock())
-        )
-
-    def ordered(self, function: Callable, arguments: Iterable[tuple]) -> Iterator:
-        """``function(*args)`` for each of ``arguments`` in the workers; results in order."""
-        in_flight: deque = deque()
-        for args in arguments:
-            in_flight.append(self.pool.apply_async(function, args))
-            if len(in_flight) >= self.window:
-                yield in_flight.popleft().get()
-        while in_flight:
-            yield in_flight.popleft().get()
-
-    def close(self, *, wait: bool) -> None:
-        if wait:
-            self.pool.close()
-        else:
-            self.pool.terminate()
-        self.pool.join()
+        super().__init__(options.jobs, initializer=_init_worker, initargs=(options.scorer_spec(), str(database), new_lock()))
 
 
 def run_audit(
@@ -198,7 +224,13 @@ def run_audit(
 ) -> AuditOutcome:
     """Audit ``inputs`` into ``database``; with ``conversations_jsonl``, also write the
     per-conversation JSONL there (with ``--jobs N``, in N processes while the parent
-    aggregates the agents)."""
+    aggregates the agents). Database and OS errors are a :class:`StoreError` naming the file."""
+    with output_errors(database):
+        return _run_audit(inputs, database, options, resume=resume, restart=restart, progress=progress,
+                          on_rejected=on_rejected, conversations_jsonl=conversations_jsonl)
+
+
+def _run_audit(inputs, database, options, *, resume, restart, progress, on_rejected, conversations_jsonl) -> AuditOutcome:
     for path in inputs:
         if not Path(path).is_file():
             raise ConfigError(f"{path}: no such file")
@@ -212,7 +244,8 @@ def run_audit(
         notes: list[str] = []
         if status == "complete" and not restart:
             if conversations_jsonl is not None:
-                write_conversations_jsonl(store.db, run_id, conversations_jsonl, jobs=options.jobs)
+                with output_errors(conversations_jsonl):
+                    write_conversations_jsonl(store.db, run_id, conversations_jsonl, jobs=options.jobs)
             return AuditOutcome(run_id, database, store.summary(run_id), reused=True,
                                 notes=("This input was already audited with these rules; results reused (--restart to redo).",))
         if status is not None and status != "complete" and not (resume or restart):
@@ -228,43 +261,53 @@ def run_audit(
         workers = _Workers(options, database, linter) if options.jobs > 1 else None
         try:
             if status == "ingesting":
-                _ingest(store, run_id, inputs, mapping, options, on_rejected, workers)
-                store.set_status(run_id, "scoring")
+                records_read = _ingest(store, run_id, inputs, mapping, options, on_rejected, workers)
+                for repeat in store.finish_ingest(run_id, records_read):
+                    if on_rejected is not None:
+                        on_rejected(repeat)
             _score(store, run_id, linter, options, progress, workers)
-        except BaseException:
+        except BaseException as error:
             if workers is not None:
                 workers.close(wait=False)
+            if isinstance(error, KeyboardInterrupt):
+                raise AuditInterrupted(f"interrupted: what was committed to {database} is kept; rerun with --resume to go on") from None
             raise
         if workers is not None:
             workers.close(wait=True)
         # The JSONL reads only conversations and findings, so it is written while the
         # agents are aggregated.
-        wait_for_jsonl = (start_conversations_jsonl(store.db, run_id, conversations_jsonl, jobs=options.jobs)
-                          if conversations_jsonl is not None else None)
+        with output_errors(conversations_jsonl or database):
+            wait_for_jsonl = (start_conversations_jsonl(store.db, run_id, conversations_jsonl, jobs=options.jobs)
+                              if conversations_jsonl is not None else None)
         store.finish(run_id)
         summary = store.summary(run_id)
         if wait_for_jsonl is not None:
-            wait_for_jsonl()
+            with output_errors(conversations_jsonl):
+                wait_for_jsonl()
         return AuditOutcome(run_id, database, summary, notes=tuple(notes))
     finally:
         store.close()
 
 
-def _ingest(store: AuditStore, run_id: str, inputs, mapping, options: AuditOptions, on_rejected, workers) -> None:
+def _ingest(store: AuditStore, run_id: str, inputs, mapping, options: AuditOptions, on_rejected, workers) -> int:
+    """Read every input into the store; returns the number of records read, as the readers
+    counted them (not as stored: the two are compared when the run is summed up)."""
+    count = RecordCount()
     for number, path in enumerate(inputs):
         seq_start = number * SEQ_PER_INPUT
         if workers is not None and input_kind(path, mapping, options.input_format) == "jsonl":
             # JSONL lines stand alone, so workers parse and insert them; CSV rows may span lines.
-            batches = jsonl_line_batches(path, INGEST_BATCH, encoding=options.encoding)
+            batches = jsonl_line_batches(path, INGEST_BATCH, encoding=options.encoding, count=count)
             rejected_batches = workers.ordered(_parse_and_add, ((run_id, path, batch, seq_start) for batch in batches))
         else:
             records = read_chat_log(path, mapping=mapping, input_format=options.input_format,
-                                    encoding=options.encoding, seq_start=seq_start)
+                                    encoding=options.encoding, seq_start=seq_start, count=count)
             rejected_batches = (_add(store, ingest_rows(run_id, batch)) for batch in batched(records, INGEST_BATCH))
         for rejected in rejected_batches:
             if on_rejected is not None:
                 for row in rejected:
                     on_rejected(Rejected(*row[1:]))
+    return count.records
 
 
 def _add(store: AuditStore, rows: IngestRows) -> list[tuple]:
@@ -281,12 +324,19 @@ def _score(store: AuditStore, run_id: str, linter: Linter, options: AuditOptions
         counts = (_save(store, _scored_rows(store, linter, run_id, ids, options.partial), len(ids)) for ids in batches)
     else:
         counts = workers.ordered(_score_and_save, ((run_id, ids, options.partial) for ids in batches))
-    for count in counts:
-        done += count
-        if progress:
-            progress(done, total)
+    timeouts: Counter = Counter()
+    try:
+        for count, batch_timeouts in counts:
+            done += count
+            timeouts.update(batch_timeouts)
+            if progress:
+                progress(done, total)
+    finally:
+        for (rule, pattern), replies in sorted(timeouts.items()):
+            warnings.warn(PatternTimeoutWarning(pattern_timeout_message(rule, pattern, replies)), stacklevel=2)
 
 
-def _save(store: AuditStore, rows: ResultRows, count: int) -> int:
+def _save(store: AuditStore, scored: tuple[ResultRows, Counter], count: int) -> tuple[int, Counter]:
+    rows, timeouts = scored
     store.save_rows(rows)
-    return count
+    return count, timeouts

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import ConfigError
@@ -32,7 +33,7 @@ CREATE TABLE IF NOT EXISTS runs (
     ruleset TEXT NOT NULL,
     options TEXT NOT NULL,           -- JSON
     tool_version TEXT NOT NULL,
-    lines_read INTEGER,              -- = messages + rejected
+    lines_read INTEGER,              -- records read, as the readers counted them (= messages + rejected when nothing is lost)
     messages INTEGER,
     rejected INTEGER,
     conversations INTEGER,
@@ -128,6 +129,33 @@ CREATE TABLE IF NOT EXISTS rejected (
 
 class StoreVersionError(ConfigError):
     """The database was written with another schema (exit 2, with what to do)."""
+
+
+class StoreError(ConfigError):
+    """The database or an output file cannot be used (a full disk, a read-only folder, a file
+    that is not a database or is corrupt): exit 2, with the file and what is wrong."""
+
+
+@contextmanager
+def output_errors(path: Path) -> Iterator[None]:
+    """Turn database and OS errors while writing ``path`` (or anything an audit writes, for
+    the database) into a :class:`StoreError` naming the file: one line, never a traceback."""
+    try:
+        yield
+    except sqlite3.Error as error:
+        hint = _DATABASE_HINTS.get(str(error), "")
+        raise StoreError(f"{path}: cannot use the audit database: {error}{hint}") from None
+    except OSError as error:
+        where = f"{error.filename}: " if error.filename and str(error.filename) != str(path) else ""
+        raise StoreError(f"{path}: cannot write: {where}{error.strerror or error}") from None
+
+
+_DATABASE_HINTS = {
+    "file is not a database": " (pass --db a kefu-lint audit database, or a new file)",
+    "database disk image is malformed": " (the file is corrupt: audit into a new --out folder or --db file)",
+    "database or disk is full": " (free some space, then rerun with --resume)",
+    "attempt to write a readonly database": " (the file or its folder is read-only)",
+}
 
 
 IngestRows = tuple[list[tuple], list[tuple]]
@@ -226,9 +254,25 @@ class AuditStore:
             self.db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))  # noqa: S608 - fixed table names
         self.db.commit()
 
-    def set_status(self, run_id: str, status: str) -> None:
-        self.db.execute("UPDATE runs SET status = ? WHERE run_id = ?", (status, run_id))
-        self.db.commit()
+    def finish_ingest(self, run_id: str, records_read: int) -> Iterator[Rejected]:
+        """Every input read: reject the repeats of a message id within a conversation (a log
+        exported twice over would be scored twice), record how many records the readers
+        read, and go on to scoring, in one transaction; returns the repeats rejected."""
+        repeats = (
+            "SELECT * FROM (SELECT seq, source, line, message_id, text, FIRST_VALUE(source) OVER first AS first_source,"
+            " FIRST_VALUE(line) OVER first AS first_line, ROW_NUMBER() OVER first AS copy FROM messages"
+            " WHERE run_id = :run AND message_id IS NOT NULL"
+            " WINDOW first AS (PARTITION BY conversation_id, message_id ORDER BY seq)) WHERE copy > 1"
+        )
+        with self.db:
+            self.db.execute(
+                "INSERT OR IGNORE INTO rejected SELECT :run, source, line, 'duplicate message_id ' || quote(message_id)"
+                f" || ': already read at ' || first_source || ':' || first_line, text FROM ({repeats})", {"run": run_id})
+            self.db.execute(f"DELETE FROM messages WHERE run_id = :run AND seq IN (SELECT seq FROM ({repeats}))", {"run": run_id})
+            self.db.execute("UPDATE runs SET status = 'scoring', lines_read = ? WHERE run_id = ?", (records_read, run_id))
+        repeated = self.db.execute("SELECT source, line, reason, raw FROM rejected WHERE run_id = ?"
+                                   " AND reason LIKE 'duplicate message_id %' ORDER BY source, line", (run_id,))
+        return (Rejected(*row) for row in repeated)
 
     # -- ingest --
 
@@ -310,9 +354,9 @@ class AuditStore:
             conversations, mean = self.db.execute(
                 "SELECT COUNT(*), AVG(score) FROM conversations WHERE run_id = ?", (run_id,)).fetchone()
             self.db.execute(
-                "UPDATE runs SET status = 'complete', finished_at = datetime('now'), lines_read = ?, messages = ?,"
+                "UPDATE runs SET status = 'complete', finished_at = datetime('now'), messages = ?,"
                 " rejected = ?, conversations = ?, mean_score = ? WHERE run_id = ?",
-                (messages + rejected, messages, rejected, conversations, mean, run_id),
+                (messages, rejected, conversations, mean, run_id),
             )
 
     # -- reading results --

@@ -29,25 +29,28 @@ def start_conversations_jsonl(db: sqlite3.Connection, run_id: str, path: Path, *
         with path.open("w", encoding="utf-8") as out:
             count = _write_range(db, run_id, out, None, None)
         return lambda: count
-    import multiprocessing
+    from ..workers import Supervised
 
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     parts = [path.with_name(f"{path.name}.part{index}") for index in range(len(ranges))]
-    pool = context.Pool(len(ranges))
-    pending = pool.starmap_async(_write_range_file, [(database, run_id, str(part), *bounds) for part, bounds in zip(parts, ranges)])
+    workers = Supervised(len(ranges), what=f"{path.name} writer")
+    try:
+        pending = workers.start(_write_range_file, [(database, run_id, str(part), *bounds) for part, bounds in zip(parts, ranges)])
+    except BaseException:
+        workers.close(wait=False)
+        raise
 
     def wait() -> int:
+        finished = False
         try:
-            counts = pending.get()
+            counts = pending()
             with path.open("wb") as out:
                 for part in parts:
                     with part.open("rb") as piece:
                         shutil.copyfileobj(piece, out, 1 << 20)
-            pool.close()
+            finished = True
             return sum(counts)
         finally:
-            pool.terminate()
-            pool.join()
+            workers.close(wait=finished)
             for part in parts:
                 part.unlink(missing_ok=True)
 
@@ -117,5 +120,15 @@ def write_agents_csv(db: sqlite3.Connection, run_id: str, path: Path) -> int:
         writer.writerow(["agent", "conversations", "mean_score", "red_rate", "findings", "top_rules"])
         for agent, conversations, mean, red_rate, findings, top in rows:
             top_rules = " ".join(f"{code}×{count}" for code, count in json.loads(top))
-            writer.writerow([agent, conversations, f"{mean:.1f}", f"{red_rate:.3f}", findings, top_rules])
+            writer.writerow([excel_safe(agent), conversations, f"{mean:.1f}", f"{red_rate:.3f}", findings, excel_safe(top_rules)])
     return len(rows)
+
+
+#: What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def excel_safe(cell: str) -> str:
+    """A text cell of a CSV written for Excel, never read as a formula: an agent named
+    ``=HYPERLINK(…)`` is shown as written, with the quote OWASP recommends in front."""
+    return "'" + cell if cell.startswith(_FORMULA_STARTS) else cell

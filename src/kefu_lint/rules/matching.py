@@ -209,15 +209,18 @@ class CompiledPatterns(Generic[Payload]):
                     if match.end() > match.start():
                         found.append(Hit(match.start(), match.end(), payload))
             except TimeoutError:
-                warnings.warn(
-                    PatternTimeoutWarning(
-                        f"{self._rule}: pattern {pattern.source!r} exceeded its {PATTERN_TIME_LIMIT}s time "
-                        f"limit on a reply of {len(text)} characters and was skipped for it; "
-                        "simplify the pattern (avoid nested repeats such as (a+)+)"
-                    ),
-                    stacklevel=2,
-                )
+                warning = PatternTimeoutWarning(pattern_timeout_message(self._rule, pattern.source))
+                # Who timed out, for callers that collapse the warnings of many replies into one.
+                warning.rule, warning.pattern = self._rule, pattern.source
+                warnings.warn(warning, stacklevel=2)
         return found
+
+
+def pattern_timeout_message(rule: str, source: str, replies: int = 1) -> str:
+    """The warning of a pattern cut off by its time limit on ``replies`` replies."""
+    on = "a reply" if replies == 1 else f"{replies} replies"
+    return (f"{rule}: pattern {source!r} exceeded its {PATTERN_TIME_LIMIT}s time limit on {on} and was skipped for"
+            f" {'it' if replies == 1 else 'them'}; simplify the pattern (avoid nested repeats such as (a+)+)")
 
 
 def normalized_pattern(pattern: str) -> str:
