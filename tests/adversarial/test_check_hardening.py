@@ -109,3 +109,35 @@ def test_a_bad_encoding_name_on_the_command_line_is_a_usage_error(tmp_path, name
     assert_clean_error(run("audit", "--encoding", name, "--out", str(tmp_path / "out"), str(tmp_path / "a.jsonl")),
                        f"--encoding: unknown encoding {name!r}")
     assert not (tmp_path / "out").exists()
+
+
+# ----------------------------------------------------------------------------- D25, D26 rulesets
+
+@pytest.mark.parametrize("extends, message", [
+    ("/etc/passwd", "extends '/etc/passwd' is outside the project"),
+    ("../../../etc/hostname", "extends '../../../etc/hostname' is outside the project"),
+    ("/proc/self/environ", "extends '/proc/self/environ' is outside the project"),
+    ("[default, platform]", "extends names one ruleset"),
+    ("5", "extends names one ruleset"),
+])
+def test_extends_resolves_only_shipped_names_and_project_files(tmp_path, extends, message):
+    (tmp_path / "shop.yaml").write_text(f"extends: {extends}\nrules: {{}}\n", encoding="utf-8")
+    result = run("rules", "--ruleset", "shop.yaml", cwd=tmp_path)
+    assert_clean_error(result, "shop.yaml", message)
+    assert "root:" not in result.stdout + result.stderr
+
+
+def test_extends_inside_the_project_still_works(tmp_path):
+    (tmp_path / "base.yaml").write_text("extends: default\nrules: {}\n", encoding="utf-8")
+    (tmp_path / "shop.yaml").write_text("extends: base.yaml\nrules: {}\n", encoding="utf-8")
+    result = run("rules", "--ruleset", "shop.yaml", cwd=tmp_path)
+    assert result.returncode == 0 and "KF101" in result.stdout
+
+
+def test_unknown_key_echo_is_cut_short_and_control_characters_are_an_error(tmp_path):
+    (tmp_path / "long.yaml").write_text("rules: {}\n" + "x" * 300 + ": 1\n", encoding="utf-8")
+    result = run("rules", "--ruleset", "long.yaml", cwd=tmp_path)
+    assert_clean_error(result, "unknown key")
+    assert "x" * 41 not in result.stderr
+    (tmp_path / "ctl.yaml").write_text('rules: {}\nname: "a\x01b"\n', encoding="utf-8")
+    assert_clean_error(run("rules", "--ruleset", "ctl.yaml", cwd=tmp_path), "ctl.yaml: invalid YAML")
