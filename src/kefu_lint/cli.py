@@ -27,6 +27,20 @@ def _codes(value: str | None) -> tuple[str, ...] | None:
     return tuple(part.strip() for part in value.replace(" ", ",").split(",") if part.strip())
 
 
+def _text_encoding_option(ctx, param, value: str | None) -> str | None:
+    """``--encoding``: a typo or a codec that is no text encoding (base64, rot13) is refused
+    before any file is read, with the CLI's one error path (exit 2)."""
+    if value is None:
+        return None
+    from .errors import ConfigError
+    from .formats.decode import text_encoding
+
+    try:
+        return text_encoding(value)
+    except ConfigError as error:
+        raise ConfigError(f"--encoding: {error}") from None
+
+
 def _colour(choice: str) -> bool:
     if choice == "always":
         return True
@@ -74,7 +88,7 @@ def main() -> None:
 @click.option("--baseline", type=click.Path(path_type=Path, dir_okay=False), help="Hide findings recorded in FILE; records them if FILE does not exist.")
 @click.option("--update-baseline", is_flag=True, help="Rewrite the --baseline file with today's findings.")
 @click.option("--scene", type=click.Choice(["greeting", "presale", "order", "logistics_delay", "after_sales", "complaint", "closing"]), help="Scene for replies that do not name one.")
-@click.option("--encoding", help="Input encoding (default: detect UTF-8/BOM/UTF-16/GB18030).")
+@click.option("--encoding", callback=_text_encoding_option, help="Input encoding (default: detect UTF-8/BOM/UTF-16/GB18030).")
 @click.option("--text-column", help="CSV/TSV column holding the replies (name or 1-based number).")
 @click.option("--input-format", type=click.Choice(["auto", "yaml", "txt", "csv", "tsv"]), default="auto", show_default=True)
 @click.option("--respect-gitignore/--no-respect-gitignore", default=None, help="Skip .gitignored files (default on).")
@@ -174,7 +188,7 @@ def _fix_one(checker, path: Path, stdin_data: bytes | None, unsafe: bool, *, wri
 @click.option("--agent-role", help="Role value(s) meaning agent in CSV/TSV, e.g. 1.")
 @click.option("--customer-role", help="Role value(s) meaning customer in CSV/TSV, e.g. 0.")
 @click.option("--input-format", type=click.Choice(["auto", "jsonl", "csv", "tsv"]), default="auto", show_default=True)
-@click.option("--encoding", help="Input encoding (default UTF-8).")
+@click.option("--encoding", callback=_text_encoding_option, help="Input encoding (default UTF-8).")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes.")
 @click.option("--partial", is_flag=True, help="The log starts mid-conversation: do not judge the greeting.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted audit of the same input.")

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import fnmatch
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .formats.decode import text_encoding
 from .model import SCENES
+from .text.tokenize import TOKENIZER_NAMES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -126,47 +129,118 @@ def load_settings(start: Path, explicit: Path | None = None) -> Settings:
     return settings_from(data, path)
 
 
+@dataclass(frozen=True)
+class _ValueType:
+    """What a config key holds: ``accepts`` tests a value, ``described`` names it for the user;
+    a table's ``entries`` type is checked entry by entry, so the error names the entry."""
+
+    described: str
+    accepts: Callable[[Any], bool]
+    entries: "_ValueType | None" = None
+
+    def problem(self, key: str, value: Any) -> str | None:
+        """Why ``value`` cannot be the value of ``key``, or None when it can."""
+        if not self.accepts(value):
+            return f"{key} must be {self.described}, not {_shown(value)}"
+        if self.entries is not None:
+            for name, entry in value.items():
+                problem = self.entries.problem(f"{key}.{name!r}", entry)
+                if problem:
+                    return problem
+        return None
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_text_list(value: Any) -> bool:
+    # A string is refused where a list belongs: tuple("KF101") would be five codes K, F, 1, 0, 1.
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _table_of(described: str, entries: _ValueType) -> _ValueType:
+    return _ValueType(described, lambda value: isinstance(value, dict) and all(isinstance(k, str) for k in value), entries)
+
+
+def _is_one_of(choices: tuple[str, ...]) -> Callable[[Any], bool]:
+    return lambda value: isinstance(value, str) and value in choices
+
+
+_CODES = _ValueType("a list of rule codes, names or zones, e.g. [\"KF101\", \"yellow\"]", _is_text_list)
+_GLOBS = _ValueType("a list of path globs, e.g. [\"drafts/*\"]", _is_text_list)
+#: Every key's type, checked before any value is used (the TOML and YAML parsers accept any).
+KEY_TYPES: dict[str, _ValueType] = {
+    "ruleset": _ValueType("a shipped ruleset name or a path to a YAML file", _is_text),
+    "select": _CODES,
+    "extend-select": _CODES,
+    "ignore": _CODES,
+    "per-file-ignores": _table_of("a table of globs to lists of rule codes, e.g. {\"faq/*\" = [\"KF202\"]}", _CODES),
+    "exclude": _GLOBS,
+    "extend-exclude": _GLOBS,
+    "fail-on": _ValueType(f"one of {', '.join(FAIL_ON)}", _is_one_of(FAIL_ON)),
+    "scenes": _table_of("a table of globs to scenes, e.g. {\"presale/*\" = \"presale\"}",
+                        _ValueType(f"one of {', '.join(SCENES)}", _is_one_of(tuple(SCENES)))),
+    "tokenizer": _ValueType(f"one of {', '.join(TOKENIZER_NAMES)}", _is_one_of(TOKENIZER_NAMES)),
+    "respect-gitignore": _ValueType("true or false", lambda value: isinstance(value, bool)),
+    "encoding": _ValueType("the name of a text encoding, e.g. \"gb18030\"", _is_text),
+    "text-column": _ValueType("a column name or a 1-based column number",
+                              lambda value: _is_text(value) or (type(value) is int and value >= 1)),
+}
+assert set(KEY_TYPES) == KEYS
+
+
+def _checked(data: dict, path: Path) -> dict:
+    """``data`` after every key's value is checked against its type; errors name file and key."""
+    unknown = set(data) - KEYS
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; known: {', '.join(sorted(KEYS))}")
+    for key, value in data.items():
+        problem = KEY_TYPES[key].problem(key, value)
+        if problem:
+            raise ConfigError(f"{path}: {problem}")
+    if "encoding" in data:
+        try:
+            text_encoding(data["encoding"])
+        except ConfigError as error:
+            raise ConfigError(f"{path}: encoding: {error}") from None
+    return data
+
+
+def _shown(value: Any) -> str:
+    kind = {bool: "a boolean", int: "a number", float: "a number", str: "the string", list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
+    if isinstance(value, (list, dict)):
+        return kind
+    shown = repr(value)
+    return f"{kind} {shown if len(shown) <= 40 else shown[:37] + '...'}"
+
+
 def settings_from(data: dict, path: Path) -> Settings:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: kefu-lint configuration must be a table/mapping")
-    unknown = set(data) - KEYS
-    if unknown:
-        raise ConfigError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(KEYS))}")
+    data = _checked(data, path)
     root = path.parent.resolve()
 
-    def codes(key: str) -> tuple[str, ...] | None:
+    def listed(key: str) -> tuple[str, ...] | None:
         value = data.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{path}: {key} must be a list of rule codes, names or zones")
-        return tuple(value)
+        return None if value is None else tuple(value)
 
     settings = Settings(root=root, source=str(path))
     ruleset = data.get("ruleset")
     if ruleset is not None:
-        if not isinstance(ruleset, str):
-            raise ConfigError(f"{path}: ruleset must be a name or a path")
         candidate = root / ruleset
         ruleset = str(candidate) if candidate.is_file() else ruleset
     per_file = data.get("per-file-ignores") or {}
-    if not isinstance(per_file, dict):
-        raise ConfigError(f"{path}: per-file-ignores maps globs to lists of codes")
     scenes = data.get("scenes") or {}
-    if not isinstance(scenes, dict) or any(s not in SCENES for s in scenes.values()):
-        raise ConfigError(f"{path}: scenes maps globs to one of {', '.join(SCENES)}")
-    fail_on = data.get("fail-on")
-    if fail_on is not None and fail_on not in FAIL_ON:
-        raise ConfigError(f"{path}: fail-on must be one of {', '.join(FAIL_ON)}")
-    exclude = codes("exclude")
+    exclude = listed("exclude")
     return settings.merged(
         ruleset=ruleset,
-        select=codes("select"),
-        extend_select=codes("extend-select"),
-        ignore=codes("ignore"),
-        per_file_ignores=tuple((glob, tuple(v)) for glob, v in per_file.items()),
-        exclude=(tuple(exclude) if exclude is not None else DEFAULT_EXCLUDE) + (codes("extend-exclude") or ()),
-        fail_on=fail_on,
+        select=listed("select"),
+        extend_select=listed("extend-select"),
+        ignore=listed("ignore"),
+        per_file_ignores=tuple((glob, tuple(codes)) for glob, codes in per_file.items()),
+        exclude=(exclude if exclude is not None else DEFAULT_EXCLUDE) + (listed("extend-exclude") or ()),
+        fail_on=data.get("fail-on"),
         scenes=tuple(scenes.items()),
         tokenizer=data.get("tokenizer"),
         respect_gitignore=data.get("respect-gitignore"),

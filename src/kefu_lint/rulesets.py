@@ -131,6 +131,8 @@ def parse_yaml(text: str, source: str) -> Any:
             raise RulesetError(
                 f"invalid YAML: {error.problem or error}", source=source, line=mark.line + 1 if mark else None
             ) from None
+        except yaml.YAMLError as error:  # a control character (ReaderError)
+            raise RulesetError(f"invalid YAML: {error}", source=source) from None
         loader = _CLoader(text)
     else:
         loader = _Loader(text)
@@ -186,9 +188,14 @@ class Ruleset:
         return [(word, None) for word in self.dictionary]
 
 
-def load_ruleset(ruleset: str | Path = "default") -> Ruleset:
-    """Load a shipped ruleset by name (``"default"``, ``"platform"``) or a YAML file by path."""
-    entries, dictionary, meta = _load_merged(ruleset, chain=())
+def load_ruleset(ruleset: str | Path = "default", *, project_root: str | Path | None = None) -> Ruleset:
+    """Load a shipped ruleset by name (``"default"``, ``"platform"``) or a YAML file by path.
+
+    ``extends`` in a ruleset file names a shipped ruleset or a file inside ``project_root``
+    (default: the working directory when it holds the ruleset, else the ruleset's folder):
+    a ruleset from a pull request must not make CI read ``/etc/shadow`` or ``../secrets``.
+    """
+    entries, dictionary, meta = _load_merged(ruleset, chain=(), root=_project_root(ruleset, project_root))
     intents = IntentSource(_build_intents(meta["intents"]), meta["intent_model"])
     rules = tuple(_build_rule(code, entry, intents) for code, entry in entries.items() if entry.get("enabled", True))
     return Ruleset(
@@ -203,8 +210,17 @@ def load_ruleset(ruleset: str | Path = "default") -> Ruleset:
     )
 
 
-def _resolve(reference: str | Path, relative_to: Path | None) -> tuple[str, str]:
-    """(source name, YAML text) for a ruleset name or path."""
+def _project_root(ruleset: str | Path, explicit: str | Path | None) -> Path:
+    if explicit is not None:
+        return Path(explicit).resolve()
+    here = Path.cwd().resolve()
+    folder = Path(ruleset).resolve().parent
+    return here if folder.is_relative_to(here) else folder
+
+
+def _resolve(reference: str | Path, relative_to: Path | None, root: Path | None = None, extended_by: str | None = None) -> tuple[str, str]:
+    """(source name, YAML text) for a ruleset name or path; with ``root`` (an ``extends``),
+    a path must lie inside it once symbolic links are followed."""
     text_reference = str(reference)
     is_name = isinstance(reference, str) and re.fullmatch(r"[a-z0-9_-]+", text_reference) is not None
     if is_name:
@@ -214,6 +230,10 @@ def _resolve(reference: str | Path, relative_to: Path | None) -> tuple[str, str]
     path = Path(reference)
     if relative_to is not None and not path.is_absolute():
         path = relative_to / path
+    if root is not None and not path.resolve().is_relative_to(root):
+        shipped = ", ".join(shipped_ruleset_names())
+        raise RulesetError(f"extends {_shown_key(text_reference)} is outside the project ({root}); extends names a shipped "
+                           f"ruleset ({shipped}) or a file inside the project", source=extended_by, key="extends")
     if not path.is_file():
         shipped = ", ".join(shipped_ruleset_names())
         raise RulesetError(f"ruleset {text_reference!r} not found: not a shipped ruleset ({shipped}) nor a file")
@@ -223,8 +243,14 @@ def _resolve(reference: str | Path, relative_to: Path | None) -> tuple[str, str]
         raise RulesetError(f"cannot read ruleset: {error}", source=str(path)) from None
 
 
-def _load_merged(reference: str | Path, chain: tuple[str, ...], relative_to: Path | None = None):
-    source, text = _resolve(reference, relative_to)
+def _shown_key(key: str) -> str:
+    """A key or name from the file, quoted and cut short: an error must not print a line of
+    whatever file a ruleset managed to name."""
+    return repr(key if len(key) <= 40 else key[:40] + "…")
+
+
+def _load_merged(reference: str | Path, chain: tuple[str, ...], relative_to: Path | None = None, root: Path | None = None):
+    source, text = _resolve(reference, relative_to, root if chain else None, chain[-1] if chain else None)
     if source in chain:
         raise RulesetError(f"circular extends: {' -> '.join(chain + (source,))}", source=source)
     if len(chain) >= MAX_EXTENDS_DEPTH:
@@ -236,14 +262,18 @@ def _load_merged(reference: str | Path, chain: tuple[str, ...], relative_to: Pat
     if unknown:
         key = sorted(unknown)[0]
         raise RulesetError(
-            f"unknown key {key!r}; allowed: {', '.join(sorted(TOP_LEVEL_KEYS))}", source=source, line=_line_of(data, key), key=key
+            f"unknown key {_shown_key(key)}; allowed: {', '.join(sorted(TOP_LEVEL_KEYS))}", source=source, line=_line_of(data, key),
+            key=key[:40],
         )
     here = None if source.startswith("<") else Path(source).parent
     entries: dict[str, dict] = {}
     dictionary: list[str] = []
     inherited: dict = {"scene_keywords": {}, "scene_patterns": {}, "intents": {}, "intent_model": None}
-    if data.get("extends"):
-        entries, dictionary, inherited = _load_merged(data["extends"], chain + (source,), here)
+    extends = data.get("extends")
+    if extends is not None and not isinstance(extends, str):
+        raise RulesetError("extends names one ruleset: a shipped name or a path", source=source, line=_line_of(data, "extends"), key="extends")
+    if extends:
+        entries, dictionary, inherited = _load_merged(extends, chain + (source,), here, root)
     words = data.get("dictionary") or []
     if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
         raise RulesetError("dictionary must be a list of words", source=source, line=_line_of(data, "dictionary"), key="dictionary")

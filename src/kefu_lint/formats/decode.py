@@ -5,7 +5,7 @@ from __future__ import annotations
 import codecs
 from dataclasses import dataclass
 
-from ..errors import InputError
+from ..errors import ConfigError, InputError
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -33,7 +33,12 @@ def decode(data: bytes, path: str, encoding: str | None = None) -> Decoded:
         raise InputError(f"{path}: looks like a binary file (NUL bytes); not a text file kefu-lint can read")
     try:
         return Decoded(data.decode("utf-8"), "utf-8")
-    except UnicodeDecodeError as utf8_error:
+    except UnicodeDecodeError as error:
+        utf8_error = error
+    # UTF-8 but for a few bytes is UTF-8 with an error at a byte offset: GB18030 (which takes
+    # almost any byte pair) or a charset guess (cp855, cp932) would read mojibake and miss
+    # every red reply.
+    if not _mostly_utf8(data):
         try:
             # Excel and Windows CS tools in mainland China write GBK; GB18030 is its superset.
             return Decoded(data.decode("gb18030"), "gb18030")
@@ -41,10 +46,27 @@ def decode(data: bytes, path: str, encoding: str | None = None) -> Decoded:
             detected = _detect(data)
             if detected:
                 return _strict(data, path, detected)
-            raise InputError(
-                f"{path}: byte {utf8_error.start}: cannot decode as UTF-8 or GB18030 "
-                f"({utf8_error.reason}); pass --encoding to say what the file is"
-            ) from None
+    raise InputError(
+        f"{path}: byte {utf8_error.start}: cannot decode as UTF-8 or GB18030 "
+        f"({utf8_error.reason}); pass --encoding to say what the file is"
+    )
+
+
+#: What a charset guess may pick for a file that is neither UTF-8 nor GB18030: the Big5
+#: family that Traditional Chinese tools (Taiwan, Hong Kong) write. Whatever else it "finds"
+#: in a short Chinese file (cp855, cp932, cp1251 …) is mojibake, not the file's encoding:
+#: reading it so would check garbage and miss every red reply.
+GUESSABLE_ENCODINGS = frozenset({"big5", "big5hkscs", "cp950"})
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """True when the bytes are UTF-8 but for a few bad ones: more characters decode as
+    multi-byte UTF-8 than fail to. Such a file is UTF-8 with an error at a byte offset,
+    never another encoding."""
+    decoded = data.decode("utf-8", errors="replace")
+    failed = decoded.count("\ufffd")
+    decoded_non_ascii = sum(1 for char in decoded if not char.isascii()) - failed
+    return decoded_non_ascii > failed
 
 
 def _detect(data: bytes) -> str | None:
@@ -53,14 +75,31 @@ def _detect(data: bytes) -> str | None:
     except ImportError:  # pragma: no cover - a base dependency
         return None
     best = from_bytes(data[:65536]).best()
-    return best.encoding if best is not None else None
+    if best is None or codecs.lookup(best.encoding).name not in GUESSABLE_ENCODINGS:
+        return None
+    return best.encoding
+
+
+def text_encoding(name: object) -> str:
+    """The codec's canonical name, when ``name`` names a text encoding Python has.
+
+    base64, rot13 and friends are codecs too, but not text encodings: decoding with them
+    fails in the middle of a run, so they are refused with the unknown names, up front.
+    """
+    try:
+        info = codecs.lookup(name) if isinstance(name, str) else None
+    except LookupError:
+        info = None
+    if info is None or not getattr(info, "_is_text_encoding", True):
+        raise ConfigError(f"unknown encoding {name!r}: not a text encoding; give one such as utf-8, gb18030, gbk, big5 or utf-16")
+    return info.name
 
 
 def _check_codec(name: str) -> str:
     try:
-        return codecs.lookup(name).name
-    except LookupError:
-        raise InputError(f"unknown encoding {name!r}") from None
+        return text_encoding(name)
+    except ConfigError as error:
+        raise InputError(str(error)) from None
 
 
 def _strict(data: bytes, path: str, codec: str) -> Decoded:

@@ -37,6 +37,10 @@ SCENE_COLUMN_NAMES = ("scene", "场景")
 ID_COLUMN_NAMES = ("id", "编号", "快捷编码", "shortcut", "快捷键")
 SCRIPT_SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".txt": "txt", ".csv": "csv", ".tsv": "tsv"}
 MAX_YAML_ALIASES = 100
+#: The longest reply `check` reads. Linting is linear in the reply (about 3 to 16 s per
+#: 100,000 characters on hostile text), but no agent sends a reply of more than a few thousand
+#: characters: a longer entry is a broken export, reported with its line and not checked.
+MAX_REPLY_CHARS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +146,20 @@ def read_script_file(
         messages, problems, suppressions, file_ignores, records = _read_txt(text, name)
     else:
         raise InputError(f"{name}: unknown input format {kind!r} (yaml, txt, csv, tsv)")
+    messages, problems = _within_length_limit(messages, problems, name)
     return ScriptFile(name, kind, text, decoded.encoding, tuple(messages), tuple(problems), tuple(suppressions), file_ignores, records)
+
+
+def _within_length_limit(messages, problems, name: str) -> tuple[list[Message], list[Problem]]:
+    """Replies past ``MAX_REPLY_CHARS`` become problems (they still count as records)."""
+    if all(len(message.text) <= MAX_REPLY_CHARS for message in messages):
+        return messages, problems
+    kept = [message for message in messages if len(message.text) <= MAX_REPLY_CHARS]
+    too_long = [
+        Problem(name, message.line, f"reply has {len(message.text):,} characters, longer than the {MAX_REPLY_CHARS:,} a reply may have; not checked")
+        for message in messages if len(message.text) > MAX_REPLY_CHARS
+    ]
+    return kept, sorted([*problems, *too_long], key=lambda problem: problem.line or 0)
 
 
 # ----------------------------------------------------------------------------- alignment

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 
 from ..text.analysis import Analysis, find_quotes, split_sentences
@@ -117,7 +118,29 @@ def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def units(analysis: Analysis) -> list[tuple[int, int]]:
-    """The spans (normalised offsets) of the units the model judges in a reply."""
+    """The spans (normalised offsets) of the units the model judges in a reply, in order
+    (starts and ends both ascending). Worked out once per reply: rules ask for them per
+    finding, and recomputing them made a reply with many findings quadratic."""
+    memo = analysis.memo
+    if "units" not in memo:
+        memo["units"] = _units(analysis)
+    return memo["units"]
+
+
+def unit_containing(analysis: Analysis, position: int) -> tuple[int, int] | None:
+    """The first unit holding ``position``, by bisection (units overlap where a long
+    sentence is windowed; ends ascend, so the first unit ending after it is the one)."""
+    spans = units(analysis)
+    ends = analysis.memo.get("unit-ends")
+    if ends is None or len(ends) != len(spans):
+        ends = analysis.memo["unit-ends"] = [end for _, end in spans]
+    index = bisect_right(ends, position)
+    if index < len(spans) and spans[index][0] <= position:
+        return spans[index]
+    return None
+
+
+def _units(analysis: Analysis) -> list[tuple[int, int]]:
     text = analysis.text
     spans: list[tuple[int, int]] = []
     origin = None

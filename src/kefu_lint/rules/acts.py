@@ -20,7 +20,7 @@ from weakref import WeakKeyDictionary
 
 from ..intent.classifier import logit
 from ..intent.classifier import sigmoid as _sigmoid
-from ..intent.features import act_units, units
+from ..intent.features import act_units, unit_containing, units
 from ..model import Evidence
 from ..text.analysis import Analysis
 from .matching import PhraseAutomaton
@@ -214,7 +214,7 @@ class IntentJudge:
         if not self._anchors.empty:
             for hit in self._anchors.hits(analysis.text):
                 if hit.payload in wanted and not analysis.in_quote(hit.start, hit.end):
-                    unit = next(((s, e) for s, e in units(analysis) if s <= hit.start < e), (hit.start, hit.end))
+                    unit = unit_containing(analysis, hit.start) or (hit.start, hit.end)
                     found.append(Verdict(hit.payload, unit[0], unit[1], 1.0, anchor=analysis.text[hit.start:hit.end]))
         memo[memo_key] = found
         return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 
 import regex
@@ -9,12 +10,20 @@ import regex
 from ..model import Violation
 from ..text.analysis import Analysis
 from .base import Option, Phrase, Rule, RuleConfig, phrase_list, string_list
-from ..intent.features import units
+from ..intent.features import unit_containing
 from .matching import PhraseAutomaton, covered, normalized_key
 from .triggers import Trigger
 
 _SKIPPABLE = regex.compile(r"[\p{P}\p{S}\p{Z}\s]+")
 _CLAUSE_BREAK = regex.compile(r"[,，、;；:：\s]")
+_WORD_CHARACTER = regex.compile(r"[^\p{P}\p{S}\p{Z}\s]")
+
+
+def _word_at(text: str, word_positions: list[int], index: int, word: str) -> bool:
+    """True when the word characters from number ``index`` on spell ``word``."""
+    if index + len(word) > len(word_positions):
+        return False
+    return all(text[word_positions[index + offset]] == char for offset, char in enumerate(word))
 
 
 class NegativeOpener(Rule):
@@ -102,7 +111,7 @@ class NegativeOpener(Rule):
                         continue
                     evidence = self._judge.evidence(analysis, verdict)
                 # The clause is reported here; a rule judging it by intent leaves it alone.
-                unit = next(((s, e) for s, e in units(analysis) if s <= start < e), None)
+                unit = unit_containing(analysis, start)
                 if unit is not None:
                     self._judge.claim(analysis, *unit)
             yield self.violation(analysis, start, end, suggestion=phrase.suggest if phrase else None, evidence=evidence)
@@ -118,7 +127,9 @@ class NegativeOpener(Rule):
 
         Token boundaries are not checked here, so the test is never narrower than the rule:
         whatever the rule flags passes it, and most replies with a 不 inside a sentence
-        (是不是, 都不用) never reach the tokenizer.
+        (是不是, 都不用) never reach the tokenizer. Linear in the reply: each candidate is
+        placed in its sentence by bisection, and each sentence's opening is read once, not
+        once per 不 in it (a long reply with thousands of 不 took seconds).
         """
         starts = {hit.start for hit in phrase_candidates}
         for prefix in self.prefixes:
@@ -126,20 +137,40 @@ class NegativeOpener(Rule):
             while position != -1:
                 starts.add(position)
                 position = text.find(prefix, position + 1)
-        return any(
-            sentence_start <= start < sentence_end and self._only_vocatives(text[sentence_start:start])
-            for start in starts
-            for sentence_start, sentence_end in sentences
-        )
+        if not starts or not sentences:
+            return False
+        sentence_starts = [start for start, _ in sentences]
+        openings: dict[int, tuple[list[int], set[int]]] = {}
+        for start in sorted(starts):
+            index = bisect_right(sentence_starts, start) - 1
+            if index < 0 or start >= sentences[index][1]:
+                continue
+            if index not in openings:
+                openings[index] = self._vocative_prefixes(text, *sentences[index])
+            word_positions, reachable = openings[index]
+            # the number of word characters before the candidate, in its sentence
+            if bisect_left(word_positions, start) in reachable:
+                return True
+        return False
 
-    def _only_vocatives(self, segment: str) -> bool:
-        """True when ``segment`` is nothing but punctuation and vocative words (亲,您好…)."""
-        bare = _SKIPPABLE.sub("", segment)
+    def _vocative_prefixes(self, text: str, start: int, end: int) -> tuple[list[int], set[int]]:
+        """For the sentence ``[start, end)``: the positions of its word characters (all but
+        punctuation and spaces), and the counts ``k`` of word characters such that the first
+        ``k`` are nothing but vocative words (亲,您好…). A candidate opens the sentence when
+        the count of word characters before it is one of them."""
+        word_positions = [match.start() for match in _WORD_CHARACTER.finditer(text, start, end)]
         reachable = {0}
-        for index in range(len(bare)):
+        frontier = 0
+        index = 0
+        # Only counts reachable so far can be extended, so stop past the furthest of them.
+        while index <= frontier and index < len(word_positions):
             if index in reachable:
-                reachable.update(index + len(word) for word in self._bare_vocatives if bare.startswith(word, index))
-        return len(bare) in reachable
+                for word in self._bare_vocatives:
+                    if _word_at(text, word_positions, index, word):
+                        reachable.add(index + len(word))
+                        frontier = max(frontier, index + len(word))
+            index += 1
+        return word_positions, reachable
 
     def _asks(self, analysis: Analysis, start: int, end: int) -> bool:
         """True when the opener's clause is a question back to the customer (不需要税号吗).

@@ -75,8 +75,13 @@ class Analysis:
         return start in self.token_starts and end in self.token_ends
 
     def in_quote(self, start: int, end: int) -> bool:
-        """True when ``[start, end)`` lies inside quotation marks (the customer's words)."""
-        return any(q_start <= start and end <= q_end for q_start, q_end in self.quotes)
+        """True when ``[start, end)`` lies inside quotation marks (the customer's words).
+
+        Quotes are disjoint and in order, so only the last one opening at or before
+        ``start`` can hold the range: a bisection, not a scan (rules ask per finding)."""
+        quotes = self.quotes
+        index = bisect_right(quotes, (start, float("inf"))) - 1
+        return index >= 0 and end <= quotes[index][1]
 
     def token_at(self, position: int) -> tuple[int, int] | None:
         tokens = self.tokens

@@ -12,7 +12,7 @@ import logging
 import sys
 import threading
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from itertools import accumulate
 from pathlib import Path
 from typing import Protocol
@@ -70,6 +70,35 @@ def _spans(words: Iterable[str]) -> list[tuple[int, int]]:
     return list(zip([0, *ends[:-1]], ends))
 
 
+#: Text longer than this is segmented window by window: jieba's HMM step copies its best
+#: path at every character, so one long run of Han characters costs time quadratic in its
+#: length (an 80,000-character run took seconds). Replies are far shorter than a window.
+SEGMENT_WINDOW = 1024
+#: Tokens ending within this many characters of a window's end are segmented again with
+#: the next window, so a cut never falls inside a word (dictionary words are shorter).
+WINDOW_OVERLAP = 64
+
+
+def windowed_spans(cut: Callable[[str], Iterable[str]], text: str) -> list[tuple[int, int]]:
+    """Token spans of ``text`` from ``cut`` (text → words), in bounded windows: linear time
+    in the length of the text, and the same tokens as one call wherever a window is not cut."""
+    if len(text) <= SEGMENT_WINDOW:
+        return _spans(cut(text))
+    spans: list[tuple[int, int]] = []
+    position = 0
+    while position < len(text):
+        window_end = min(position + SEGMENT_WINDOW, len(text))
+        window = _spans(cut(text[position:window_end]))
+        if window_end < len(text):
+            # Keep the tokens that end before the overlap; at least one, so the walk advances.
+            kept = [span for span in window if span[1] <= SEGMENT_WINDOW - WINDOW_OVERLAP] or window[:1]
+        else:
+            kept = window
+        spans.extend((position + start, position + end) for start, end in kept)
+        position += kept[-1][1]
+    return spans
+
+
 class JiebaTokenizer:
     """jieba's reference segmenter, as a private ``jieba.Tokenizer`` instance."""
 
@@ -107,7 +136,7 @@ class JiebaTokenizer:
 
     def token_spans(self, text: str) -> list[tuple[int, int]]:
         tokenizer = self._tokenizer or self._load()
-        return _spans(tokenizer.cut(text, HMM=True))
+        return windowed_spans(lambda part: tokenizer.cut(part, HMM=True), text)
 
 
 class RustJiebaTokenizer:
@@ -135,7 +164,7 @@ class RustJiebaTokenizer:
 
     def token_spans(self, text: str) -> list[tuple[int, int]]:
         instance = self._instance or self._load()
-        return _spans(instance.cut(text, True))
+        return windowed_spans(lambda part: instance.cut(part, True), text)
 
 
 def _rjieba_class():
