@@ -201,12 +201,10 @@ def rules_table(rules: Iterable[Rule], language: str = "en") -> str:
 
 def checks_reference() -> str:
     """Every ``check:`` a ruleset entry may name, with the options it accepts."""
-    import inspect
-
     parts = []
     for name, check in CHECKS.items():
         parts.append(f"#### `check: {name}`\n")
-        parts.append(" ".join(inspect.cleandoc(check.__doc__ or "").split()) + "\n")
+        parts.append(" ".join(check.documentation().split()) + "\n")
         parts.append("| option | type | default | meaning |")
         parts.append("|---|---|---|---|")
         for key, option in check.options.items():

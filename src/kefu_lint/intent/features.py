@@ -123,7 +123,8 @@ def units(analysis: Analysis) -> list[tuple[int, int]]:
     finding, and recomputing them made a reply with many findings quadratic."""
     memo = analysis.memo
     if "units" not in memo:
-        memo["units"] = _units(analysis)
+        spans = memo["units"] = _units(analysis)
+        memo["unit-ends"] = [end for _, end in spans]
     return memo["units"]
 
 
@@ -131,10 +132,7 @@ def unit_containing(analysis: Analysis, position: int) -> tuple[int, int] | None
     """The first unit holding ``position``, by bisection (units overlap where a long
     sentence is windowed; ends ascend, so the first unit ending after it is the one)."""
     spans = units(analysis)
-    ends = analysis.memo.get("unit-ends")
-    if ends is None or len(ends) != len(spans):
-        ends = analysis.memo["unit-ends"] = [end for _, end in spans]
-    index = bisect_right(ends, position)
+    index = bisect_right(analysis.memo["unit-ends"], position)
     if index < len(spans) and spans[index][0] <= position:
         return spans[index]
     return None
