@@ -38,7 +38,11 @@ def rows(database: Path, query: str, *params):
 
 
 def test_example_log_end_to_end(tmp_path):
-    result = audit(CHAT_LOG, "--out", tmp_path, "--report", tmp_path / "report.html")
+    # The example log holds two broken lines: by default any rejected line fails the run (exit
+    # 2, with the count), though everything else is scored and stored.
+    result = audit(CHAT_LOG, "--out", tmp_path, "--report", tmp_path / "report.html", check=False)
+    assert result.returncode == 2 and "Traceback" not in result.err, result.out + result.err
+    assert "读入的 27 条记录中有 2 条被拒收（超过 --max-rejected 0）" in result.err
     database = tmp_path / "audit.db"
     assert "lines read 27 = 25 scored + 2 rejected (totals reconcile)" in result.out
     assert "chat_log.jsonl:8: rejected: invalid JSON" in result.err
@@ -61,15 +65,20 @@ def test_example_log_end_to_end(tmp_path):
     with (tmp_path / "agents.csv").open(encoding="utf-8-sig") as handle:
         agents = {row["agent"]: row for row in csv.DictReader(handle)}
     assert set(agents) == {"小美", "阿强"} and agents["阿强"]["red_rate"] == "1.000"
+    # --max-rejected N|P%: a count or a share of the records read (2 of 27 is 7.4%)
+    for limit, code in (("1", 2), ("2", 0), ("7%", 2), ("8%", 0), ("100%", 0)):
+        again = audit(CHAT_LOG, "--out", tmp_path, "--max-rejected", limit, check=False)
+        assert again.returncode == code and "already audited" in again.out, (limit, again.out + again.err)
+    assert audit(CHAT_LOG, "--out", tmp_path, "--max-rejected", "lots", check=False).returncode == 2
 
 
 def test_rerun_does_not_duplicate(tmp_path):
-    audit(CHAT_LOG, "--out", tmp_path)
+    audit(CHAT_LOG, "--max-rejected", "100%", "--out", tmp_path)
     counts = rows(tmp_path / "audit.db", "SELECT (SELECT COUNT(*) FROM findings), (SELECT COUNT(*) FROM messages), (SELECT COUNT(*) FROM runs)")
-    again = audit(CHAT_LOG, "--out", tmp_path)
+    again = audit(CHAT_LOG, "--max-rejected", "100%", "--out", tmp_path)
     assert "already audited" in again.out
     assert rows(tmp_path / "audit.db", "SELECT (SELECT COUNT(*) FROM findings), (SELECT COUNT(*) FROM messages), (SELECT COUNT(*) FROM runs)") == counts
-    audit(CHAT_LOG, "--out", tmp_path, "--restart")
+    audit(CHAT_LOG, "--max-rejected", "100%", "--out", tmp_path, "--restart")
     assert rows(tmp_path / "audit.db", "SELECT (SELECT COUNT(*) FROM findings), (SELECT COUNT(*) FROM messages), (SELECT COUNT(*) FROM runs)") == counts
 
 
@@ -141,12 +150,12 @@ def test_two_jobs_give_the_same_results(tmp_path, generated_log):
 def test_gzip_stdin_and_csv_with_header_mapping(tmp_path):
     data = CHAT_LOG.read_bytes()
     (tmp_path / "log.jsonl.gz").write_bytes(gzip.compress(data))
-    assert "27 = 25 scored + 2 rejected" in audit(tmp_path / "log.jsonl.gz", "--out", tmp_path / "gz").out
-    assert "27 = 25 scored + 2 rejected" in audit("-", "--out", tmp_path / "stdin", stdin=data).out
+    assert "27 = 25 scored + 2 rejected" in audit(tmp_path / "log.jsonl.gz", "--max-rejected", "2", "--out", tmp_path / "gz").out
+    assert "27 = 25 scored + 2 rejected" in audit("-", "--max-rejected", "2", "--out", tmp_path / "stdin", stdin=data).out
     table = tmp_path / "export.csv"
     table.write_text("会话,角色,内容,时间\nk1,买家,在吗?,2026-11-01 10:00:00\nk1,客服,不行,2026-11-01 10:00:50\nk1,坏角色,x,\n", encoding="utf-8")
     result = audit(table, "--out", tmp_path / "csv", "--columns", "conversation_id=会话,role=角色,text=内容,time=时间",
-                   "--agent-role", "客服", "--customer-role", "买家")
+                   "--agent-role", "客服", "--customer-role", "买家", "--max-rejected", "1")
     assert "3 = 2 scored + 1 rejected" in result.out
     codes = {c for (c,) in rows(tmp_path / "csv" / "audit.db", "SELECT code FROM findings")}
     assert {"KF101", "KF401"} <= codes
@@ -215,7 +224,7 @@ def test_report_renders_in_a_real_browser(tmp_path):
 
     chromium = _chromium()
     report = tmp_path / "report.html"
-    audit(CHAT_LOG, "--out", tmp_path, "--report", report)
+    audit(CHAT_LOG, "--max-rejected", "100%", "--out", tmp_path, "--report", report)
     html = report.read_text(encoding="utf-8")
     assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html  # self-contained
     profile = tmp_path / "profile"

@@ -38,7 +38,7 @@ def spark():
 
 
 def local_audit(tmp_path: Path, path: Path, *extra: str) -> Path:
-    subprocess.run([KEFU_LINT, "audit", str(path), "--out", str(tmp_path / "local"), *extra], check=True, capture_output=True, timeout=600)
+    subprocess.run([KEFU_LINT, "audit", str(path), "--max-rejected", "100%", "--out", str(tmp_path / "local"), *extra], check=True, capture_output=True, timeout=600)
     return tmp_path / "local" / "audit.db"
 
 
@@ -99,7 +99,7 @@ def test_audit_dataframe_with_renamed_columns(spark):
 
 def test_cli_engine_spark_writes_parquet(tmp_path):
     result = subprocess.run([KEFU_LINT, "audit", "--engine", "spark", "--master", "local[2]", str(EXAMPLES / "chat_log.jsonl"),
-                             "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+                             "--out", str(tmp_path), "--max-rejected", "2"], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "lines read 27 = 25 scored + 2 rejected (totals reconcile)" in result.stdout
     for name in ("messages", "conversations", "findings", "agents", "rejected"):

@@ -41,6 +41,22 @@ def _text_encoding_option(ctx, param, value: str | None) -> str | None:
         raise ConfigError(f"--encoding: {error}") from None
 
 
+def _max_rejected_option(ctx, param, value: str):
+    """``--max-rejected N|P%``: how many rejected records a run accepts, as a count or as a
+    share of the records read. Returns (number, is_share)."""
+    from .errors import ConfigError
+
+    text = value.strip()
+    share = text.endswith("%")
+    try:
+        number = float(text[:-1]) if share else int(text)
+    except ValueError:
+        number = -1
+    if number < 0 or (share and number > 100):
+        raise ConfigError(f"--max-rejected：应为记录数 N（如 0、10）或占读入记录的百分比 P%（如 1%、100%），而不是「{value}」")
+    return number, share
+
+
 def _colour(choice: str) -> bool:
     if choice == "always":
         return True
@@ -191,6 +207,10 @@ def _fix_one(checker, path: Path, stdin_data: bytes | None, unsafe: bool, *, wri
 @click.option("--encoding", callback=_text_encoding_option, help="Input encoding (default UTF-8).")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes.")
 @click.option("--partial", is_flag=True, help="The log starts mid-conversation: do not judge the greeting.")
+@click.option("--timezone", help="Zone of times without an offset and of the *_local columns: Asia/Shanghai (default), UTC, +08:00 …")
+@click.option("--max-rejected", callback=_max_rejected_option, default="0", show_default=True,
+              help="Rejected records accepted before the run fails (exit 2): a count N or a share P% of the records read; 100% accepts all.")
+@click.option("--keep-history", is_flag=True, help="Keep earlier runs in the database (default: it holds the last run reported; query the latest_* views).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted audit of the same input.")
 @click.option("--restart", is_flag=True, help="Discard a previous audit of the same input and redo it.")
 @click.option("--ruleset", default="default", show_default=True)
@@ -201,12 +221,12 @@ def _fix_one(checker, path: Path, stdin_data: bytes | None, unsafe: bool, *, wri
 @click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
               help="spark: run on Apache Spark (kefu-lint[spark]) and write Parquet to --out.")
 @click.option("--master", default="local[2]", show_default=True, help="Spark master URL, with --engine spark.")
-def audit(inputs, out_dir, database, report, columns, agent_role, customer_role, input_format, encoding, jobs, partial, resume,
-          restart, ruleset, select, ignore, tokenizer, progress, engine, master):
+def audit(inputs, out_dir, database, report, columns, agent_role, customer_role, input_format, encoding, jobs, partial, timezone,
+          max_rejected, keep_history, resume, restart, ruleset, select, ignore, tokenizer, progress, engine, master):
     """Score chat logs (JSONL, CSV/TSV, .gz, - for stdin) per message, conversation and agent."""
     if engine == "spark":
         _audit_on_spark(inputs, out_dir, columns, agent_role, customer_role, input_format, ruleset, select, ignore, tokenizer, master,
-                        partial)
+                        partial, max_rejected)
         return
     from contextlib import ExitStack
 
@@ -218,11 +238,12 @@ def audit(inputs, out_dir, database, report, columns, agent_role, customer_role,
         stack.enter_context(audit_folder_lock(out_dir))
         paths = [stack.enter_context(spooled_stdin(out_dir)) if path == "-" else path for path in inputs]
         _audit_locally(paths, out_dir, database or out_dir / "audit.db", report, columns, agent_role, customer_role, input_format,
-                       encoding, jobs, partial, resume, restart, ruleset, select, ignore, tokenizer, progress)
+                       encoding, jobs, partial, timezone, max_rejected, keep_history, resume, restart, ruleset, select, ignore,
+                       tokenizer, progress)
 
 
 def _audit_locally(paths, out_dir, database, report, columns, agent_role, customer_role, input_format, encoding, jobs, partial,
-                   resume, restart, ruleset, select, ignore, tokenizer, progress):
+                   timezone, max_rejected, keep_history, resume, restart, ruleset, select, ignore, tokenizer, progress):
     from .audit.run import AuditOptions, run_audit
     from .audit.store import output_errors
     from .formats.audit_outputs import write_agents_csv
@@ -231,7 +252,7 @@ def _audit_locally(paths, out_dir, database, report, columns, agent_role, custom
     options = AuditOptions(
         ruleset=ruleset, select=_codes(select), ignore=_codes(ignore) or (), tokenizer=tokenizer, columns=columns,
         agent_role=agent_role, customer_role=customer_role, input_format=input_format, encoding=encoding, jobs=jobs,
-        partial=partial,
+        partial=partial, timezone=timezone, keep_history=keep_history,
     )
     shown = [0]
 
@@ -278,14 +299,26 @@ def _audit_locally(paths, out_dir, database, report, columns, agent_role, custom
         db.close()
     for note in outcome.notes:
         click.echo(note)
-    reconciled = _print_audit_summary(
+    passed = _print_audit_summary(
         f"Audited run {outcome.run_id}", outcome.summary,
-        f"database {database}  ·  {jsonl_path}  ·  {agents_path}" + (f"  ·  report {report}" if report else ""),
+        f"database {database}  ·  {jsonl_path}  ·  {agents_path}" + (f"  ·  report {report}" if report else ""), max_rejected,
     )
-    sys.exit(EXIT_OK if reconciled else EXIT_ERROR)
+    sys.exit(EXIT_OK if passed else EXIT_ERROR)
 
 
-def _print_audit_summary(label: str, summary: dict, outputs: str) -> bool:
+def _rejected_over_limit(summary: dict, max_rejected: tuple[float, bool]) -> str | None:
+    """Why the run fails for its rejected records, or None when they are within the limit."""
+    limit, share = max_rejected
+    rejected, read = summary["rejected"], summary["lines_read"]
+    if rejected == 0 or (rejected <= read * limit / 100 if share else rejected <= limit):
+        return None
+    shown = f"{limit:g}%" if share else f"{limit:g}"
+    return (f"读入的 {read} 条记录中有 {rejected} 条被拒收（超过 --max-rejected {shown}）：拒收原因见上方和数据库的 rejected 表；"
+            f"请修正输入后重跑，或用 --max-rejected 放宽（--max-rejected 100% 接受全部）。"
+            f" ({rejected} of {read} records rejected, over --max-rejected {shown})")
+
+
+def _print_audit_summary(label: str, summary: dict, outputs: str, max_rejected: tuple[float, bool]) -> bool:
     reconciled = summary["lines_read"] == summary["scored"] + summary["rejected"]
     grades = summary["grades"]
     click.echo(f"{label}: {summary['conversations']} conversations, {summary['messages']} messages.")
@@ -304,11 +337,15 @@ def _print_audit_summary(label: str, summary: dict, outputs: str) -> bool:
         click.echo(f"error: the readers read {summary['lines_read']} records, but "
                    + (f"{missing} of them were neither scored nor rejected" if missing > 0 else f"{-missing} more were stored")
                    + ": results are incomplete, do not use them", err=True)
-    return reconciled
+        return False
+    over = _rejected_over_limit(summary, max_rejected)
+    if over:
+        click.echo(f"error: {over}", err=True)
+    return over is None
 
 
 def _audit_on_spark(inputs, out_dir, columns, agent_role, customer_role, input_format, ruleset, select, ignore, tokenizer, master,
-                    partial):
+                    partial, max_rejected):
     from .errors import ConfigError
     from .formats.chatlog import ColumnMapping
 
@@ -325,8 +362,8 @@ def _audit_on_spark(inputs, out_dir, columns, agent_role, customer_role, input_f
     finally:
         session.stop()
     names = ", ".join(f"{n}.parquet" for n in ("messages", "conversations", "findings", "agents", "rejected"))
-    reconciled = _print_audit_summary(f"Audited on Spark ({master})", summary, f"{out_dir}/: {names}")
-    sys.exit(EXIT_OK if reconciled else EXIT_ERROR)
+    passed = _print_audit_summary(f"Audited on Spark ({master})", summary, f"{out_dir}/: {names}", max_rejected)
+    sys.exit(EXIT_OK if passed else EXIT_ERROR)
 
 
 @main.command()

@@ -60,7 +60,7 @@ def test_csv_unclosed_quote_rejects_its_row_and_reads_the_rest(tmp_path):
     table[3] = 'c1,agent,"您好 never closed'
     log = tmp_path / "quote.csv"
     log.write_text("\n".join(table) + "\n", encoding="utf-8")
-    result = audit(log, "--out", tmp_path / "out", "--columns", "conversation_id=cid,role=role,text=text")
+    result = audit(log, "--out", tmp_path / "out", "--columns", "conversation_id=cid,role=role,text=text", "--max-rejected", "1")
     assert result.returncode == 0, result.out + result.err
     assert "lines read 1000 = 999 scored + 1 rejected (totals reconcile)" in result.out
     assert "quote.csv:4: rejected: unclosed quote" in result.err
@@ -105,7 +105,7 @@ def test_undecodable_bytes_and_lone_surrogates_in_any_field_reject_the_line(tmp_
                     + b'{"conversation_id":"c9","role":"agent","text":"x","shop":"\\udcff"}\n'   # line 5
                     + "\n".join(good[2:]).encode() + b"\n")
     out = tmp_path / "out"
-    result = audit(log, "--out", out)
+    result = audit(log, "--out", out, "--max-rejected", "3")
     assert result.returncode == 0, result.out + result.err
     assert "lines read 11 = 8 scored + 3 rejected (totals reconcile)" in result.out
     reasons = dict(rows(out / "audit.db", "SELECT line, reason FROM rejected"))
@@ -130,7 +130,7 @@ def test_absurd_times_and_deep_nesting_reject_the_line(tmp_path):
         '{"a": ' * 50_000 + "1" + "}" * 50_000,
     ]
     out = tmp_path / "out"
-    result = audit(write_jsonl(tmp_path / "absurd.jsonl", lines), "--out", out)
+    result = audit(write_jsonl(tmp_path / "absurd.jsonl", lines), "--out", out, "--max-rejected", "100%")
     assert result.returncode == 0, result.out + result.err
     assert "lines read 11 = 4 scored + 7 rejected (totals reconcile)" in result.out
     reasons = [reason for (reason,) in rows(out / "audit.db", "SELECT reason FROM rejected ORDER BY line")]
@@ -164,7 +164,7 @@ def test_truncated_gzip_keeps_its_readable_prefix_and_completes(tmp_path):
     log.write_bytes(data[: len(data) // 2])
     for jobs in ("1", "2"):
         out = tmp_path / f"out{jobs}"
-        result = audit(log, "--out", out, "--jobs", jobs)
+        result = audit(log, "--out", out, "--jobs", jobs, "--max-rejected", "1")
         assert result.returncode == 0, result.out + result.err
         assert "(totals reconcile)" in result.out
         scored = rows(out / "audit.db", "SELECT COUNT(*) FROM messages")[0][0]
@@ -348,7 +348,7 @@ def test_a_repeated_message_id_is_rejected_not_scored_twice(tmp_path):
     for jobs in ("1", "2"):
         out = tmp_path / f"out{jobs}"
         log = write_jsonl(tmp_path / "twice.jsonl", conversation + conversation + other)
-        result = audit(log, "--out", out, "--jobs", jobs)
+        result = audit(log, "--out", out, "--jobs", jobs, "--max-rejected", "40%")
         assert result.returncode == 0, result.out + result.err
         assert "lines read 5 = 3 scored + 2 rejected (totals reconcile)" in result.out
         assert f"twice.jsonl:3: rejected: duplicate message_id 'm1': already read at {log}:1" in result.err

@@ -6,6 +6,7 @@ come back out of it a batch at a time, and at most a few batches are in flight p
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import os
 import shutil
@@ -25,7 +26,7 @@ except ImportError:  # pragma: no cover - Windows: no lock
 
 from .. import __version__
 from ..engine import Linter
-from ..errors import ConfigError, KefuLintError, PatternTimeoutWarning
+from ..errors import ConfigError, InputError, KefuLintError, PatternTimeoutWarning
 from ..formats.audit_outputs import start_conversations_jsonl, write_conversations_jsonl
 from ..formats.chatlog import (
     SEQ_PER_INPUT,
@@ -34,15 +35,17 @@ from ..formats.chatlog import (
     RecordCount,
     Rejected,
     batched,
+    check_input,
     input_kind,
     jsonl_line_batches,
     parse_jsonl_batch,
+    parse_timezone,
     read_chat_log,
 )
 from ..rules.matching import pattern_timeout_message
 from ..workers import PARENT_CHECK_SECONDS, Supervised, forks, new_lock, parent_gone
 from .scoring import ScorerSpec
-from .store import AuditStore, IngestRows, ResultRows, ingest_rows, output_errors, result_rows
+from .store import AuditStore, IngestRows, ResultRows, StoreError, ingest_rows, output_errors, result_rows, rule_rows
 
 INGEST_BATCH = 5000
 
@@ -66,6 +69,11 @@ class AuditOptions:
     batch_size: int = 200
     #: Every conversation of the log starts mid-way (the greeting is not judged).
     partial: bool = False
+    #: The zone naive input times are read in and local-time columns are written in:
+    #: an IANA name or an offset; None is China Standard Time (+08:00).
+    timezone: str | None = None
+    #: Keep the database's earlier runs (by default it holds the run last reported only).
+    keep_history: bool = False
 
     def scorer_spec(self) -> ScorerSpec:
         return ScorerSpec(self.ruleset, self.select, self.ignore, self.tokenizer)
@@ -73,8 +81,8 @@ class AuditOptions:
     def identity(self) -> dict:
         """What changes the results; the run id hashes it (jobs and batch size do not)."""
         data = asdict(self)
-        data.pop("jobs")
-        data.pop("batch_size")
+        for kept_out in ("jobs", "batch_size", "keep_history"):
+            data.pop(kept_out)
         return data
 
 
@@ -164,27 +172,29 @@ def _write(action: Callable[[], None]) -> None:
         os._exit(1)
 
 
-def _parse_and_add(run_id: str, path: str, batch: LineBatch, seq_start: int) -> list[tuple]:
+def _parse_and_add(run_id: str, path: str, batch: LineBatch, seq_start: int, timezone: datetime.tzinfo) -> list[tuple]:
     """Parse a batch of raw JSONL lines and insert it; returns its rejected rows (to report)."""
-    rows = ingest_rows(run_id, parse_jsonl_batch(path, batch, seq_start))
+    rows = ingest_rows(run_id, parse_jsonl_batch(path, batch, seq_start, timezone), timezone)
     _write(lambda: _worker_store.add_rows(rows))
     return rows[1]
 
 
-def _score_and_save(run_id: str, ids: list[str], partial: bool) -> tuple[int, Counter]:
+def _score_and_save(run_id: str, ids: list[str], partial: bool, timezone: datetime.tzinfo) -> tuple[int, Counter]:
     """Read, score and store one batch of conversations, in one transaction of its own."""
-    rows, timeouts = _scored_rows(_worker_store, _worker_linter, run_id, ids, partial)
+    rows, timeouts = _scored_rows(_worker_store, _worker_linter, run_id, ids, partial, timezone)
     _write(lambda: _worker_store.save_rows(rows))
     return len(ids), timeouts
 
 
-def _scored_rows(store: AuditStore, linter: Linter, run_id: str, ids: list[str], partial: bool) -> tuple[ResultRows, Counter]:
+def _scored_rows(store: AuditStore, linter: Linter, run_id: str, ids: list[str], partial: bool,
+                 timezone: datetime.tzinfo) -> tuple[ResultRows, Counter]:
     """Read one batch of conversations and score it into rows: all the per-batch work but the
     write. Also returns how many replies each (rule, pattern) timed out on: a run warns once
     per pattern with the count, not once per reply (thousands of lines in a large log)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PatternTimeoutWarning)
-        rows = result_rows(run_id, (linter.lint_conversation(c, partial=partial) for c in store.load_conversations(run_id, ids)))
+        results = (linter.lint_conversation(c, partial=partial) for c in store.load_conversations(run_id, ids))
+        rows = result_rows(run_id, results, linter.weights, timezone)
     timeouts = Counter((w.message.rule, w.message.pattern) for w in caught if isinstance(w.message, PatternTimeoutWarning))
     for other in caught:
         if not isinstance(other.message, PatternTimeoutWarning):
@@ -235,6 +245,11 @@ def _run_audit(inputs, database, options, *, resume, restart, progress, on_rejec
         if not Path(path).is_file():
             raise ConfigError(f"{path}: no such file")
     mapping = ColumnMapping.parse(options.columns, options.agent_role, options.customer_role) if options.columns else None
+    timezone = parse_timezone(options.timezone)
+    # Usage errors (a CSV without --columns, a column the header does not have) before the
+    # run is started: a failed start leaves nothing to resume.
+    for path in inputs:
+        check_input(path, mapping, options.input_format, options.encoding)
     linter = options.scorer_spec().linter()
     identity = repr((__version__, _ruleset_fingerprint(linter), sorted(options.identity().items()), _hash_inputs(inputs)))
     run_id = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
@@ -243,6 +258,7 @@ def _run_audit(inputs, database, options, *, resume, restart, progress, on_rejec
         status = store.run_status(run_id)
         notes: list[str] = []
         if status == "complete" and not restart:
+            store.report(run_id, keep_history=options.keep_history)
             if conversations_jsonl is not None:
                 with output_errors(conversations_jsonl):
                     write_conversations_jsonl(store.db, run_id, conversations_jsonl, jobs=options.jobs)
@@ -254,18 +270,26 @@ def _run_audit(inputs, database, options, *, resume, restart, progress, on_rejec
                 "pass --resume to continue it or --restart to start over"
             )
         if status is None or restart:
-            store.start_run(run_id, inputs, str(options.ruleset), options.identity(), __version__)
+            store.start_run(run_id, inputs, str(options.ruleset), options.identity(), __version__, timezone,
+                            rule_rows(linter.ruleset.rules))
             status = "ingesting"
         elif resume:
             notes.append(f"Resumed run {run_id}.")
         workers = _Workers(options, database, linter) if options.jobs > 1 else None
         try:
             if status == "ingesting":
-                records_read = _ingest(store, run_id, inputs, mapping, options, on_rejected, workers)
+                try:
+                    records_read = _ingest(store, run_id, inputs, mapping, options, timezone, on_rejected, workers)
+                except (ConfigError, InputError) as error:
+                    if not isinstance(error, StoreError):
+                        # A usage or input error: nothing of the run is worth resuming, and a run
+                        # left "ingesting" would make the next try ask for --resume.
+                        store.delete_run(run_id)
+                    raise
                 for repeat in store.finish_ingest(run_id, records_read):
                     if on_rejected is not None:
                         on_rejected(repeat)
-            _score(store, run_id, linter, options, progress, workers)
+            _score(store, run_id, linter, options, timezone, progress, workers)
         except BaseException as error:
             if workers is not None:
                 workers.close(wait=False)
@@ -279,7 +303,8 @@ def _run_audit(inputs, database, options, *, resume, restart, progress, on_rejec
         with output_errors(conversations_jsonl or database):
             wait_for_jsonl = (start_conversations_jsonl(store.db, run_id, conversations_jsonl, jobs=options.jobs)
                               if conversations_jsonl is not None else None)
-        store.finish(run_id)
+        store.finish(run_id, timezone)
+        store.report(run_id, keep_history=options.keep_history)
         summary = store.summary(run_id)
         if wait_for_jsonl is not None:
             with output_errors(conversations_jsonl):
@@ -289,7 +314,7 @@ def _run_audit(inputs, database, options, *, resume, restart, progress, on_rejec
         store.close()
 
 
-def _ingest(store: AuditStore, run_id: str, inputs, mapping, options: AuditOptions, on_rejected, workers) -> int:
+def _ingest(store: AuditStore, run_id: str, inputs, mapping, options: AuditOptions, timezone, on_rejected, workers) -> int:
     """Read every input into the store; returns the number of records read, as the readers
     counted them (not as stored: the two are compared when the run is summed up)."""
     count = RecordCount()
@@ -298,11 +323,11 @@ def _ingest(store: AuditStore, run_id: str, inputs, mapping, options: AuditOptio
         if workers is not None and input_kind(path, mapping, options.input_format) == "jsonl":
             # JSONL lines stand alone, so workers parse and insert them; CSV rows may span lines.
             batches = jsonl_line_batches(path, INGEST_BATCH, encoding=options.encoding, count=count)
-            rejected_batches = workers.ordered(_parse_and_add, ((run_id, path, batch, seq_start) for batch in batches))
+            rejected_batches = workers.ordered(_parse_and_add, ((run_id, path, batch, seq_start, timezone) for batch in batches))
         else:
             records = read_chat_log(path, mapping=mapping, input_format=options.input_format,
-                                    encoding=options.encoding, seq_start=seq_start, count=count)
-            rejected_batches = (_add(store, ingest_rows(run_id, batch)) for batch in batched(records, INGEST_BATCH))
+                                    encoding=options.encoding, seq_start=seq_start, count=count, timezone=timezone)
+            rejected_batches = (_add(store, ingest_rows(run_id, batch, timezone)) for batch in batched(records, INGEST_BATCH))
         for rejected in rejected_batches:
             if on_rejected is not None:
                 for row in rejected:
@@ -315,15 +340,15 @@ def _add(store: AuditStore, rows: IngestRows) -> list[tuple]:
     return rows[1]
 
 
-def _score(store: AuditStore, run_id: str, linter: Linter, options: AuditOptions, progress, workers) -> None:
+def _score(store: AuditStore, run_id: str, linter: Linter, options: AuditOptions, timezone, progress, workers) -> None:
     total, done = store.count_unscored(run_id)
     if progress:
         progress(done, total)
     batches = store.unscored_id_batches(run_id, options.batch_size)
     if workers is None:
-        counts = (_save(store, _scored_rows(store, linter, run_id, ids, options.partial), len(ids)) for ids in batches)
+        counts = (_save(store, _scored_rows(store, linter, run_id, ids, options.partial, timezone), len(ids)) for ids in batches)
     else:
-        counts = workers.ordered(_score_and_save, ((run_id, ids, options.partial) for ids in batches))
+        counts = workers.ordered(_score_and_save, ((run_id, ids, options.partial, timezone) for ids in batches))
     timeouts: Counter = Counter()
     try:
         for count, batch_timeouts in counts:

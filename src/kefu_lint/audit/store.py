@@ -8,27 +8,30 @@ heavy analytics. Rows are keyed by run, so re-running the same input writes noth
 
 from __future__ import annotations
 
+import datetime
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import ConfigError
 from ..model import ChatMessage
-from ..formats.chatlog import Rejected
+from ..formats.chatlog import Rejected, local_iso
 from ..conversation import ConversationResult
 
 #: Bumped when a table changes shape; a database of another version is refused, not mixed.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 -- One row per audit run; run_id hashes the inputs' contents, the ruleset and the options.
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
-    created_at TEXT NOT NULL DEFAULT (datetime('now')),
+    created_at TEXT NOT NULL,        -- ISO-8601 local time with its offset (runs.timezone)
     finished_at TEXT,
     status TEXT NOT NULL,            -- ingesting | scoring | complete
+    timezone TEXT NOT NULL,          -- the zone of every *_local column, and of naive input times
     inputs TEXT NOT NULL,            -- JSON list of input paths
     ruleset TEXT NOT NULL,
     options TEXT NOT NULL,           -- JSON
@@ -47,6 +50,7 @@ CREATE TABLE IF NOT EXISTS messages (
     role TEXT NOT NULL,              -- customer | agent | system
     text TEXT NOT NULL,
     time REAL,                       -- epoch seconds
+    time_local TEXT,                 -- the same moment, ISO-8601 local time with its offset
     agent TEXT,
     shop TEXT,
     message_id TEXT,
@@ -98,6 +102,9 @@ CREATE TABLE IF NOT EXISTS findings (
     zone TEXT NOT NULL,
     level TEXT NOT NULL,             -- reply | conversation
     agent TEXT,                      -- the agent responsible for it
+    time REAL,                       -- epoch seconds of the message it marks
+    time_local TEXT,                 -- the same moment, ISO-8601 local time with its offset
+    points INTEGER NOT NULL,         -- what it deducts from 100: its rule's weight (rules.weight)
     message TEXT NOT NULL,
     start INTEGER NOT NULL,          -- character offsets into messages.text
     "end" INTEGER NOT NULL,
@@ -124,7 +131,26 @@ CREATE TABLE IF NOT EXISTS rejected (
     raw TEXT,
     PRIMARY KEY (run_id, source, line)
 );
+-- The rules the run judged by, from its ruleset: what a finding's code means and weighs.
+CREATE TABLE IF NOT EXISTS rules (
+    run_id TEXT NOT NULL,
+    code TEXT NOT NULL,
+    name TEXT NOT NULL,
+    zone TEXT NOT NULL,              -- red | yellow | green
+    weight INTEGER NOT NULL,         -- points a finding deducts
+    level TEXT NOT NULL,             -- reply | conversation
+    scenes TEXT NOT NULL,            -- comma-separated; '' for all
+    title TEXT NOT NULL,             -- what it checks, in Chinese (the first sentence of `kefu-lint explain`)
+    title_en TEXT NOT NULL,
+    PRIMARY KEY (run_id, code)
+);
 """
+#: The tables keyed by run. Each has a ``latest_<table>`` view holding only the rows of the run
+#: the last audit reported (``meta.latest_run``): queries on the views never count a run twice.
+RUN_TABLES = ("runs", "messages", "conversations", "conversation_agents", "findings", "agents", "rejected", "rules")
+VIEWS = "".join(
+    f"CREATE VIEW IF NOT EXISTS latest_{table} AS SELECT * FROM {table}"
+    " WHERE run_id = (SELECT value FROM meta WHERE key = 'latest_run');\n" for table in RUN_TABLES)
 
 
 class StoreVersionError(ConfigError):
@@ -162,8 +188,9 @@ IngestRows = tuple[list[tuple], list[tuple]]
 ResultRows = tuple[list[tuple], list[tuple], list[tuple], list[tuple]]
 
 
-def ingest_rows(run_id: str, records: Iterable[ChatMessage | Rejected]) -> IngestRows:
-    """The ``messages`` and ``rejected`` rows of parsed input records (built where they are parsed)."""
+def ingest_rows(run_id: str, records: Iterable[ChatMessage | Rejected], timezone: datetime.tzinfo) -> IngestRows:
+    """The ``messages`` and ``rejected`` rows of parsed input records (built where they are
+    parsed); ``timezone`` is the zone of the local-time column."""
     messages, rejected = [], []
     for record in records:
         if isinstance(record, Rejected):
@@ -171,13 +198,16 @@ def ingest_rows(run_id: str, records: Iterable[ChatMessage | Rejected]) -> Inges
         else:
             messages.append((
                 run_id, record.seq, record.conversation_id, record.role, record.text, record.time,
-                record.agent, record.shop, record.message_id, record.source, record.line, int(record.partial),
+                local_iso(record.time, timezone), record.agent, record.shop, record.message_id, record.source, record.line,
+                int(record.partial),
             ))
     return messages, rejected
 
 
-def result_rows(run_id: str, results: Iterable[ConversationResult]) -> ResultRows:
-    """The rows a batch of results writes (built where the results are, not in the writer).
+def result_rows(run_id: str, results: Iterable[ConversationResult], weights: Mapping[str, int],
+                timezone: datetime.tzinfo) -> ResultRows:
+    """The rows a batch of results writes (built where the results are, not in the writer);
+    ``weights`` are the points each rule's finding deducts (``Linter.weights``).
 
     A conversation's findings commit together with its row, and a batch needs one statement
     per table.
@@ -192,7 +222,8 @@ def result_rows(run_id: str, results: Iterable[ConversationResult]) -> ResultRow
             message = result.messages[finding.message_index].message
             v = finding.violation
             finding_rows.append((run_id, cid, finding.message_index, message.seq, v.code, v.name, v.zone, finding.level,
-                                 finding.agent, v.message, v.start, v.end, message.text[v.start:v.end], v.suggestion))
+                                 finding.agent, message.time, local_iso(message.time, timezone), weights.get(v.code, 0),
+                                 v.message, v.start, v.end, message.text[v.start:v.end], v.suggestion))
         conversation_rows.append(
             (run_id, cid, result.agent, result.shop, len(result.messages), result.agent_messages, result.score.value,
              result.score.grade, len(result.findings), sum(1 for f in result.findings if f.violation.zone == "red"),
@@ -202,6 +233,15 @@ def result_rows(run_id: str, results: Iterable[ConversationResult]) -> ResultRow
             agent_rows.append((run_id, cid, part.agent or UNKNOWN_AGENT, part.messages, part.score.value, part.score.grade,
                                len(part.score.violations)))
     return message_rows, finding_rows, conversation_rows, agent_rows
+
+
+def rule_rows(rules: Iterable) -> list[tuple]:
+    """The ``rules`` rows of a ruleset's rules (without the run id): code, name, zone,
+    weight, level, scenes and what the rule checks, in Chinese and in English."""
+    from ..formats.rule_docs import title
+
+    return [(rule.code, rule.name, rule.zone, rule.weight, rule.level, ",".join(rule.config.scenes), title(rule, "zh"),
+             title(rule, "en")) for rule in rules]
 
 
 #: How the agents table names findings and conversations of a log that names no agent.
@@ -216,7 +256,7 @@ class AuditStore:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self._check_version()
-        self.db.executescript(SCHEMA)
+        self.db.executescript(SCHEMA + VIEWS)
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         self.db.commit()
 
@@ -241,18 +281,33 @@ class AuditStore:
         row = self.db.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         return row[0] if row else None
 
-    def start_run(self, run_id: str, inputs: Sequence[str], ruleset: str, options: dict, version: str) -> None:
+    def start_run(self, run_id: str, inputs: Sequence[str], ruleset: str, options: dict, version: str,
+                  timezone: datetime.tzinfo, rules: Iterable[tuple]) -> None:
+        """A new run, with the rules it judges by (``rule_rows``), in one transaction."""
         self.delete_run(run_id)
-        self.db.execute(
-            "INSERT INTO runs (run_id, status, inputs, ruleset, options, tool_version) VALUES (?, 'ingesting', ?, ?, ?, ?)",
-            (run_id, json.dumps(list(inputs), ensure_ascii=False), ruleset, json.dumps(options, ensure_ascii=False), version),
-        )
-        self.db.commit()
+        with self.db:
+            self.db.execute(
+                "INSERT INTO runs (run_id, created_at, status, timezone, inputs, ruleset, options, tool_version)"
+                " VALUES (?, ?, 'ingesting', ?, ?, ?, ?, ?)",
+                (run_id, local_iso(round(time.time()), timezone), str(timezone), json.dumps(list(inputs), ensure_ascii=False), ruleset,
+                 json.dumps(options, ensure_ascii=False), version),
+            )
+            self.db.executemany("INSERT INTO rules VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", ((run_id, *rule) for rule in rules))
 
     def delete_run(self, run_id: str) -> None:
-        for table in ("runs", "messages", "conversations", "conversation_agents", "findings", "agents", "rejected"):
-            self.db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))  # noqa: S608 - fixed table names
-        self.db.commit()
+        with self.db:
+            for table in RUN_TABLES:
+                self.db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))  # noqa: S608 - fixed table names
+
+    def report(self, run_id: str, *, keep_history: bool) -> None:
+        """Make ``run_id`` the run the ``latest_*`` views show: the one this audit reports.
+        Without ``keep_history`` the other runs are deleted, so that the database holds one
+        run and a query on the tables themselves cannot count a run twice either."""
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('latest_run', ?)", (run_id,))
+            if not keep_history:
+                for table in RUN_TABLES:
+                    self.db.execute(f"DELETE FROM {table} WHERE run_id != ?", (run_id,))  # noqa: S608 - fixed table names
 
     def finish_ingest(self, run_id: str, records_read: int) -> Iterator[Rejected]:
         """Every input read: reject the repeats of a message id within a conversation (a log
@@ -280,8 +335,8 @@ class AuditStore:
         messages, rejected = rows
         with self.db:
             self.db.executemany(
-                "INSERT OR IGNORE INTO messages (run_id, seq, conversation_id, role, text, time, agent, shop, message_id, source, line,"
-                " partial) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", messages,
+                "INSERT OR IGNORE INTO messages (run_id, seq, conversation_id, role, text, time, time_local, agent, shop, message_id,"
+                " source, line, partial) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", messages,
             )
             self.db.executemany("INSERT OR IGNORE INTO rejected VALUES (?, ?, ?, ?, ?)", rejected)
 
@@ -328,11 +383,14 @@ class AuditStore:
             self.db.executemany(
                 "UPDATE messages SET message_index = ?, scenes = ?, acts = ?, score = ?, grade = ? WHERE run_id = ? AND seq = ?",
                 message_rows)
-            self.db.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", finding_rows)
+            self.db.executemany(
+                "INSERT INTO findings (run_id, conversation_id, message_index, seq, code, name, zone, level, agent, time, time_local,"
+                ' points, message, start, "end", flagged, suggestion) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+                finding_rows)
             self.db.executemany("INSERT OR REPLACE INTO conversations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", conversation_rows)
             self.db.executemany("INSERT OR REPLACE INTO conversation_agents VALUES (?, ?, ?, ?, ?, ?, ?)", agent_rows)
 
-    def finish(self, run_id: str) -> None:
+    def finish(self, run_id: str, timezone: datetime.tzinfo) -> None:
         with self.db:
             self.db.execute("DELETE FROM agents WHERE run_id = ?", (run_id,))
             # Each agent by their own part of the conversations they took part in.
@@ -354,9 +412,9 @@ class AuditStore:
             conversations, mean = self.db.execute(
                 "SELECT COUNT(*), AVG(score) FROM conversations WHERE run_id = ?", (run_id,)).fetchone()
             self.db.execute(
-                "UPDATE runs SET status = 'complete', finished_at = datetime('now'), messages = ?,"
+                "UPDATE runs SET status = 'complete', finished_at = ?, messages = ?,"
                 " rejected = ?, conversations = ?, mean_score = ? WHERE run_id = ?",
-                (messages, rejected, conversations, mean, run_id),
+                (local_iso(round(time.time()), timezone), messages, rejected, conversations, mean, run_id),
             )
 
     # -- reading results --

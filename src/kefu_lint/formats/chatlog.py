@@ -35,6 +35,7 @@ from typing import TypeVar
 
 from ..errors import ConfigError, InputError
 from ..model import ChatMessage
+from .decode import sniff_encoding
 
 FIELDS = ("conversation_id", "role", "text", "time", "agent", "shop", "message_id")
 REQUIRED = ("conversation_id", "role", "text")
@@ -109,8 +110,9 @@ class ColumnMapping:
 
 
 def open_text(path: str, encoding: str | None = None) -> io.TextIOBase:
-    """A text stream for a path, ``-`` (stdin) or a ``.gz`` file; UTF-8 (with or without BOM) unless told."""
-    encoding = encoding or "utf-8-sig"
+    """A text stream for a path, ``-`` (stdin) or a ``.gz`` file. Without ``encoding`` the
+    encoding is detected from the first bytes as ``check`` detects it (a BOM, UTF-8,
+    GB18030/GBK, Big5): a shop's GBK export reads as it is."""
     if path == "-":
         raw = sys.stdin.buffer
     else:
@@ -121,8 +123,56 @@ def open_text(path: str, encoding: str | None = None) -> io.TextIOBase:
     head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
     if path.endswith(".gz") or head == b"\x1f\x8b":
         raw = gzip.GzipFile(fileobj=raw)
+    if encoding is None:
+        replayed = _Replayed(raw, SNIFF_BYTES)
+        encoding = sniff_encoding(replayed.head)
+        raw = io.BufferedReader(replayed)
+        if encoding == "utf-8":
+            encoding = "utf-8-sig"  # a BOM the head did not show (an empty file) is still dropped
     # Undecodable bytes are replaced, and the line they sit on is rejected with its reason.
     return io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="")
+
+
+#: How much of a log its encoding is detected from.
+SNIFF_BYTES = 1 << 16
+
+
+class _Replayed(io.RawIOBase):
+    """A binary stream whose first bytes were read ahead (to detect the encoding) and are
+    read again. Where the stream broke off inside them (a truncated .gz), the bytes before
+    the break are read first and the error is raised at the point where it happened."""
+
+    def __init__(self, raw, size: int) -> None:
+        self._raw = raw
+        chunks: list[bytes] = []
+        self._error: BaseException | None = None
+        try:
+            while sum(map(len, chunks)) < size and (chunk := raw.read(min(8192, size))):
+                chunks.append(chunk)
+        except READ_ERRORS as error:
+            self._error = error
+        self.head = b"".join(chunks)
+        self._pending = memoryview(self.head)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self._pending:
+            count = min(len(buffer), len(self._pending))
+            buffer[:count] = self._pending[:count]
+            self._pending = self._pending[count:]
+            return count
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        data = self._raw.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
 
 def _flag(value) -> bool:
@@ -136,13 +186,27 @@ def _flag(value) -> bool:
     raise ValueError(f"partial must be true or false, got {value!r}")
 
 
-def parse_time(value) -> float | None:
+#: Naive times (no offset) are read in this zone unless told otherwise (``--timezone``).
+CHINA_STANDARD_TIME = datetime.timezone(datetime.timedelta(hours=8))
+#: The date-and-time forms Chinese shops' exports write, besides ISO-8601:
+#: 2026/11/01 10:00:00, 2026-11-01 10:00, 2026.11.1 9:05, 2026年11月1日 10:00, 10时05分30秒.
+_LOCAL_FORM = re.compile(
+    r"(?P<year>\d{4})\s*(?:[-/.]|年)\s*(?P<month>\d{1,2})\s*(?:[-/.]|月)\s*(?P<day>\d{1,2})\s*日?"
+    r"(?:(?:\s+|T|\s*(?=\d{1,2}\s*[:：时]))(?P<hour>\d{1,2})\s*[:：时]\s*(?P<minute>\d{1,2})\s*分?"
+    r"(?:\s*[:：]?\s*(?P<second>\d{1,2})(?:[.,](?P<fraction>\d{1,6}))?\s*秒?)?)?"
+    r"\s*(?P<offset>Z|[+-]\d{2}(?::?\d{2})?)?"
+)
+TIME_FORMS = "2026-11-01 10:00:00、2026/11/01 10:00、2026年11月1日 10:00、ISO-8601（可带时区，如 +08:00）或纪元秒/毫秒"
+
+
+def parse_time(value, timezone: datetime.tzinfo = CHINA_STANDARD_TIME) -> float | None:
     """Epoch seconds from an epoch number (seconds, or milliseconds from 1e11 on; also as a
-    numeric string) or ISO-8601; None when empty."""
+    numeric string), ISO-8601 or a common Chinese form (``TIME_FORMS``); None when empty.
+    A time without an offset is read in ``timezone``. Errors quote the value as given."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):
-        raise ValueError("time must be ISO-8601 or epoch seconds")
+        raise ValueError(f"time {_quoted(value)}不是时间：请用 {TIME_FORMS}")
     if isinstance(value, (int, float)):
         return _epoch_seconds(value)
     text = str(value).strip()
@@ -151,26 +215,99 @@ def parse_time(value) -> float | None:
     except ValueError:
         pass
     else:
-        return _epoch_seconds(number)
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    moment = datetime.datetime.fromisoformat(text.replace(" ", "T", 1) if "T" not in text else text)
+        return _epoch_seconds(number, shown=text)
+    moment = _local_form(text)
+    if moment is False:
+        raise ValueError(f"time {_quoted(value)}不是存在的日期或时刻：请检查年、月、日和时、分、秒")
+    moment = moment or _iso(text)
+    if moment is None:
+        raise ValueError(f"time {_quoted(value)}无法识别：请用 {TIME_FORMS}")
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone(datetime.timedelta(hours=8)))  # China Standard Time
+        moment = moment.replace(tzinfo=timezone)
     return moment.timestamp()
 
 
-def _epoch_seconds(number: int | float) -> float:
-    shown = repr(number) if len(repr(number)) <= 30 else repr(number)[:30] + "…"
+def _quoted(value) -> str:
+    shown = str(value)
+    return f"「{shown if len(shown) <= 60 else shown[:60] + '…'}」"
+
+
+def _local_form(text: str) -> datetime.datetime | None | bool:
+    """The moment a Chinese form names; None when ``text`` is not one, False when it is
+    one but names no real date or time (2026/02/30)."""
+    match = _LOCAL_FORM.fullmatch(text)
+    if match is None:
+        return None
+    part = lambda name: int(match[name]) if match[name] else 0  # noqa: E731
+    offset = match["offset"]
+    zone = None
+    if offset == "Z":
+        zone = datetime.timezone.utc
+    elif offset:
+        digits = offset[1:].replace(":", "")
+        minutes = int(digits[:2]) * 60 + int(digits[2:] or 0)
+        zone = datetime.timezone(datetime.timedelta(minutes=minutes if offset[0] == "+" else -minutes))
+    try:
+        return datetime.datetime(part("year"), part("month"), part("day"), part("hour"), part("minute"), part("second"),
+                                 int((match["fraction"] or "0").ljust(6, "0")), tzinfo=zone)
+    except (ValueError, OverflowError):
+        return False
+
+
+def _iso(text: str) -> datetime.datetime | None:
+    try:
+        return datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def parse_timezone(name: str | None) -> datetime.tzinfo:
+    """``--timezone``: an IANA zone name (Asia/Shanghai), UTC, or an offset (+08:00, -0500)."""
+    if not name:
+        return CHINA_STANDARD_TIME
+    text = name.strip()
+    offset = re.fullmatch(r"(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?", text, re.IGNORECASE)
+    if offset:
+        minutes = int(offset[2]) * 60 + int(offset[3] or 0)
+        if minutes < 24 * 60:
+            return datetime.timezone(datetime.timedelta(minutes=minutes if offset[1] == "+" else -minutes))
+    if text.upper() in ("UTC", "GMT", "Z"):
+        return datetime.timezone.utc
+    try:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(text)
+    except (ValueError, OSError, ImportError, KeyError):
+        pass
+    raise ConfigError(f"--timezone: 不认识时区「{name}」：请用 IANA 时区名（如 Asia/Shanghai）、UTC 或偏移量（如 +08:00）")
+
+
+def local_iso(seconds: float | None, timezone: datetime.tzinfo) -> str | None:
+    """Epoch seconds as ISO-8601 local time with its offset (2026-11-01T10:00:00+08:00)."""
+    if seconds is None:
+        return None
+    moment = datetime.datetime.fromtimestamp(seconds, timezone)
+    return moment.isoformat(timespec="seconds" if moment.microsecond == 0 else "milliseconds")
+
+
+def _epoch_seconds(number: int | float, shown: str | None = None) -> float:
+    """Epoch seconds from a number of seconds or milliseconds; ``shown`` is the value as the
+    log wrote it, for the error (a JSON number is shown as parsed, at most 30 digits)."""
+    shown = _quoted(shown if shown is not None else number if len(repr(number)) <= 30 else repr(number)[:30] + "…")
     try:
         seconds = float(number)
     except OverflowError:  # an integer of hundreds of digits
         seconds = math.inf
     if math.isnan(seconds):
-        raise ValueError(f"time must be a number of epoch seconds, got {shown}")
+        raise ValueError(f"time {shown}不是时间：纪元时间须是秒数或毫秒数")
     if abs(seconds) >= EPOCH_OUT_OF_RANGE:
-        raise ValueError(f"time {shown} is out of range (epoch seconds, or milliseconds from 1e11)")
-    return seconds / 1000 if abs(seconds) >= EPOCH_MILLISECONDS_FROM else seconds
+        raise ValueError(f"time {shown}超出范围：纪元时间读作秒数，从 1e11 起读作毫秒数，到 1e14 为止")
+    seconds = seconds / 1000 if abs(seconds) >= EPOCH_MILLISECONDS_FROM else seconds
+    try:
+        datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+    except (OverflowError, OSError, ValueError):  # before the year 1: no calendar date to show
+        raise ValueError(f"time {shown}超出范围：早于公元1年") from None
+    return seconds
 
 
 def _role(value, mapping: ColumnMapping | None) -> str:
@@ -188,7 +325,8 @@ def _role(value, mapping: ColumnMapping | None) -> str:
     return role
 
 
-def _message(record: dict, source: str, line: int, seq: int, mapping: ColumnMapping | None) -> ChatMessage:
+def _message(record: dict, source: str, line: int, seq: int, mapping: ColumnMapping | None,
+             timezone: datetime.tzinfo = CHINA_STANDARD_TIME) -> ChatMessage:
     for name in (*FIELDS, "partial"):
         value = record.get(name)
         if isinstance(value, str) and _SURROGATE.search(value):
@@ -207,7 +345,7 @@ def _message(record: dict, source: str, line: int, seq: int, mapping: ColumnMapp
         conversation_id=str(record["conversation_id"]).strip(),
         role=_role(record["role"], mapping),  # type: ignore[arg-type]
         text=text,
-        time=parse_time(record.get("time")),
+        time=parse_time(record.get("time"), timezone),
         partial=_flag(record.get("partial")),
         source=source,
         line=line,
@@ -216,7 +354,8 @@ def _message(record: dict, source: str, line: int, seq: int, mapping: ColumnMapp
     )
 
 
-def parse_jsonl_line(line: str, source: str, number: int, seq: int, *, at_end_of_file: bool = False) -> ChatMessage | Rejected | None:
+def parse_jsonl_line(line: str, source: str, number: int, seq: int, *, at_end_of_file: bool = False,
+                     timezone: datetime.tzinfo = CHINA_STANDARD_TIME) -> ChatMessage | Rejected | None:
     """One JSONL line: a message, a rejection with its reason, or None for a blank line.
     The local reader and the Spark engine both call this, so they accept the same lines."""
     line = line.rstrip("\r\n")
@@ -228,7 +367,7 @@ def parse_jsonl_line(line: str, source: str, number: int, seq: int, *, at_end_of
         record = json.loads(line)
         if not isinstance(record, dict):
             raise ValueError("a line must be a JSON object")
-        return _message(record, source, number, seq, None)
+        return _message(record, source, number, seq, None, timezone)
     except RecursionError:
         return Rejected(source, number, "invalid JSON: nested too deeply", storable(line[:500]))
     except (ValueError, TypeError) as error:
@@ -238,10 +377,10 @@ def parse_jsonl_line(line: str, source: str, number: int, seq: int, *, at_end_of
         return Rejected(source, number, reason, storable(line[:500]))
 
 
-def read_jsonl(path: str, *, encoding: str | None = None, seq_start: int = 0,
-               count: RecordCount | None = None) -> Iterator[ChatMessage | Rejected]:
+def read_jsonl(path: str, *, encoding: str | None = None, seq_start: int = 0, count: RecordCount | None = None,
+               timezone: datetime.tzinfo = CHINA_STANDARD_TIME) -> Iterator[ChatMessage | Rejected]:
     for batch in jsonl_line_batches(path, 1000, encoding=encoding, count=count):
-        yield from parse_jsonl_batch(path, batch, seq_start)
+        yield from parse_jsonl_batch(path, batch, seq_start, timezone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,12 +431,14 @@ def jsonl_line_batches(path: str, size: int, *, encoding: str | None = None,
             yield LineBatch(first, [], broken[0])
 
 
-def parse_jsonl_batch(path: str, batch: LineBatch, seq_start: int = 0) -> list[ChatMessage | Rejected]:
+def parse_jsonl_batch(path: str, batch: LineBatch, seq_start: int = 0,
+                      timezone: datetime.tzinfo = CHINA_STANDARD_TIME) -> list[ChatMessage | Rejected]:
     """The records of a batch from :func:`jsonl_line_batches`: what :func:`read_jsonl` yields
     for those lines."""
     records = []
     for number, raw in enumerate(batch.lines, start=batch.first):
-        record = parse_jsonl_line(raw, path, number, seq_start + number, at_end_of_file=not raw.endswith("\n"))
+        record = parse_jsonl_line(raw, path, number, seq_start + number, at_end_of_file=not raw.endswith("\n"),
+                                  timezone=timezone)
         if record is not None:
             records.append(record)
     if batch.broken is not None:
@@ -310,7 +451,7 @@ def _blank(row: list[str]) -> bool:
 
 
 def parse_table_row(row: list[str], positions: dict[str, int], mapping: ColumnMapping, source: str, number: int,
-                    seq: int, delimiter: str) -> ChatMessage | Rejected | None:
+                    seq: int, delimiter: str, timezone: datetime.tzinfo = CHINA_STANDARD_TIME) -> ChatMessage | Rejected | None:
     """One CSV/TSV row (already split): a message, a rejection, or None for a blank row."""
     if _blank(row):
         return None
@@ -320,18 +461,14 @@ def parse_table_row(row: list[str], positions: dict[str, int], mapping: ColumnMa
             if index >= len(row):
                 raise ValueError(f"row has {len(row)} columns, {name} is column {index + 1}")
             record[name] = row[index]
-        return _message(record, source, number, seq, mapping)
+        return _message(record, source, number, seq, mapping, timezone)
     except ValueError as error:
         return Rejected(source, number, str(error), storable(delimiter.join(row)[:500]))
 
 
 def read_table(path: str, mapping: ColumnMapping, *, encoding: str | None = None, seq_start: int = 0,
-               count: RecordCount | None = None) -> Iterator[ChatMessage | Rejected]:
-    if not mapping.columns:
-        raise ConfigError("CSV/TSV chat logs need --columns, e.g. --columns conversation_id=1,role=3,text=7")
-    missing = [name for name in REQUIRED if name not in mapping.columns]
-    if missing:
-        raise ConfigError(f"--columns must name {', '.join(missing)}")
+               count: RecordCount | None = None, timezone: datetime.tzinfo = CHINA_STANDARD_TIME) -> Iterator[ChatMessage | Rejected]:
+    _require_columns(mapping)
     delimiter = mapping.delimiter or ","
     csv.field_size_limit(MAX_LINE_CHARS)
     counted = count if count is not None else RecordCount()
@@ -356,7 +493,7 @@ def read_table(path: str, mapping: ColumnMapping, *, encoding: str | None = None
                             continue
                     if not _blank(row):
                         counted.records += 1
-                    record = parse_table_row(row, positions, mapping, path, number, seq_start + number, delimiter)
+                    record = parse_table_row(row, positions, mapping, path, number, seq_start + number, delimiter, timezone)
                     if record is not None:
                         yield record
                 break
@@ -418,6 +555,32 @@ class _RowTape:
         return first
 
 
+def _require_columns(mapping: ColumnMapping) -> None:
+    if not mapping.columns:
+        raise ConfigError("CSV/TSV chat logs need --columns, e.g. --columns conversation_id=1,role=3,text=7")
+    missing = [name for name in REQUIRED if name not in mapping.columns]
+    if missing:
+        raise ConfigError(f"--columns must name {', '.join(missing)}")
+
+
+def check_input(path: str, mapping: ColumnMapping | None, input_format: str = "auto", encoding: str | None = None) -> None:
+    """Raise the usage errors reading ``path`` would meet on its first row, before anything is
+    read or stored: a CSV/TSV log without ``--columns``, or naming a column its header lacks."""
+    kind = input_kind(path, mapping, input_format)
+    if kind == "jsonl":
+        return
+    mapping = table_mapping(path, mapping, kind)
+    _require_columns(mapping)
+    quoting = csv.QUOTE_NONE if mapping.delimiter == "\t" else csv.QUOTE_MINIMAL
+    try:
+        with open_text(path, encoding) as stream:
+            first = next(csv.reader(_lines_until_broken(stream, []), delimiter=mapping.delimiter, quoting=quoting), None)
+    except (csv.Error, *READ_ERRORS):
+        return  # the reader rejects that row with its reason
+    if first is not None:
+        table_positions(mapping, first, path)
+
+
 def table_positions(mapping: ColumnMapping, first_row: list[str], path: str) -> tuple[dict[str, int], bool]:
     named = {cell.strip().lower(): index for index, cell in enumerate(first_row)}
     by_name = any(not column.isdigit() for column in mapping.columns.values())
@@ -434,22 +597,23 @@ def table_positions(mapping: ColumnMapping, first_row: list[str], path: str) -> 
 
 
 def read_chat_log(path: str, *, mapping: ColumnMapping | None = None, input_format: str = "auto",
-                  encoding: str | None = None, seq_start: int = 0,
-                  count: RecordCount | None = None) -> Iterator[ChatMessage | Rejected]:
+                  encoding: str | None = None, seq_start: int = 0, count: RecordCount | None = None,
+                  timezone: datetime.tzinfo = CHINA_STANDARD_TIME) -> Iterator[ChatMessage | Rejected]:
     """Messages and rejected lines of one log, in input order; ``count`` counts the records
     read. Where the stream breaks off (a truncated .gz) the lines before are read and the
     break is a rejected record; a file that cannot be opened at all is an InputError."""
     try:
-        yield from _read_chat_log(path, mapping, input_format, encoding, seq_start, count)
+        yield from _read_chat_log(path, mapping, input_format, encoding, seq_start, count, timezone)
     except READ_ERRORS as error:
         raise InputError(f"{path}: cannot read past this point: {error}") from None
 
 
-def _read_chat_log(path, mapping, input_format, encoding, seq_start, count):
+def _read_chat_log(path, mapping, input_format, encoding, seq_start, count, timezone):
     kind = input_kind(path, mapping, input_format)
     if kind == "jsonl":
-        return read_jsonl(path, encoding=encoding, seq_start=seq_start, count=count)
-    return read_table(path, table_mapping(path, mapping, kind), encoding=encoding, seq_start=seq_start, count=count)
+        return read_jsonl(path, encoding=encoding, seq_start=seq_start, count=count, timezone=timezone)
+    return read_table(path, table_mapping(path, mapping, kind), encoding=encoding, seq_start=seq_start, count=count,
+                      timezone=timezone)
 
 
 def input_kind(path: str, mapping: ColumnMapping | None, input_format: str = "auto") -> str:

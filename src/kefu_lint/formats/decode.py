@@ -35,21 +35,45 @@ def decode(data: bytes, path: str, encoding: str | None = None) -> Decoded:
         return Decoded(data.decode("utf-8"), "utf-8")
     except UnicodeDecodeError as error:
         utf8_error = error
-    # UTF-8 but for a few bytes is UTF-8 with an error at a byte offset: GB18030 (which takes
-    # almost any byte pair) or a charset guess (cp855, cp932) would read mojibake and miss
-    # every red reply.
-    if not _mostly_utf8(data):
-        try:
-            # Excel and Windows CS tools in mainland China write GBK; GB18030 is its superset.
-            return Decoded(data.decode("gb18030"), "gb18030")
-        except UnicodeDecodeError:
-            detected = _detect(data)
-            if detected:
-                return _strict(data, path, detected)
+    guessed = _not_utf8(data, final=True)
+    if guessed:
+        return _strict(data, path, guessed)
     raise InputError(
         f"{path}: byte {utf8_error.start}: cannot decode as UTF-8 or GB18030 "
         f"({utf8_error.reason}); pass --encoding to say what the file is"
     )
+
+
+def sniff_encoding(head: bytes) -> str:
+    """The encoding of a stream that starts with ``head`` (its first few tens of kilobytes),
+    by the same steps as :func:`decode`: a BOM, else UTF-8, else GB18030/GBK (Excel and
+    Windows CS tools), else a Big5 guess. A head that is UTF-8 but for a few bytes reads as
+    UTF-8: the lines with the bad bytes are then rejected one by one, with their reason,
+    rather than the whole log read as mojibake. ``head`` may end inside a character."""
+    for bom, codec in _BOMS:
+        if head.startswith(bom):
+            return codec
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return _not_utf8(head, final=False) or "utf-8"
+    return "utf-8"
+
+
+def _not_utf8(data: bytes, *, final: bool) -> str | None:
+    """The encoding of bytes that do not decode as UTF-8, or None when they are UTF-8 with
+    errors at a few byte offsets (``final``: ``data`` is all there is; else it may end inside
+    a character). GB18030 takes almost any byte pair and a charset guess finds cp855 or cp932
+    in a short Chinese file, so either would read such a file as mojibake and miss every red
+    reply: they are tried only when most of the non-ASCII bytes are not UTF-8."""
+    if _mostly_utf8(data):
+        return None
+    try:
+        # Excel and Windows CS tools in mainland China write GBK; GB18030 is its superset.
+        codecs.getincrementaldecoder("gb18030")().decode(data, final=final)
+        return "gb18030"
+    except UnicodeDecodeError:
+        return _detect(data)
 
 
 #: What a charset guess may pick for a file that is neither UTF-8 nor GB18030: the Big5

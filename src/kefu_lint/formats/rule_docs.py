@@ -188,6 +188,13 @@ def summary(rule: Rule, language: str = "en") -> str:
     return " ".join(line.strip() for line in first.splitlines())
 
 
+def title(rule: Rule, language: str = "zh") -> str:
+    """The rule in one sentence: the first sentence of its summary (the audit's ``rules`` table)."""
+    text = summary(rule, language)
+    match = re.match(r".+?[。！？](?=\s|$|[^）」』”。！？`])" if language == "zh" else r".+?[.!?](?=\s|$)", text)
+    return match[0] if match else text
+
+
 def rules_table(rules: Iterable[Rule], language: str = "en") -> str:
     """The Markdown table of rules: code, name, zone, weight, scenes, fix, what it does."""
     lines = ["| code | name | zone | weight | scenes | fix | what it does |", "|---|---|---|---|---|---|---|"]
