@@ -110,13 +110,16 @@ def grade_of_findings(findings: Iterable[Finding]) -> str:
 # ----------------------------------------------------------------------------- discovery
 
 def discover(paths: Iterable[Path], settings: Settings) -> Iterator[Path]:
-    """Files to check: explicit files always, directories walked for script files."""
+    """Files to check: directories walked for reply scripts (:func:`is_reply_script`); a file
+    named on the command line is checked as named, unless ``settings.force_exclude`` (the
+    pre-commit hook: pre-commit names every staged file), when the same test decides."""
     for path in paths:
         if str(path) == "-":
             yield path
             continue
         if path.is_file():
-            yield path
+            if not settings.force_exclude or is_reply_script(path, settings):
+                yield path
             continue
         if not path.exists():
             raise InputError(f"{path}: no such file or directory")
@@ -142,13 +145,19 @@ def _walk(root: Path, settings: Settings) -> Iterator[Path]:
         )
         for name in sorted(files):
             candidate = here / name
-            if candidate.suffix.lower() not in SCRIPT_SUFFIXES or name.startswith("."):
-                continue
-            if settings.excluded(candidate) or _ignored(candidate, specs, False):
-                continue
-            if candidate.suffix.lower() in (".yaml", ".yml") and _is_ruleset(candidate):
-                continue  # a ruleset next to the scripts is configuration, not replies
-            yield candidate
+            if is_reply_script(candidate, settings) and not _ignored(candidate, specs, False):
+                yield candidate
+
+
+def is_reply_script(path: Path, settings: Settings) -> bool:
+    """Whether a file is one kefu-lint checks: of a kind it reads, matched by ``include``,
+    not ``exclude``d (other tools' files such as CI workflows and ``.pre-commit-config.yaml``
+    are, by default), not hidden, and not a ruleset (configuration, not replies)."""
+    if path.suffix.lower() not in SCRIPT_SUFFIXES or path.name.startswith("."):
+        return False
+    if not settings.included(path) or settings.excluded(path):
+        return False
+    return not (path.suffix.lower() in (".yaml", ".yml") and _is_ruleset(path))
 
 
 def _gitignore(folder: Path) -> pathspec.PathSpec | None:

@@ -108,12 +108,14 @@ def main() -> None:
 @click.option("--text-column", help="CSV/TSV column holding the replies (name or 1-based number).")
 @click.option("--input-format", type=click.Choice(["auto", "yaml", "txt", "csv", "tsv"]), default="auto", show_default=True)
 @click.option("--respect-gitignore/--no-respect-gitignore", default=None, help="Skip .gitignored files (default on).")
+@click.option("--force-exclude/--no-force-exclude", default=None,
+              help="Apply include/exclude to files named on the command line too (as the pre-commit hook does).")
 @click.option("--tokenizer", type=click.Choice(["jieba", "jieba-rs", "auto"]), help="Segmentation backend.")
 @click.option("--color", "color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, output_format, output_file, statistics,
           fix, unsafe_fixes, diff, baseline, update_baseline, scene, encoding, text_column, input_format,
-          respect_gitignore, tokenizer, color, exit_zero):
+          respect_gitignore, force_exclude, tokenizer, color, exit_zero):
     """Check reply-script files (YAML, TXT, CSV/TSV; directories recursively; - for stdin)."""
     from .check import CheckReport, Checker, apply_baseline, discover, read_baseline, write_baseline
     from .config import load_settings
@@ -125,6 +127,7 @@ def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, o
     settings = settings.merged(
         ruleset=ruleset, select=_codes(select), extend_select=_codes(extend_select), fail_on=fail_on,
         encoding=encoding, text_column=text_column, respect_gitignore=respect_gitignore, tokenizer=tokenizer,
+        force_exclude=force_exclude,
     )
     if ignore:
         settings = settings.merged(ignore=settings.ignore + _codes(ignore))

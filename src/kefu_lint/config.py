@@ -26,10 +26,28 @@ else:  # pragma: no cover
 FAIL_ON = ("red", "yellow", "green", "never")
 CONFIG_FILES = ("pyproject.toml", "kefu-lint.toml", ".kefu-lint.yaml")
 KEYS = {
-    "ruleset", "select", "extend-select", "ignore", "per-file-ignores", "exclude", "extend-exclude",
-    "fail-on", "scenes", "tokenizer", "respect-gitignore", "encoding", "text-column",
+    "ruleset", "select", "extend-select", "ignore", "per-file-ignores", "include", "extend-include", "exclude",
+    "extend-exclude", "force-exclude", "fail-on", "scenes", "tokenizer", "respect-gitignore", "encoding", "text-column",
 }
-DEFAULT_EXCLUDE = (".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".mypy_cache", ".pytest_cache")
+#: The files a folder is searched for: every kind kefu-lint reads. ``include`` narrows it
+#: (``include = ["话术/*"]``); a file of another kind is never a reply script.
+DEFAULT_INCLUDE = ("*.yaml", "*.yml", "*.txt", "*.csv", "*.tsv")
+#: Files of those kinds that are other tools' configuration, never reply scripts: CI
+#: workflows, pre-commit's own files, kefu-lint's config, dependency pins, licences. They are
+#: left alone without a word, in a folder or (with ``force-exclude``, as the pre-commit hook
+#: runs) named on the command line.
+TOOL_FILES = (
+    ".github", ".gitlab", ".circleci", ".gitea", ".forgejo", ".gitlab-ci.yml", ".travis.yml", "appveyor.yml",
+    "azure-pipelines.yml", "bitbucket-pipelines.yml", ".pre-commit-config.yaml", ".pre-commit-hooks.yaml",
+    ".kefu-lint.yaml", "codecov.yml", ".codecov.yml", "mkdocs.yml", ".readthedocs.yaml", ".readthedocs.yml",
+    "docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml", "environment.yml", "environment.yaml",
+    "pnpm-lock.yaml", "pnpm-workspace.yaml", ".yamllint", ".yamllint.yaml", ".yamllint.yml", "requirements*.txt",
+    "constraints*.txt", "LICENSE*", "LICENCE*", "COPYING*", "NOTICE*", "CMakeLists.txt", "robots.txt",
+)
+DEFAULT_EXCLUDE = (
+    ".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".mypy_cache", ".pytest_cache",
+    *TOOL_FILES,
+)
 
 
 @dataclass(frozen=True)
@@ -41,7 +59,11 @@ class Settings:
     extend_select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    include: tuple[str, ...] = DEFAULT_INCLUDE
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    #: ``include``/``exclude`` decide for files named on the command line too (pre-commit
+    #: names every staged file), as ruff's ``force-exclude`` does.
+    force_exclude: bool = False
     fail_on: str = "red"
     scenes: tuple[tuple[str, str], ...] = ()
     tokenizer: str = "jieba"
@@ -77,6 +99,9 @@ class Settings:
 
     def excluded(self, path: Path) -> bool:
         return any(part in self.exclude for part in path.parts) or any(self._matches(p, path) for p in self.exclude)
+
+    def included(self, path: Path) -> bool:
+        return any(self._matches(pattern, path) for pattern in self.include)
 
 
 def find_config(start: Path) -> tuple[Path, dict] | None:
@@ -176,8 +201,11 @@ KEY_TYPES: dict[str, _ValueType] = {
     "extend-select": _CODES,
     "ignore": _CODES,
     "per-file-ignores": _table_of("a table of globs to lists of rule codes, e.g. {\"faq/*\" = [\"KF202\"]}", _CODES),
+    "include": _GLOBS,
+    "extend-include": _GLOBS,
     "exclude": _GLOBS,
     "extend-exclude": _GLOBS,
+    "force-exclude": _ValueType("true or false", lambda value: isinstance(value, bool)),
     "fail-on": _ValueType(f"one of {', '.join(FAIL_ON)}", _is_one_of(FAIL_ON)),
     "scenes": _table_of("a table of globs to scenes, e.g. {\"presale/*\" = \"presale\"}",
                         _ValueType(f"one of {', '.join(SCENES)}", _is_one_of(tuple(SCENES)))),
@@ -233,13 +261,16 @@ def settings_from(data: dict, path: Path) -> Settings:
     per_file = data.get("per-file-ignores") or {}
     scenes = data.get("scenes") or {}
     exclude = listed("exclude")
+    include = listed("include")
     return settings.merged(
         ruleset=ruleset,
         select=listed("select"),
         extend_select=listed("extend-select"),
         ignore=listed("ignore"),
         per_file_ignores=tuple((glob, tuple(codes)) for glob, codes in per_file.items()),
+        include=(include if include is not None else DEFAULT_INCLUDE) + (listed("extend-include") or ()),
         exclude=(exclude if exclude is not None else DEFAULT_EXCLUDE) + (listed("extend-exclude") or ()),
+        force_exclude=data.get("force-exclude"),
         fail_on=data.get("fail-on"),
         scenes=tuple(scenes.items()),
         tokenizer=data.get("tokenizer"),
