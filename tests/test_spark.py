@@ -116,3 +116,33 @@ def test_conversations_cut_by_arrow_batches_are_carried_over(tmp_path, spark):
     finally:
         spark.conf.unset("spark.sql.execution.arrow.maxRecordsPerBatch")
     assert spark_rows(tmp_path / "spark", spark) == local_rows(local_audit(tmp_path, EXAMPLES / "chat_log.jsonl"))
+
+
+def test_undecodable_lines_and_a_gbk_export_read_as_the_local_audit_reads_them(tmp_path, spark):
+    """D15: Spark decoded every line as UTF-8 with U+FFFD for bad bytes and scored it; the local
+    audit rejects such a line with its reason. Now both read the same bytes the same way."""
+    from kefu_lint.spark import run_files
+
+    log = tmp_path / "bytes.jsonl"
+    good = [json.dumps({"conversation_id": "c1", "role": role, "text": text, "time": 1762000000 + i * 10}, ensure_ascii=False)
+            for i, (role, text) in enumerate([("customer", "在吗"), ("agent", "不行"), ("customer", "好的谢谢")])]
+    log.write_bytes("\n".join(good).encode() + b'\n{"conversation_id":"c2","role":"agent","text":"\xff\xfe\xe4\xb8"}\n'
+                    + b'{"conversation_id":"c2","role":"agent","text":"x","agent":"\xb2\xbb"}\n')
+    summary = run_files(spark, [str(log)], tmp_path / "spark")
+    assert (summary["scored"], summary["rejected"]) == (3, 2)
+    assert spark_rows(tmp_path / "spark", spark) == local_rows(local_audit(tmp_path, log))
+    reasons = [r.reason for r in spark.read.parquet(str(tmp_path / "spark" / "rejected.parquet")).orderBy("line").collect()]
+    assert reasons == ["text has bytes that are not valid UTF-8 (pass --encoding)", "agent has bytes that are not valid UTF-8 (pass --encoding)"]
+    # a shop's GBK export: Chinese header names and text, as the local audit reads them
+    export = tmp_path / "gbk.csv"
+    export.write_bytes("会话,角色,内容,时间\nk1,买家,在吗?,2026/11/01 10:00:00\nk1,客服,不行，你问问快递吧,2026年11月1日 10:01\n".encode("gbk"))
+    columns = "conversation_id=会话,role=角色,text=内容,time=时间"
+    mapping = ColumnMapping.parse(columns, agent_roles="客服", customer_roles="买家")
+    summary = run_files(spark, [str(export)], tmp_path / "spark-gbk", mapping=mapping)
+    assert (summary["scored"], summary["rejected"]) == (2, 0)
+    local = tmp_path / "gbk-local"
+    subprocess.run([KEFU_LINT, "audit", str(export), "--out", str(local), "--columns", columns, "--agent-role", "客服",
+                    "--customer-role", "买家"], check=True, capture_output=True, timeout=600)
+    rows = spark_rows(tmp_path / "spark-gbk", spark)
+    assert rows == local_rows(local / "audit.db")
+    assert ("k1", 1, "KF101", 0, 2, "不行", "reply") in rows["findings"]

@@ -229,7 +229,7 @@ def audit(inputs, out_dir, database, report, columns, agent_role, customer_role,
     """Score chat logs (JSONL, CSV/TSV, .gz, - for stdin) per message, conversation and agent."""
     if engine == "spark":
         _audit_on_spark(inputs, out_dir, columns, agent_role, customer_role, input_format, ruleset, select, ignore, tokenizer, master,
-                        partial, max_rejected)
+                        partial, max_rejected, encoding, timezone, keep_history)
         return
     from contextlib import ExitStack
 
@@ -348,12 +348,15 @@ def _print_audit_summary(label: str, summary: dict, outputs: str, max_rejected: 
 
 
 def _audit_on_spark(inputs, out_dir, columns, agent_role, customer_role, input_format, ruleset, select, ignore, tokenizer, master,
-                    partial, max_rejected):
+                    partial, max_rejected, encoding, timezone, keep_history):
     from .errors import ConfigError
-    from .formats.chatlog import ColumnMapping
+    from .formats.chatlog import ColumnMapping, parse_timezone
 
     if "-" in inputs:
         raise ConfigError("the Spark engine reads files (JSONL, CSV/TSV, Parquet), not stdin")
+    if keep_history:
+        raise ConfigError("--keep-history is for the local audit's database; the Spark engine writes one run's Parquet to --out")
+    zone = parse_timezone(timezone)
     from . import spark as kefu_spark
 
     mapping = ColumnMapping.parse(columns, agent_role, customer_role) if columns else None
@@ -361,7 +364,7 @@ def _audit_on_spark(inputs, out_dir, columns, agent_role, customer_role, input_f
     try:
         summary = kefu_spark.run_files(session, list(inputs), out_dir, ruleset=ruleset, select=_codes(select),
                                        ignore=_codes(ignore) or (), tokenizer=tokenizer, mapping=mapping,
-                                       input_format=input_format, partial=partial)
+                                       input_format=input_format, partial=partial, encoding=encoding, timezone=zone)
     finally:
         session.stop()
     names = ", ".join(f"{n}.parquet" for n in ("messages", "conversations", "findings", "agents", "rejected"))

@@ -16,7 +16,8 @@ Input columns (rename with ``columns={"conversation_id": "session_id", …}``):
 
 from __future__ import annotations
 
-import csv
+import datetime
+import io
 import json
 import math
 import os
@@ -26,17 +27,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError
+from .errors import ConfigError, KefuLintError
 from .formats.chatlog import (
+    CHINA_STANDARD_TIME,
     SEQ_PER_INPUT,
     ColumnMapping,
     Rejected,
     _message,
-    input_kind,
-    parse_jsonl_line,
-    parse_table_row,
-    table_mapping,
-    table_positions,
+    read_chat_log,
 )
 from .audit.scoring import ScorerSpec
 from .model import ChatMessage
@@ -225,11 +223,12 @@ def top_rules(ranked: str | None) -> list[list]:
 # ----------------------------------------------------------------------------- reading files
 
 def read_messages(spark: SparkSession, inputs: Sequence[str], *, mapping: ColumnMapping | None = None,
-                  input_format: str = "auto") -> tuple[DataFrame, DataFrame]:
+                  input_format: str = "auto", encoding: str | None = None,
+                  timezone: datetime.tzinfo = CHINA_STANDARD_TIME) -> tuple[DataFrame, DataFrame]:
     """(messages, rejected) from JSONL, CSV/TSV (one record per line, .gz too) or Parquet files.
 
-    Text files are numbered with ``zipWithIndex`` and parsed by the local reader's own
-    line parsers, so line numbers, acceptance and reasons match the local audit.
+    Text files are read by the local reader itself, from their bytes (see ``_text_records``):
+    encodings, line numbers, acceptance and reasons match the local audit.
     """
     message_frames, rejected_frames = [], []
     for number, path in enumerate(inputs):
@@ -237,7 +236,7 @@ def read_messages(spark: SparkSession, inputs: Sequence[str], *, mapping: Column
         if path.endswith(".parquet") or input_format == "parquet" or Path(path).is_dir():
             records = _parquet_records(spark, path, mapping, seq_start)
         else:
-            records = _text_records(spark, path, mapping, input_format, seq_start)
+            records = _text_records(spark, path, mapping, input_format, seq_start, encoding, timezone)
         records = records.persist()
         message_frames.append(spark.createDataFrame(records.filter(lambda r: r[0] == "ok").map(lambda r: r[1]), MESSAGE_SCHEMA))
         rejected_frames.append(spark.createDataFrame(records.filter(lambda r: r[0] == "rejected").map(lambda r: r[1]), REJECTED_SCHEMA))
@@ -256,37 +255,31 @@ def _as_row(record: ChatMessage | Rejected):
                   record.message_id, record.source, record.line, record.seq, record.partial)
 
 
-def _text_records(spark, path: str, mapping: ColumnMapping | None, input_format: str, seq_start: int):
-    kind = input_kind(path, mapping, input_format)
-    lines = spark.sparkContext.textFile(path).zipWithIndex()
-    if kind == "jsonl":
-        def parse(item):
-            line, index = item
-            if index == 0:
-                line = line.lstrip("\ufeff")
-            record = parse_jsonl_line(line, path, index + 1, seq_start + index + 1)
-            return [] if record is None else [_as_row(record)]
+def _text_records(spark, path: str, mapping: ColumnMapping | None, input_format: str, seq_start: int,
+                  encoding: str | None, timezone: datetime.tzinfo):
+    """The records of a text log, read by the local reader itself from the file's bytes.
 
-        return lines.flatMap(parse)
-    if mapping is None or not mapping.columns:
-        raise ConfigError("CSV/TSV chat logs need --columns, e.g. --columns conversation_id=1,role=3,text=7")
-    mapping = table_mapping(path, mapping, kind)
-    first = lines.first()[0].lstrip("\ufeff")
-    delimiter = mapping.delimiter
-    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
-    positions, has_header = table_positions(mapping, next(csv.reader([first], delimiter=delimiter, quoting=quoting)), path)
+    ``textFile`` would decode on the JVM, which turns undecodable bytes into U+FFFD (and a GBK
+    export into garbage) before Python sees them; so each file's bytes are read whole by one
+    task and handed to :func:`read_chat_log`, which detects the encoding, rejects a line with
+    bytes it cannot decode, joins quoted CSV cells over lines and reports a truncated .gz, as
+    in the local audit. A usage error (no ``--columns``, a column the header lacks) comes
+    back as a record and is raised on the driver."""
 
-    def parse_row(item):
-        line, index = item
-        if index == 0:
-            if has_header:
-                return []
-            line = line.lstrip("\ufeff")
-        row = next(csv.reader([line], delimiter=delimiter, quoting=quoting), [])
-        record = parse_table_row(row, positions, mapping, path, index + 1, seq_start + index + 1, delimiter)
-        return [] if record is None else [_as_row(record)]
+    def read(item):
+        _, content = item
+        try:
+            for record in read_chat_log(path, mapping=mapping, input_format=input_format, encoding=encoding,
+                                        seq_start=seq_start, timezone=timezone, raw=io.BytesIO(content)):
+                yield _as_row(record)
+        except KefuLintError as error:
+            yield "error", (str(error),)
 
-    return lines.flatMap(parse_row)
+    records = spark.sparkContext.binaryFiles(path).flatMap(read).persist()
+    errors = records.filter(lambda r: r[0] == "error").take(1)
+    if errors:
+        raise ConfigError(errors[0][1][0])
+    return records
 
 
 def _parquet_records(spark, path: str, mapping: ColumnMapping | None, seq_start: int):
@@ -303,9 +296,9 @@ def _parquet_records(spark, path: str, mapping: ColumnMapping | None, seq_start:
     return frame.rdd.map(tuple).zipWithIndex().flatMap(parse)
 
 
-def _message_or_reject(record: dict, path: str, number: int, seq: int, mapping):
+def _message_or_reject(record: dict, path: str, number: int, seq: int, mapping, timezone=CHINA_STANDARD_TIME):
     try:
-        return _message(record, path, number, seq, mapping)
+        return _message(record, path, number, seq, mapping, timezone)
     except ValueError as error:
         return Rejected(path, number, str(error), json.dumps(record, ensure_ascii=False, default=str)[:500])
 
@@ -334,9 +327,11 @@ def session(master: str = "local[2]", app_name: str = "kefu-lint") -> SparkSessi
 
 def run_files(spark: SparkSession, inputs: Sequence[str], out_dir: Path, *, ruleset: str = "default",
               select: Sequence[str] | None = None, ignore: Sequence[str] = (), tokenizer: str = "jieba",
-              mapping: ColumnMapping | None = None, input_format: str = "auto", partial: bool = False) -> dict:
+              mapping: ColumnMapping | None = None, input_format: str = "auto", partial: bool = False,
+              encoding: str | None = None, timezone: datetime.tzinfo = CHINA_STANDARD_TIME) -> dict:
     """Read, audit and write Parquet (messages, conversations, findings, agents, rejected)."""
-    messages, rejected = read_messages(spark, inputs, mapping=mapping, input_format=input_format)
+    messages, rejected = read_messages(spark, inputs, mapping=mapping, input_format=input_format, encoding=encoding,
+                                       timezone=timezone)
     result = audit_dataframe(messages, ruleset=ruleset, select=select, ignore=ignore, tokenizer=tokenizer, rejected=rejected,
                              partial=partial)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 from ..errors import ConfigError, InputError
 from ..model import ChatMessage
@@ -109,11 +109,14 @@ class ColumnMapping:
         return cls(columns, split(agent_roles), split(customer_roles), header, delimiter)
 
 
-def open_text(path: str, encoding: str | None = None) -> io.TextIOBase:
-    """A text stream for a path, ``-`` (stdin) or a ``.gz`` file. Without ``encoding`` the
-    encoding is detected from the first bytes as ``check`` detects it (a BOM, UTF-8,
-    GB18030/GBK, Big5): a shop's GBK export reads as it is."""
-    if path == "-":
+def open_text(path: str, encoding: str | None = None, raw: BinaryIO | None = None) -> io.TextIOBase:
+    """A text stream for a path, ``-`` (stdin) or a ``.gz`` file, or for the bytes of ``raw``
+    (read as the file ``path`` would be: the Spark engine hands each file's bytes). Without
+    ``encoding`` the encoding is detected from the first bytes as ``check`` detects it (a BOM,
+    UTF-8, GB18030/GBK, Big5): a shop's GBK export reads as it is."""
+    if raw is not None:
+        raw = io.BufferedReader(raw) if not hasattr(raw, "peek") else raw
+    elif path == "-":
         raw = sys.stdin.buffer
     else:
         try:
@@ -378,8 +381,8 @@ def parse_jsonl_line(line: str, source: str, number: int, seq: int, *, at_end_of
 
 
 def read_jsonl(path: str, *, encoding: str | None = None, seq_start: int = 0, count: RecordCount | None = None,
-               timezone: datetime.tzinfo = CHINA_STANDARD_TIME) -> Iterator[ChatMessage | Rejected]:
-    for batch in jsonl_line_batches(path, 1000, encoding=encoding, count=count):
+               timezone: datetime.tzinfo = CHINA_STANDARD_TIME, raw: BinaryIO | None = None) -> Iterator[ChatMessage | Rejected]:
+    for batch in jsonl_line_batches(path, 1000, encoding=encoding, count=count, raw=raw):
         yield from parse_jsonl_batch(path, batch, seq_start, timezone)
 
 
@@ -414,10 +417,10 @@ def _lines_until_broken(stream: Iterable[str], broken: list[str]) -> Iterator[st
 
 
 def jsonl_line_batches(path: str, size: int, *, encoding: str | None = None,
-                       count: RecordCount | None = None) -> Iterator[LineBatch]:
+                       count: RecordCount | None = None, raw: BinaryIO | None = None) -> Iterator[LineBatch]:
     """The raw lines of a JSONL log in numbered batches; where the file breaks off, a last
     batch says why. ``count`` counts the non-blank lines (and the break) as they are read."""
-    with open_text(path, encoding) as stream:
+    with open_text(path, encoding, raw) as stream:
         broken: list[str] = []
         first = 1
         for lines in batched(_lines_until_broken(stream, broken), size):
@@ -467,12 +470,13 @@ def parse_table_row(row: list[str], positions: dict[str, int], mapping: ColumnMa
 
 
 def read_table(path: str, mapping: ColumnMapping, *, encoding: str | None = None, seq_start: int = 0,
-               count: RecordCount | None = None, timezone: datetime.tzinfo = CHINA_STANDARD_TIME) -> Iterator[ChatMessage | Rejected]:
+               count: RecordCount | None = None, timezone: datetime.tzinfo = CHINA_STANDARD_TIME,
+               raw: BinaryIO | None = None) -> Iterator[ChatMessage | Rejected]:
     _require_columns(mapping)
     delimiter = mapping.delimiter or ","
     csv.field_size_limit(MAX_LINE_CHARS)
     counted = count if count is not None else RecordCount()
-    with open_text(path, encoding) as stream:
+    with open_text(path, encoding, raw) as stream:
         # Tab-separated exports (the JDDC corpus among them) do not quote; csv would
         # treat a stray " in a message as an opening quote and swallow the next lines.
         quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
@@ -598,22 +602,22 @@ def table_positions(mapping: ColumnMapping, first_row: list[str], path: str) -> 
 
 def read_chat_log(path: str, *, mapping: ColumnMapping | None = None, input_format: str = "auto",
                   encoding: str | None = None, seq_start: int = 0, count: RecordCount | None = None,
-                  timezone: datetime.tzinfo = CHINA_STANDARD_TIME) -> Iterator[ChatMessage | Rejected]:
+                  timezone: datetime.tzinfo = CHINA_STANDARD_TIME, raw: BinaryIO | None = None) -> Iterator[ChatMessage | Rejected]:
     """Messages and rejected lines of one log, in input order; ``count`` counts the records
     read. Where the stream breaks off (a truncated .gz) the lines before are read and the
     break is a rejected record; a file that cannot be opened at all is an InputError."""
     try:
-        yield from _read_chat_log(path, mapping, input_format, encoding, seq_start, count, timezone)
+        yield from _read_chat_log(path, mapping, input_format, encoding, seq_start, count, timezone, raw)
     except READ_ERRORS as error:
         raise InputError(f"{path}: cannot read past this point: {error}") from None
 
 
-def _read_chat_log(path, mapping, input_format, encoding, seq_start, count, timezone):
+def _read_chat_log(path, mapping, input_format, encoding, seq_start, count, timezone, raw):
     kind = input_kind(path, mapping, input_format)
     if kind == "jsonl":
-        return read_jsonl(path, encoding=encoding, seq_start=seq_start, count=count, timezone=timezone)
+        return read_jsonl(path, encoding=encoding, seq_start=seq_start, count=count, timezone=timezone, raw=raw)
     return read_table(path, table_mapping(path, mapping, kind), encoding=encoding, seq_start=seq_start, count=count,
-                      timezone=timezone)
+                      timezone=timezone, raw=raw)
 
 
 def input_kind(path: str, mapping: ColumnMapping | None, input_format: str = "auto") -> str:
