@@ -130,8 +130,8 @@ def test_two_jobs_give_the_same_results(tmp_path, generated_log):
         lines.insert(position, broken)
     log = tmp_path / "log.jsonl"
     log.write_text("".join(lines) + '{"conversation_id": "c1", "role"', encoding="utf-8")  # truncated last line
-    one = audit(log, "--out", tmp_path / "one")
-    two = audit(log, "--out", tmp_path / "two", "--jobs", "2")
+    one = audit(log, "--out", tmp_path / "one", "--max-rejected", "4")
+    two = audit(log, "--out", tmp_path / "two", "--jobs", "2", "--max-rejected", "4")
     assert "30004 = 30000 scored + 4 rejected (totals reconcile)" in two.out
     assert one.err.splitlines() == two.err.splitlines()  # the same rejections, reported in input order
     queries = [

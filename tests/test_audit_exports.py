@@ -214,3 +214,47 @@ def test_every_time_form_names_the_same_moment(moment, zone):
     for form in FORMS:
         assert parse_time(form.format(**fields), timezone) == expected, form
     assert parse_time(int(expected)) == parse_time(int(expected) * 1000) == parse_time(str(int(expected))) == expected
+
+
+AUDIT_CONFIG = """\
+[project]
+name = "shop"
+
+[tool.kefu-lint]
+ruleset = "platform"
+ignore = ["KF303"]
+
+[tool.kefu-lint.audit]
+columns = {conversation_id = "会话编号", role = "角色", agent = "客服昵称", text = "消息内容", time = "发送时间"}
+agent-role = ["客服"]
+customer-role = "买家"
+timezone = "UTC"
+jobs = 2
+max-rejected = "20%"
+out = "audits/today"
+"""
+
+
+def test_the_audits_options_live_in_the_config(tmp_path):
+    shop = tmp_path / "shop"
+    (shop / "logs").mkdir(parents=True)
+    (shop / "pyproject.toml").write_text(AUDIT_CONFIG, encoding="utf-8")
+    export = write_export(shop / "logs" / "export.csv", "gbk", ["s2,买家,,在吗,昨天下午"])
+    result = audit("logs/export.csv", cwd=shop)  # no options at all: the config holds them
+    assert result.returncode == 0, result.out + result.err  # 1 of 7 rejected is within 20%
+    database = shop / "audits" / "today" / "audit.db"
+    assert rows(database, "SELECT ruleset, timezone FROM runs") == [("platform", "UTC")]
+    assert ("KF502",) in rows(database, "SELECT code FROM rules")  # the platform ruleset, not default
+    assert rows(database, "SELECT COUNT(*) FROM findings WHERE code = 'KF303'") == [(0,)]  # the top-level ignore
+    assert rows(database, "SELECT time_local FROM messages ORDER BY seq LIMIT 1") == [("2026-11-01T10:00:00+00:00",)]
+    # the command line wins over the config
+    stricter = audit(export, "--max-rejected", "0", "--timezone", "+08:00", "--out", tmp_path / "cli", cwd=shop)
+    assert stricter.returncode == 2 and "读入的 7 条记录中有 1 条被拒收（超过 --max-rejected 0）" in stricter.err
+    assert rows(tmp_path / "cli" / "audit.db", "SELECT timezone FROM runs") == [("UTC+08:00",)]
+    # a mistake in the config is named with its file and key, before anything runs
+    for broken, expected in (("jobs = 2", 'jobs = "two"'), ("timezone = \"UTC\"", 'timzone = "UTC"'),
+                             ('max-rejected = "20%"', 'max-rejected = "lots"')):
+        (shop / "pyproject.toml").write_text(AUDIT_CONFIG.replace(broken, expected), encoding="utf-8")
+        failed = audit("logs/export.csv", cwd=shop)
+        assert failed.returncode == 2 and str(shop / "pyproject.toml") in failed.err, failed.err
+        assert ("audit.jobs" if "two" in expected else "audit.timzone" if "timzone" in expected else "audit.max-rejected") in failed.err

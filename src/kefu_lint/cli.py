@@ -41,19 +41,20 @@ def _text_encoding_option(ctx, param, value: str | None) -> str | None:
         raise ConfigError(f"--encoding: {error}") from None
 
 
-def _max_rejected_option(ctx, param, value: str):
-    """``--max-rejected N|P%``: how many rejected records a run accepts, as a count or as a
-    share of the records read. Returns (number, is_share)."""
+def _max_rejected_option(value: str, where: str = "--max-rejected") -> tuple[float, bool]:
+    """``--max-rejected N|P%`` (or the config's ``audit.max-rejected``): how many rejected
+    records a run accepts, as a count or as a share of the records read. Returns
+    (number, is_share)."""
     from .errors import ConfigError
 
-    text = value.strip()
+    text = str(value).strip()
     share = text.endswith("%")
     try:
         number = float(text[:-1]) if share else int(text)
     except ValueError:
         number = -1
     if number < 0 or (share and number > 100):
-        raise ConfigError(f"--max-rejected：应为记录数 N（如 0、10）或占读入记录的百分比 P%（如 1%、100%），而不是「{value}」")
+        raise ConfigError(f"{where}：应为记录数 N（如 0、10）或占读入记录的百分比 P%（如 1%、100%），而不是「{value}」")
     return number, share
 
 
@@ -200,36 +201,65 @@ def _fix_one(checker, path: Path, stdin_data: bytes | None, unsafe: bool, *, wri
 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(allow_dash=True))
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default="kefu-audit", show_default=True, help="Folder for the database, JSONL and CSV.")
+@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Config file (default: found upward from the first input, as for check).")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), help="Folder for the database, JSONL and CSV (default kefu-audit).")
 @click.option("--db", "database", type=click.Path(path_type=Path, dir_okay=False), help="SQLite database (default OUT/audit.db).")
 @click.option("--report", type=click.Path(path_type=Path, dir_okay=False), help="Write a self-contained HTML report here.")
 @click.option("--columns", help="CSV/TSV column mapping, e.g. conversation_id=1,role=3,text=7 (numbers or header names).")
 @click.option("--agent-role", help="Role value(s) meaning agent in CSV/TSV, e.g. 1.")
 @click.option("--customer-role", help="Role value(s) meaning customer in CSV/TSV, e.g. 0.")
-@click.option("--input-format", type=click.Choice(["auto", "jsonl", "csv", "tsv"]), default="auto", show_default=True)
-@click.option("--encoding", callback=_text_encoding_option, help="Input encoding (default UTF-8).")
-@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes.")
-@click.option("--partial", is_flag=True, help="The log starts mid-conversation: do not judge the greeting.")
+@click.option("--input-format", type=click.Choice(["auto", "jsonl", "csv", "tsv"]), help="Input format (default auto: from the file name).")
+@click.option("--encoding", callback=_text_encoding_option, help="Input encoding (default: detect UTF-8/BOM/UTF-16/GB18030).")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), help="Worker processes (default 1).")
+@click.option("--partial/--no-partial", default=None, help="The log starts mid-conversation: do not judge the greeting.")
 @click.option("--timezone", help="Zone of times without an offset and of the *_local columns: Asia/Shanghai (default), UTC, +08:00 …")
-@click.option("--max-rejected", callback=_max_rejected_option, default="0", show_default=True,
-              help="Rejected records accepted before the run fails (exit 2): a count N or a share P% of the records read; 100% accepts all.")
-@click.option("--keep-history", is_flag=True, help="Keep earlier runs in the database (default: it holds the last run reported; query the latest_* views).")
+@click.option("--max-rejected", help="Rejected records accepted before the run fails (exit 2): a count N or a share P% of the records read"
+                                     " (default 0; 100% accepts all).")
+@click.option("--keep-history/--no-keep-history", default=None,
+              help="Keep earlier runs in the database (default: it holds the last run reported; query the latest_* views).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted audit of the same input.")
 @click.option("--restart", is_flag=True, help="Discard a previous audit of the same input and redo it.")
-@click.option("--ruleset", default="default", show_default=True)
+@click.option("--ruleset", help="Shipped ruleset name (default, platform) or a YAML file (default: the config's, else default).")
 @click.option("--select", help="Comma-separated codes, prefixes, names or zones.")
 @click.option("--ignore", help="Comma-separated codes, prefixes, names or zones to skip.")
-@click.option("--tokenizer", type=click.Choice(["jieba", "jieba-rs", "auto"]), default="jieba", show_default=True)
+@click.option("--tokenizer", type=click.Choice(["jieba", "jieba-rs", "auto"]), help="Segmentation backend (default jieba).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
 @click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
               help="spark: run on Apache Spark (kefu-lint[spark]) and write Parquet to --out.")
 @click.option("--master", default="local[2]", show_default=True, help="Spark master URL, with --engine spark.")
-def audit(inputs, out_dir, database, report, columns, agent_role, customer_role, input_format, encoding, jobs, partial, timezone,
-          max_rejected, keep_history, resume, restart, ruleset, select, ignore, tokenizer, progress, engine, master):
-    """Score chat logs (JSONL, CSV/TSV, .gz, - for stdin) per message, conversation and agent."""
+def audit(inputs, config_file, out_dir, database, report, columns, agent_role, customer_role, input_format, encoding, jobs, partial,
+          timezone, max_rejected, keep_history, resume, restart, ruleset, select, ignore, tokenizer, progress, engine, master):
+    """Score chat logs (JSONL, CSV/TSV, .gz, - for stdin) per message, conversation and agent.
+
+    Options not given here come from the config (the top-level ruleset, select, ignore and
+    tokenizer, and [tool.kefu-lint.audit] for the rest), else their defaults.
+    """
+    from .config import load_settings
+
+    first = next((Path(path) for path in inputs if path != "-"), Path("."))
+    settings = load_settings(first, config_file)
+    configured = settings.audit
+    given = lambda value, fallback, default=None: value if value is not None else fallback if fallback is not None else default  # noqa: E731
+    selected = _codes(select)
+    if selected is None and (settings.select is not None or settings.extend_select):
+        selected = tuple(settings.select or ("ALL",)) + settings.extend_select
+    from .audit.run import AuditOptions
+
+    options = AuditOptions(
+        ruleset=str(given(ruleset, settings.ruleset)), select=selected, ignore=tuple(settings.ignore) + (_codes(ignore) or ()),
+        tokenizer=given(tokenizer, settings.tokenizer), columns=given(columns, configured.columns),
+        agent_role=given(agent_role, configured.agent_role), customer_role=given(customer_role, configured.customer_role),
+        input_format=given(input_format, configured.input_format, "auto"),
+        encoding=given(encoding, _configured_encoding(configured.encoding, settings.source)),
+        jobs=given(jobs, configured.jobs, 1), partial=given(partial, configured.partial, False),
+        timezone=given(timezone, configured.timezone), keep_history=given(keep_history, configured.keep_history, False),
+    )
+    limit = _max_rejected_option(given(max_rejected, configured.max_rejected, "0"),
+                                 "--max-rejected" if max_rejected is not None else f"{settings.source}: audit.max-rejected")
+    out_dir = given(out_dir, configured.out, Path("kefu-audit"))
     if engine == "spark":
-        _audit_on_spark(inputs, out_dir, columns, agent_role, customer_role, input_format, ruleset, select, ignore, tokenizer, master,
-                        partial, max_rejected, encoding, timezone, keep_history)
+        _audit_on_spark(inputs, out_dir, options, master, limit)
         return
     from contextlib import ExitStack
 
@@ -240,23 +270,27 @@ def audit(inputs, out_dir, database, report, columns, agent_role, customer_role,
         stack.enter_context(output_errors(out_dir))
         stack.enter_context(audit_folder_lock(out_dir))
         paths = [stack.enter_context(spooled_stdin(out_dir)) if path == "-" else path for path in inputs]
-        _audit_locally(paths, out_dir, database or out_dir / "audit.db", report, columns, agent_role, customer_role, input_format,
-                       encoding, jobs, partial, timezone, max_rejected, keep_history, resume, restart, ruleset, select, ignore,
-                       tokenizer, progress)
+        _audit_locally(paths, out_dir, database or out_dir / "audit.db", report, options, limit, resume, restart, progress)
 
 
-def _audit_locally(paths, out_dir, database, report, columns, agent_role, customer_role, input_format, encoding, jobs, partial,
-                   timezone, max_rejected, keep_history, resume, restart, ruleset, select, ignore, tokenizer, progress):
-    from .audit.run import AuditOptions, run_audit
+def _configured_encoding(name: str | None, source: str | None) -> str | None:
+    if name is None:
+        return None
+    from .errors import ConfigError
+    from .formats.decode import text_encoding
+
+    try:
+        return text_encoding(name)
+    except ConfigError as error:
+        raise ConfigError(f"{source}: audit.encoding: {error}") from None
+
+
+def _audit_locally(paths, out_dir, database, report, options, max_rejected, resume, restart, progress):
+    from .audit.run import run_audit
     from .audit.store import output_errors
     from .formats.audit_outputs import write_agents_csv
     from .formats.report_html import write_report
 
-    options = AuditOptions(
-        ruleset=ruleset, select=_codes(select), ignore=_codes(ignore) or (), tokenizer=tokenizer, columns=columns,
-        agent_role=agent_role, customer_role=customer_role, input_format=input_format, encoding=encoding, jobs=jobs,
-        partial=partial, timezone=timezone, keep_history=keep_history,
-    )
     shown = [0]
 
     def on_rejected(record):
@@ -347,24 +381,24 @@ def _print_audit_summary(label: str, summary: dict, outputs: str, max_rejected: 
     return over is None
 
 
-def _audit_on_spark(inputs, out_dir, columns, agent_role, customer_role, input_format, ruleset, select, ignore, tokenizer, master,
-                    partial, max_rejected, encoding, timezone, keep_history):
+def _audit_on_spark(inputs, out_dir, options, master, max_rejected):
     from .errors import ConfigError
     from .formats.chatlog import ColumnMapping, parse_timezone
 
     if "-" in inputs:
         raise ConfigError("the Spark engine reads files (JSONL, CSV/TSV, Parquet), not stdin")
-    if keep_history:
+    if options.keep_history:
         raise ConfigError("--keep-history is for the local audit's database; the Spark engine writes one run's Parquet to --out")
-    zone = parse_timezone(timezone)
+    zone = parse_timezone(options.timezone)
     from . import spark as kefu_spark
 
-    mapping = ColumnMapping.parse(columns, agent_role, customer_role) if columns else None
+    mapping = ColumnMapping.parse(options.columns, options.agent_role, options.customer_role) if options.columns else None
     session = kefu_spark.session(master)
     try:
-        summary = kefu_spark.run_files(session, list(inputs), out_dir, ruleset=ruleset, select=_codes(select),
-                                       ignore=_codes(ignore) or (), tokenizer=tokenizer, mapping=mapping,
-                                       input_format=input_format, partial=partial, encoding=encoding, timezone=zone)
+        summary = kefu_spark.run_files(session, list(inputs), out_dir, ruleset=options.ruleset, select=options.select,
+                                       ignore=options.ignore, tokenizer=options.tokenizer, mapping=mapping,
+                                       input_format=options.input_format, partial=options.partial, encoding=options.encoding,
+                                       timezone=zone)
     finally:
         session.stop()
     names = ", ".join(f"{n}.parquet" for n in ("messages", "conversations", "findings", "agents", "rejected"))

@@ -28,6 +28,7 @@ CONFIG_FILES = ("pyproject.toml", "kefu-lint.toml", ".kefu-lint.yaml")
 KEYS = {
     "ruleset", "select", "extend-select", "ignore", "per-file-ignores", "include", "extend-include", "exclude",
     "extend-exclude", "force-exclude", "fail-on", "scenes", "tokenizer", "respect-gitignore", "encoding", "text-column",
+    "audit",
 }
 #: The files a folder is searched for: every kind kefu-lint reads. ``include`` narrows it
 #: (``include = ["话术/*"]``); a file of another kind is never a reply script.
@@ -51,6 +52,25 @@ DEFAULT_EXCLUDE = (
 
 
 @dataclass(frozen=True)
+class AuditSettings:
+    """``[tool.kefu-lint.audit]``: the audit's own options (the top-level ``ruleset``,
+    ``select``, ``extend-select``, ``ignore`` and ``tokenizer`` apply to it as to ``check``).
+    None is unset: the command line, then the built-in default, decide."""
+
+    columns: str | None = None          # the --columns spec, field=column pairs
+    agent_role: str | None = None
+    customer_role: str | None = None
+    input_format: str | None = None
+    encoding: str | None = None
+    timezone: str | None = None
+    jobs: int | None = None
+    max_rejected: str | None = None
+    keep_history: bool | None = None
+    partial: bool | None = None
+    out: Path | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     root: Path = field(default_factory=Path.cwd)
     source: str | None = None
@@ -70,6 +90,7 @@ class Settings:
     respect_gitignore: bool = True
     encoding: str | None = None
     text_column: str | None = None
+    audit: AuditSettings = field(default_factory=AuditSettings)
 
     def merged(self, **overrides: Any) -> "Settings":
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
@@ -215,23 +236,50 @@ KEY_TYPES: dict[str, _ValueType] = {
     "text-column": _ValueType("a column name or a 1-based column number",
                               lambda value: _is_text(value) or (type(value) is int and value >= 1)),
 }
+_ROLES = _ValueType("a role value or a list of them, e.g. \"客服\" or [\"客服\", \"1\"]",
+                    lambda value: _is_text(value) or _is_text_list(value))
+#: The keys of ``[tool.kefu-lint.audit]`` and their types.
+AUDIT_KEY_TYPES: dict[str, _ValueType] = {
+    "columns": _ValueType("a table of fields to columns (header names or 1-based numbers), e.g."
+                          " {conversation_id = \"会话编号\", role = 2, text = \"消息内容\"}",
+                          lambda value: _is_text(value) or (isinstance(value, dict) and all(
+                              isinstance(k, str) and (_is_text(v) or (type(v) is int and v >= 1)) for k, v in value.items()))),
+    "agent-role": _ROLES,
+    "customer-role": _ROLES,
+    "input-format": _ValueType("one of auto, jsonl, csv, tsv", _is_one_of(("auto", "jsonl", "csv", "tsv"))),
+    "encoding": _ValueType("the name of a text encoding, e.g. \"gb18030\"", _is_text),
+    "timezone": _ValueType("an IANA zone name or an offset, e.g. \"Asia/Shanghai\" or \"+08:00\"", _is_text),
+    "jobs": _ValueType("a number of worker processes from 1 to 64", lambda value: type(value) is int and 1 <= value <= 64),
+    "max-rejected": _ValueType("a count or a share of the records read, e.g. 0, 10 or \"1%\"",
+                               lambda value: (type(value) is int and value >= 0) or _is_text(value)),
+    "keep-history": _ValueType("true or false", lambda value: isinstance(value, bool)),
+    "partial": _ValueType("true or false", lambda value: isinstance(value, bool)),
+    "out": _ValueType("a folder for the audit's outputs, relative to the config file", _is_text),
+}
+KEY_TYPES["audit"] = _table_of("a table of the audit's options, e.g. [tool.kefu-lint.audit] with columns = {…}",
+                               _ValueType("any", lambda value: True))
 assert set(KEY_TYPES) == KEYS
 
 
-def _checked(data: dict, path: Path) -> dict:
-    """``data`` after every key's value is checked against its type; errors name file and key."""
-    unknown = set(data) - KEYS
+def _checked(data: dict, path: Path, key_types: dict[str, _ValueType] | None = None, table: str = "") -> dict:
+    """``data`` after every key's value is checked against its type; errors name file and key
+    (``audit.jobs`` for a key of the ``audit`` table)."""
+    key_types = KEY_TYPES if key_types is None else key_types
+    unknown = set(data) - set(key_types)
     if unknown:
-        raise ConfigError(f"{path}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; known: {', '.join(sorted(KEYS))}")
+        raise ConfigError(f"{path}: unknown key(s) {', '.join(table + str(key) for key in sorted(map(str, unknown)))};"
+                          f" known: {', '.join(table + key for key in sorted(key_types))}")
     for key, value in data.items():
-        problem = KEY_TYPES[key].problem(key, value)
+        problem = key_types[key].problem(table + key, value)
         if problem:
             raise ConfigError(f"{path}: {problem}")
     if "encoding" in data:
         try:
             text_encoding(data["encoding"])
         except ConfigError as error:
-            raise ConfigError(f"{path}: encoding: {error}") from None
+            raise ConfigError(f"{path}: {table}encoding: {error}") from None
+    if "audit" in data and not table:
+        _checked(data["audit"], path, AUDIT_KEY_TYPES, "audit.")
     return data
 
 
@@ -277,4 +325,20 @@ def settings_from(data: dict, path: Path) -> Settings:
         respect_gitignore=data.get("respect-gitignore"),
         encoding=data.get("encoding"),
         text_column=str(data["text-column"]) if data.get("text-column") is not None else None,
+        audit=_audit_settings(data.get("audit") or {}, root),
+    )
+
+
+def _audit_settings(data: dict, root: Path) -> AuditSettings:
+    columns = data.get("columns")
+    if isinstance(columns, dict):  # the --columns spec, so that one parser reads both
+        columns = ",".join(f"{field}={column}" for field, column in columns.items())
+    roles = lambda key: ",".join(data[key]) if isinstance(data.get(key), list) else data.get(key)  # noqa: E731
+    max_rejected = data.get("max-rejected")
+    return AuditSettings(
+        columns=columns, agent_role=roles("agent-role"), customer_role=roles("customer-role"),
+        input_format=data.get("input-format"), encoding=data.get("encoding"), timezone=data.get("timezone"),
+        jobs=data.get("jobs"), max_rejected=None if max_rejected is None else str(max_rejected),
+        keep_history=data.get("keep-history"), partial=data.get("partial"),
+        out=root / data["out"] if data.get("out") is not None else None,
     )
