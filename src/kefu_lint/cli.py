@@ -251,7 +251,7 @@ def audit(inputs, config_file, out_dir, database, report, columns, agent_role, c
         tokenizer=given(tokenizer, settings.tokenizer), columns=given(columns, configured.columns),
         agent_role=given(agent_role, configured.agent_role), customer_role=given(customer_role, configured.customer_role),
         input_format=given(input_format, configured.input_format, "auto"),
-        encoding=given(encoding, _configured_encoding(configured.encoding, settings.source)),
+        encoding=given(encoding, configured.encoding),  # the config's is checked when it is read
         jobs=given(jobs, configured.jobs, 1), partial=given(partial, configured.partial, False),
         timezone=given(timezone, configured.timezone), keep_history=given(keep_history, configured.keep_history, False),
     )
@@ -271,18 +271,6 @@ def audit(inputs, config_file, out_dir, database, report, columns, agent_role, c
         stack.enter_context(audit_folder_lock(out_dir))
         paths = [stack.enter_context(spooled_stdin(out_dir)) if path == "-" else path for path in inputs]
         _audit_locally(paths, out_dir, database or out_dir / "audit.db", report, options, limit, resume, restart, progress)
-
-
-def _configured_encoding(name: str | None, source: str | None) -> str | None:
-    if name is None:
-        return None
-    from .errors import ConfigError
-    from .formats.decode import text_encoding
-
-    try:
-        return text_encoding(name)
-    except ConfigError as error:
-        raise ConfigError(f"{source}: audit.encoding: {error}") from None
 
 
 def _audit_locally(paths, out_dir, database, report, options, max_rejected, resume, restart, progress):
