@@ -8,9 +8,11 @@ JSONL, one message per line::
     {"conversation_id": "c1", "role": "customer", "text": "在吗", "time": "2026-11-01T10:00:00+08:00",
      "agent": "小美", "shop": "旗舰店", "message_id": "m1"}
 
-``time`` is ISO-8601 or an epoch number: seconds, or milliseconds when it is 1e11 or more
+``time`` is ISO-8601, a form Chinese tools export (``2026/11/01 10:00:00``, ``2026-11-01 10:00``,
+``2026年11月1日 10:00``), or an epoch number: seconds, or milliseconds when it is 1e11 or more
 (1e11 seconds is the year 5138, 1e11 milliseconds 1973); past 1e14 (or not finite) it is
-rejected. CSV/TSV take ``--columns conversation_id=1,role=3,text=7``
+rejected. A time without an offset is read in the audit's ``--timezone`` (China Standard
+Time by default). The encoding is detected as ``check`` detects it, unless told. CSV/TSV take ``--columns conversation_id=1,role=3,text=7``
 (1-based numbers or header names) and ``--agent-role 1``/``--customer-role 0`` to map role
 values, so raw exports such as the JDDC corpus read without conversion.
 """
