@@ -46,10 +46,12 @@ def local_rows(database: Path):
     with sqlite3.connect(database) as db:
         return {
             "findings": sorted(db.execute('SELECT conversation_id, message_index, code, start, "end", flagged, level FROM findings').fetchall()),
+            "finding_columns": sorted(db.execute("SELECT conversation_id, message_index, code, agent, time, time_local, points FROM findings").fetchall()),
+            "rules": sorted(db.execute("SELECT code, name, zone, weight, level, scenes, title, title_en FROM rules").fetchall()),
             "conversations": sorted(db.execute("SELECT conversation_id, agent, score, grade, findings, red_findings, first_response_seconds, messages FROM conversations").fetchall()),
             "agents": sorted((a, c, round(m, 6), round(r, 6), f, json.loads(t)) for a, c, m, r, f, t in db.execute("SELECT agent, conversations, mean_score, red_rate, findings, top_rules FROM agents")),
             "rejected": sorted(db.execute("SELECT line, reason FROM rejected").fetchall()),
-            "scores": sorted(db.execute("SELECT conversation_id, message_index, score, grade, scenes FROM messages").fetchall()),
+            "scores": sorted(db.execute("SELECT conversation_id, message_index, score, grade, scenes, time_local FROM messages").fetchall()),
         }
 
 
@@ -61,10 +63,12 @@ def spark_rows(out: Path, spark):
 
     return {
         "findings": sorted((r.conversation_id, r.message_index, r.code, r.start, r.end, r.flagged, r.level) for r in read("findings")),
+        "finding_columns": sorted((r.conversation_id, r.message_index, r.code, r.agent, r.time, r.time_local, r.points) for r in read("findings")),
+        "rules": sorted(tuple(r) for r in read("rules")),
         "conversations": sorted((r.conversation_id, r.agent, r.score, r.grade, r.findings, r.red_findings, r.first_response_seconds, r.messages) for r in read("conversations")),
         "agents": sorted((r.agent, r.conversations, round(r.mean_score, 6), round(r.red_rate, 6), r.findings, top_rules(r.ranked)) for r in read("agents")),
         "rejected": sorted((r.line, r.reason) for r in read("rejected")),
-        "scores": sorted((r.conversation_id, r.message_index, r.score, r.grade, r.scenes) for r in read("messages")),
+        "scores": sorted((r.conversation_id, r.message_index, r.score, r.grade, r.scenes, r.time_local) for r in read("messages")),
     }
 
 
@@ -102,7 +106,7 @@ def test_cli_engine_spark_writes_parquet(tmp_path):
                              "--out", str(tmp_path), "--max-rejected", "2"], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "lines read 27 = 25 scored + 2 rejected (totals reconcile)" in result.stdout
-    for name in ("messages", "conversations", "findings", "agents", "rejected"):
+    for name in ("messages", "conversations", "findings", "agents", "rejected", "rules"):
         assert (tmp_path / f"{name}.parquet").is_dir()
 
 

@@ -389,7 +389,7 @@ def _audit_on_spark(inputs, out_dir, options, master, max_rejected):
                                        timezone=zone)
     finally:
         session.stop()
-    names = ", ".join(f"{n}.parquet" for n in ("messages", "conversations", "findings", "agents", "rejected"))
+    names = ", ".join(f"{n}.parquet" for n in kefu_spark.OUTPUT_TABLES)
     passed = _print_audit_summary(f"Audited on Spark ({master})", summary, f"{out_dir}/: {names}", max_rejected)
     sys.exit(EXIT_OK if passed else EXIT_ERROR)
 

@@ -34,9 +34,11 @@ from .formats.chatlog import (
     ColumnMapping,
     Rejected,
     _message,
+    local_iso,
     read_chat_log,
 )
 from .audit.scoring import ScorerSpec
+from .audit.store import rule_rows
 from .model import ChatMessage
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,11 +50,13 @@ MESSAGE_SCHEMA = (
     "message_id string, source string, line long, seq long, partial boolean"
 )
 REJECTED_SCHEMA = "source string, line long, reason string, raw string"
+RULES_SCHEMA = "code string, name string, zone string, weight int, level string, scenes string, title string, title_en string"
 RESULT_SCHEMA = (
     "kind string, conversation_id string, message_index int, seq long, agent string, shop string, role string, "
     "text string, code string, name string, zone string, level string, message string, start int, `end` int, "
     "flagged string, suggestion string, score int, grade string, scenes string, acts string, messages int, "
-    "agent_messages int, findings int, red_findings int, first_response_seconds double, ended boolean"
+    "agent_messages int, findings int, red_findings int, first_response_seconds double, ended boolean, "
+    "time double, time_local string, points int"
 )
 RESULT_FIELDS = [part.strip().split(" ")[0].strip("`") for part in RESULT_SCHEMA.split(",")]
 
@@ -74,8 +78,9 @@ def _none(value):
     return value
 
 
-def _result_rows(result) -> list[dict]:
-    """The output rows of one scored conversation: its messages, findings and summary."""
+def _result_rows(result, weights: dict[str, int], timezone: datetime.tzinfo) -> list[dict]:
+    """The output rows of one scored conversation: its messages, findings and summary, with the
+    local database's columns (``time_local`` in ``timezone``, a finding's ``points``)."""
     rows = []
     empty = dict.fromkeys(RESULT_FIELDS)
     cid = result.conversation_id
@@ -83,13 +88,15 @@ def _result_rows(result) -> list[dict]:
         rows.append({**empty, "kind": "message", "conversation_id": cid, "message_index": m.index, "seq": m.message.seq,
                      "agent": m.message.agent, "shop": m.message.shop, "role": m.message.role, "text": m.message.text,
                      "score": m.score.value if m.score else None, "grade": m.score.grade if m.score else None,
-                     "scenes": ",".join(m.scenes), "acts": ",".join(m.acts)})
+                     "scenes": ",".join(m.scenes), "acts": ",".join(m.acts), "time": m.message.time,
+                     "time_local": local_iso(m.message.time, timezone)})
     for f in result.findings:
         message = result.messages[f.message_index].message
         v = f.violation
         rows.append({**empty, "kind": "finding", "conversation_id": cid, "message_index": f.message_index, "seq": message.seq,
                      "agent": f.agent, "code": v.code, "name": v.name, "zone": v.zone, "level": f.level, "message": v.message,
-                     "start": v.start, "end": v.end, "flagged": message.text[v.start:v.end], "suggestion": v.suggestion})
+                     "start": v.start, "end": v.end, "flagged": message.text[v.start:v.end], "suggestion": v.suggestion,
+                     "time": message.time, "time_local": local_iso(message.time, timezone), "points": weights.get(v.code, 0)})
     rows.append({**empty, "kind": "conversation", "conversation_id": cid, "agent": result.agent, "shop": result.shop,
                  "score": result.score.value, "grade": result.score.grade, "messages": len(result.messages),
                  "agent_messages": result.agent_messages, "findings": len(result.findings),
@@ -105,7 +112,7 @@ def _frame(rows: list[dict]):
     import pandas as pd
 
     frame = pd.DataFrame(rows, columns=RESULT_FIELDS)
-    for column in ("message_index", "start", "end", "score", "messages", "agent_messages", "findings", "red_findings"):
+    for column in ("message_index", "start", "end", "score", "messages", "agent_messages", "findings", "red_findings", "points"):
         frame[column] = frame[column].astype("Int32")
     frame["seq"] = frame["seq"].astype("Int64")
     return frame
@@ -122,7 +129,7 @@ def _messages_of(frame) -> list[ChatMessage]:
     ]
 
 
-def _score_partitions(spec: ScorerSpec, partial: bool = False):
+def _score_partitions(spec: ScorerSpec, partial: bool = False, timezone: datetime.tzinfo = CHINA_STANDARD_TIME):
     """mapInPandas over partitions sorted by conversation: one pandas frame per Arrow batch
     rather than per conversation. A conversation cut by a batch boundary is carried over."""
 
@@ -140,11 +147,11 @@ def _score_partitions(spec: ScorerSpec, partial: bool = False):
             complete, carried = batch[batch["conversation_id"] != last_id], batch[batch["conversation_id"] == last_id]
             rows = []
             for _, group in complete.groupby("conversation_id", sort=False):
-                rows.extend(_result_rows(linter.lint_conversation(_messages_of(group), partial=partial)))
+                rows.extend(_result_rows(linter.lint_conversation(_messages_of(group), partial=partial), linter.weights, timezone))
             if rows:
                 yield _frame(rows)
         if carried is not None and not carried.empty:
-            yield _frame(_result_rows(linter.lint_conversation(_messages_of(carried), partial=partial)))
+            yield _frame(_result_rows(linter.lint_conversation(_messages_of(carried), partial=partial), linter.weights, timezone))
 
     return score
 
@@ -158,6 +165,7 @@ class SparkAudit:
     findings: DataFrame
     agents: DataFrame
     rejected: DataFrame | None = None
+    rules: DataFrame | None = None
 
 
 def audit_dataframe(
@@ -170,12 +178,14 @@ def audit_dataframe(
     columns: dict[str, str] | None = None,
     rejected: DataFrame | None = None,
     partial: bool = False,
+    timezone: datetime.tzinfo = CHINA_STANDARD_TIME,
 ) -> SparkAudit:
-    """Score a DataFrame of chat messages: findings, conversation results and agents."""
+    """Score a DataFrame of chat messages: findings, conversation results, agents and the
+    rules judged by; local-time columns in ``timezone``."""
     from pyspark.sql import functions as F
 
     spec = ScorerSpec(ruleset, tuple(select) if select is not None else None, tuple(ignore), tokenizer)
-    _linter(spec)  # fail on the driver, with a clear message, if the ruleset is wrong
+    linter = _linter(spec)  # fail on the driver, with a clear message, if the ruleset is wrong
     frame = messages
     for field, column in (columns or {}).items():
         frame = frame.withColumnRenamed(column, field)
@@ -192,15 +202,15 @@ def audit_dataframe(
     # Every conversation in one partition, its messages together: then whole partitions are
     # scored in one pass (cheaper than a pandas frame per conversation with applyInPandas).
     ordered = frame.repartition("conversation_id").sortWithinPartitions("conversation_id", "seq")
-    results = ordered.mapInPandas(_score_partitions(spec, partial), schema=RESULT_SCHEMA).persist()
+    results = ordered.mapInPandas(_score_partitions(spec, partial, timezone), schema=RESULT_SCHEMA).persist()
     conversations = results.where("kind = 'conversation'").select(
         "conversation_id", "agent", "shop", "messages", "agent_messages", "score", "grade", "findings", "red_findings",
         "first_response_seconds", "ended")
     findings = results.where("kind = 'finding'").select(
-        "conversation_id", "message_index", "seq", "agent", "code", "name", "zone", "level", "message", "start", "end",
-        "flagged", "suggestion")
+        "conversation_id", "message_index", "seq", "agent", "time", "time_local", "code", "name", "zone", "points", "level",
+        "message", "start", "end", "flagged", "suggestion")
     scored = results.where("kind = 'message'").select(
-        "conversation_id", "message_index", "seq", "role", "text", "agent", "score", "grade", "scenes", "acts")
+        "conversation_id", "message_index", "seq", "role", "text", "time", "time_local", "agent", "score", "grade", "scenes", "acts")
     parts = results.where("kind = 'agent'").select("conversation_id", "agent", "messages", "score", "grade", "findings")
     agent = F.coalesce("agent", F.lit("(unknown)")).alias("agent")
     per_rule = findings.select(agent, "code").groupBy("agent", "code").count()
@@ -212,7 +222,8 @@ def audit_dataframe(
               .agg(F.count("*").alias("conversations"), F.avg("score").alias("mean_score"),
                    F.avg((F.col("grade") == "red").cast("double")).alias("red_rate"), F.sum("findings").alias("findings"))
               .join(top, "agent", "left"))
-    return SparkAudit(scored, conversations, findings, agents, rejected)
+    rules = messages.sparkSession.createDataFrame(rule_rows(linter.ruleset.rules), RULES_SCHEMA)
+    return SparkAudit(scored, conversations, findings, agents, rejected, rules)
 
 
 def top_rules(ranked: str | None) -> list[list]:
@@ -325,6 +336,10 @@ def session(master: str = "local[2]", app_name: str = "kefu-lint") -> SparkSessi
     return spark
 
 
+#: The Parquet tables an audit on Spark writes, one folder each.
+OUTPUT_TABLES = ("messages", "conversations", "findings", "agents", "rejected", "rules")
+
+
 def run_files(spark: SparkSession, inputs: Sequence[str], out_dir: Path, *, ruleset: str = "default",
               select: Sequence[str] | None = None, ignore: Sequence[str] = (), tokenizer: str = "jieba",
               mapping: ColumnMapping | None = None, input_format: str = "auto", partial: bool = False,
@@ -333,9 +348,9 @@ def run_files(spark: SparkSession, inputs: Sequence[str], out_dir: Path, *, rule
     messages, rejected = read_messages(spark, inputs, mapping=mapping, input_format=input_format, encoding=encoding,
                                        timezone=timezone)
     result = audit_dataframe(messages, ruleset=ruleset, select=select, ignore=ignore, tokenizer=tokenizer, rejected=rejected,
-                             partial=partial)
+                             partial=partial, timezone=timezone)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name in ("messages", "conversations", "findings", "agents", "rejected"):
+    for name in OUTPUT_TABLES:
         getattr(result, name).write.mode("overwrite").parquet(str(out_dir / f"{name}.parquet"))
     conversations = spark.read.parquet(str(out_dir / "conversations.parquet"))
     grades = {row["grade"]: row["count"] for row in conversations.groupBy("grade").count().collect()}
