@@ -221,10 +221,10 @@ def parse_time(value, timezone: datetime.tzinfo = CHINA_STANDARD_TIME) -> float 
         pass
     else:
         return _epoch_seconds(number, shown=text)
-    moment = _local_form(text)
+    # ISO-8601 first: most logs write it, and the C parser is several times faster.
+    moment = _iso(text) or _local_form(text)
     if moment is False:
         raise ValueError(f"time {_quoted(value)}不是存在的日期或时刻：请检查年、月、日和时、分、秒")
-    moment = moment or _iso(text)
     if moment is None:
         raise ValueError(f"time {_quoted(value)}无法识别：请用 {TIME_FORMS}")
     if moment.tzinfo is None:
