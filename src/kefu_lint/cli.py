@@ -426,11 +426,16 @@ def train(ruleset, output_path, check_only, seed):
     from .intent.train import train as fit
     from .rulesets import load_ruleset
 
+    from .intent import IntentDataError
+
     loaded = load_ruleset(ruleset)
     definitions = loaded.intents.definitions
     if not definitions:
         raise ConfigError(f"ruleset {ruleset!r} declares no intents")
-    digest = fingerprint(definitions)
+    try:  # the example files are read here, not when the ruleset loads
+        digest = fingerprint(definitions)
+    except IntentDataError as error:
+        raise ConfigError(str(error)) from None
     target = Path(output_path or loaded.intents.model_path)
     if check_only:
         current = IntentModel.load(target).fingerprint if target.is_file() else None
