@@ -95,12 +95,15 @@ def main() -> None:
 @click.option("--tokenizer", type=click.Choice(["jieba", "jieba-rs", "auto"]), help="Segmentation backend.")
 @click.option("--color", "color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--allow-unreadable", is_flag=True, default=None,
+              help="Report unreadable entries, lines and files (KF000) without failing the run on them.")
 def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, output_format, output_file, statistics,
           fix, unsafe_fixes, diff, baseline, update_baseline, scene, encoding, text_column, input_format,
-          respect_gitignore, tokenizer, color, exit_zero):
+          respect_gitignore, tokenizer, color, exit_zero, allow_unreadable):
     """Check reply-script files (YAML, TXT, CSV/TSV; directories recursively; - for stdin)."""
     from .check import CheckReport, Checker, apply_baseline, discover, read_baseline, write_baseline
     from .config import load_settings
+    from .errors import ConfigError
     from .formats.writers import WRITERS
 
     paths = list(paths) or [Path(".")]
@@ -109,6 +112,7 @@ def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, o
     settings = settings.merged(
         ruleset=ruleset, select=_codes(select), extend_select=_codes(extend_select), fail_on=fail_on,
         encoding=encoding, text_column=text_column, respect_gitignore=respect_gitignore, tokenizer=tokenizer,
+        allow_unreadable=allow_unreadable,
     )
     if ignore:
         settings = settings.merged(ignore=settings.ignore + _codes(ignore))
@@ -120,9 +124,11 @@ def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, o
     stdin_data = sys.stdin.buffer.read() if any(str(p) == "-" for p in files) else None
     fixed_total = 0
     diffs: list[str] = []
+    write_errors: list[str] = []
     if fix or diff:
         for path in files:
-            fixed_total += _fix_one(checker, path, stdin_data, unsafe_fixes, write=fix and not diff, diffs=diffs)
+            fixed_total += _fix_one(checker, path, stdin_data, unsafe_fixes, write=fix and not diff, diffs=diffs,
+                                    write_errors=write_errors)
         if diff:
             click.echo("".join(diffs), nl=False)
             click.echo(f"{fixed_total} fix{'es' if fixed_total != 1 else ''} would be applied.", err=True)
@@ -144,20 +150,29 @@ def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, o
     writer = WRITERS[output_format]
     rendered = writer(report, checker.linter, colour=_colour(color) and output_file is None, statistics=statistics)
     if output_file is not None:
-        output_file.write_text(rendered, encoding="utf-8")
+        try:
+            output_file.write_text(rendered, encoding="utf-8")
+        except OSError as error:
+            raise ConfigError(f"--output-file {output_file}: cannot write the report: {error.strerror or error}") from None
     else:
         click.echo(rendered, nl=False, color=_colour(color))
 
-    if report.errors:
+    for message in write_errors:
+        click.echo(f"error: {message}", err=True)
+    if write_errors or (report.unreadable and not settings.allow_unreadable):
         sys.exit(EXIT_ERROR)
     if not exit_zero and report.fails(settings.fail_on):
         sys.exit(EXIT_FINDINGS)
     sys.exit(EXIT_OK)
 
 
-def _fix_one(checker, path: Path, stdin_data: bytes | None, unsafe: bool, *, write: bool, diffs: list[str]) -> int:
+def _fix_one(checker, path, stdin_data: bytes | None, unsafe: bool, *, write: bool, diffs: list[str],
+             write_errors: list[str]) -> int:
+    from .check import Unlisted, replace_file
     from .errors import InputError
 
+    if isinstance(path, Unlisted):
+        return 0  # reported by the check that follows
     is_stdin = str(path) == "-"
     try:
         data = stdin_data if is_stdin else path.read_bytes()
@@ -170,7 +185,12 @@ def _fix_one(checker, path: Path, stdin_data: bytes | None, unsafe: bool, *, wri
     if not count:
         return 0
     if write:
-        path.write_bytes(new_data)
+        try:
+            replace_file(path, new_data)
+        except OSError as error:
+            # The file is still checked (its findings show as unfixed); the run fails with exit 2.
+            write_errors.append(f"{checker.settings.relative(path)}: cannot write the fixes: {error.strerror or error}")
+            return 0
     else:
         script = checker.read(path, data)
         before = script.text.splitlines(keepends=True)

@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .formats.decode import text_encoding
+import os
+
+from .formats.decode import printable_name, text_encoding
+from .formats.scripts import GROUP_SCENES
 from .model import SCENES
 from .text.tokenize import TOKENIZER_NAMES
 
@@ -27,7 +30,7 @@ FAIL_ON = ("red", "yellow", "green", "never")
 CONFIG_FILES = ("pyproject.toml", "kefu-lint.toml", ".kefu-lint.yaml")
 KEYS = {
     "ruleset", "select", "extend-select", "ignore", "per-file-ignores", "exclude", "extend-exclude",
-    "fail-on", "scenes", "tokenizer", "respect-gitignore", "encoding", "text-column",
+    "fail-on", "scenes", "tokenizer", "respect-gitignore", "encoding", "text-column", "group-scenes", "allow-unreadable",
 }
 DEFAULT_EXCLUDE = (".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".mypy_cache", ".pytest_cache")
 
@@ -48,15 +51,23 @@ class Settings:
     respect_gitignore: bool = True
     encoding: str | None = None
     text_column: str | None = None
+    #: A grouped YAML library's categories → the scene of their entries (added to GROUP_SCENES).
+    group_scenes: tuple[tuple[str, str], ...] = tuple(GROUP_SCENES.items())
+    #: Unreadable input (KF000) is still reported but does not fail the run.
+    allow_unreadable: bool = False
 
     def merged(self, **overrides: Any) -> "Settings":
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
     def relative(self, path: Path) -> str:
+        """The path as reports show it: relative to the root, printable whatever its bytes.
+        ``realpath``, not ``Path.resolve``: a symlink loop is an unreadable file to report,
+        not a RuntimeError."""
         try:
-            return path.resolve().relative_to(self.root.resolve()).as_posix()
+            shown = Path(os.path.realpath(path)).relative_to(os.path.realpath(self.root)).as_posix()
         except ValueError:
-            return path.as_posix()
+            shown = path.as_posix()
+        return printable_name(shown)
 
     def _matches(self, pattern: str, path: Path) -> bool:
         relative = self.relative(path)
@@ -186,6 +197,9 @@ KEY_TYPES: dict[str, _ValueType] = {
     "encoding": _ValueType("the name of a text encoding, e.g. \"gb18030\"", _is_text),
     "text-column": _ValueType("a column name or a 1-based column number",
                               lambda value: _is_text(value) or (type(value) is int and value >= 1)),
+    "group-scenes": _table_of("a table of YAML categories to scenes, e.g. {\"售前\" = \"presale\"}",
+                              _ValueType(f"one of {', '.join(SCENES)}", _is_one_of(tuple(SCENES)))),
+    "allow-unreadable": _ValueType("true or false", lambda value: isinstance(value, bool)),
 }
 assert set(KEY_TYPES) == KEYS
 
@@ -232,6 +246,7 @@ def settings_from(data: dict, path: Path) -> Settings:
         ruleset = str(candidate) if candidate.is_file() else ruleset
     per_file = data.get("per-file-ignores") or {}
     scenes = data.get("scenes") or {}
+    group_scenes = {**GROUP_SCENES, **(data.get("group-scenes") or {})}
     exclude = listed("exclude")
     return settings.merged(
         ruleset=ruleset,
@@ -246,4 +261,6 @@ def settings_from(data: dict, path: Path) -> Settings:
         respect_gitignore=data.get("respect-gitignore"),
         encoding=data.get("encoding"),
         text_column=str(data["text-column"]) if data.get("text-column") is not None else None,
+        group_scenes=tuple(group_scenes.items()),
+        allow_unreadable=data.get("allow-unreadable"),
     )

@@ -71,8 +71,9 @@ def test_ragged_csv_rows_are_read_or_reported():
     script = read_script_file("r.csv", data=data)
     assert [m.text for m in script.messages] == ["你好", "不行"]
     reasons = [(p.line, p.reason) for p in script.problems]
-    assert reasons[0][0] == 3 and "reply column is number 3" in reasons[0][1]
-    assert reasons[1][0] == 4 and "read anyway" in reasons[1][1]
+    assert reasons[0][0] == 3 and "回复在第 3 列" in reasons[0][1] and "未检查" in reasons[0][1]
+    assert reasons[1][0] == 4 and "已照常检查" in reasons[1][1]
+    assert [p.skipped for p in script.problems] == [True, False]
     assert script.records == 3  # nothing lost: 2 replies + 1 rejected row
 
 
@@ -233,10 +234,12 @@ def test_nothing_lost_in_every_reader(tmp_path):
     # TXT: every non-blank, non-comment line is a reply
     txt = "你好\n\n# comment\n不行\n   \n  爱买不买  \n"
     assert len(read_script_file("a.txt", data=txt.encode()).messages) == 3
-    # YAML: entries in = replies + problems
+    # YAML: entries in = replies + entries skipped with a problem (an unknown scene is a problem
+    # about an entry that is still checked, without a scene)
     yaml_text = "- text: 你好\n- {text: 不行, scene: nowhere}\n- {id: x}\n- 直接文本\n- [a, b]\n"
     script = read_script_file("a.yaml", data=yaml_text.encode())
-    assert script.records == 5 and len(script.messages) + len(script.problems) == 5
+    assert script.records == 5 and len(script.messages) + sum(p.skipped for p in script.problems) == 5
+    assert [(p.line, p.skipped) for p in script.problems] == [(2, False), (3, True), (5, True)]
     # chat log: lines in = messages + rejected
     log = tmp_path / "a.jsonl.gz"
     lines = [json.dumps({"conversation_id": str(i % 3), "role": "agent", "text": "您好"}) for i in range(50)] + ["{bad", "", "[]"]
