@@ -63,6 +63,12 @@ class KefuGroup(click.Group):
         except KefuLintError as error:
             click.echo(f"error: {error}", err=True)
             ctx.exit(EXIT_ERROR)
+        except BrokenPipeError:
+            # The reader went away (`| head`): an environment error, not findings (click's own
+            # handling exits 1). Later writes, and the flush at exit, go nowhere.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            click.echo("error: the output was closed before kefu-lint finished writing it (broken pipe)", err=True)
+            ctx.exit(EXIT_ERROR)
 
 
 @click.group(cls=KefuGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -146,6 +146,8 @@ def output_errors(path: Path) -> Iterator[None]:
     except sqlite3.Error as error:
         hint = _DATABASE_HINTS.get(str(error), "")
         raise StoreError(f"{path}: cannot use the audit database: {error}{hint}") from None
+    except BrokenPipeError:
+        raise  # stdout closed by its reader: not this file's fault (the CLI reports it)
     except OSError as error:
         where = f"{error.filename}: " if error.filename and str(error.filename) != str(path) else ""
         raise StoreError(f"{path}: cannot write: {where}{error.strerror or error}") from None
