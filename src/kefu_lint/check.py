@@ -265,9 +265,7 @@ class Checker:
 
     def __init__(self, settings: Settings, *, linter: Linter | None = None, forced_kind: str | None = None) -> None:
         self.settings = settings
-        select = settings.select
-        if select is not None or settings.extend_select:
-            select = tuple(select or ("ALL",)) + settings.extend_select
+        select = settings.selection
         self.report_unused = _meta_selected(UNUSED_SUPPRESSION, select, settings.ignore)
         self.linter = linter or Linter(
             settings.ruleset,

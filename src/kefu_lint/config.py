@@ -56,21 +56,25 @@ class Settings:
     #: Unreadable input (KF000) is still reported but does not fail the run.
     allow_unreadable: bool = False
 
+    @property
+    def selection(self) -> tuple[str, ...] | None:
+        """``select`` with ``extend-select`` added (None: the ruleset's default selection)."""
+        if self.select is None and not self.extend_select:
+            return None
+        return tuple(self.select or ("ALL",)) + self.extend_select
+
     def merged(self, **overrides: Any) -> "Settings":
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
     def relative(self, path: Path) -> str:
-        """The path as reports show it: relative to the root, printable whatever its bytes.
-        ``realpath``, not ``Path.resolve``: a symlink loop is an unreadable file to report,
-        not a RuntimeError."""
-        try:
-            shown = Path(os.path.realpath(path)).relative_to(os.path.realpath(self.root)).as_posix()
-        except ValueError:
-            shown = path.as_posix()
-        return printable_name(shown)
+        """The path as reports show it: relative to the working directory, as ruff prints it
+        (so ``file:line`` opens from where the command ran, also in a sub-folder of the
+        project), printable whatever its bytes."""
+        return printable_name(_relative_to(path, Path.cwd()))
 
     def _matches(self, pattern: str, path: Path) -> bool:
-        relative = self.relative(path)
+        # Config globs are the project's: relative to the folder of the config file.
+        relative = _relative_to(path, self.root)
         return fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(path.name, pattern) or fnmatch.fnmatch(relative, pattern.rstrip("/") + "/*")
 
     def ignored_codes_for(self, path: Path) -> tuple[str, ...]:
@@ -88,6 +92,15 @@ class Settings:
 
     def excluded(self, path: Path) -> bool:
         return any(part in self.exclude for part in path.parts) or any(self._matches(p, path) for p in self.exclude)
+
+
+def _relative_to(path: Path, folder: Path) -> str:
+    """``path`` relative to ``folder`` when inside it, else as given. ``realpath``, not
+    ``Path.resolve``: a symlink loop is an unreadable file to report, not a RuntimeError."""
+    try:
+        return Path(os.path.realpath(path)).relative_to(os.path.realpath(folder)).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 def find_config(start: Path) -> tuple[Path, dict] | None:
