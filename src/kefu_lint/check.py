@@ -266,6 +266,10 @@ class Checker:
     def __init__(self, settings: Settings, *, linter: Linter | None = None, forced_kind: str | None = None) -> None:
         self.settings = settings
         select = settings.selection
+        if any(selector.upper() == UNREADABLE.code or selector == UNREADABLE.name for selector in settings.ignore):
+            # Ignoring it would be the silent skip it exists to prevent.
+            raise ConfigError(f"{UNREADABLE.code} {UNREADABLE.name} cannot be ignored: what was not read is always reported; "
+                              "pass --allow-unreadable (or allow-unreadable = true) so that it does not fail the run")
         self.report_unused = _meta_selected(UNUSED_SUPPRESSION, select, settings.ignore)
         self.linter = linter or Linter(
             settings.ruleset,

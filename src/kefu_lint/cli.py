@@ -427,6 +427,13 @@ def explain(code, ruleset, config_file, language):
         click.echo(explain_intent(loaded, intent_name, language))
         return
     if rule is None:
+        from .check import META_RULES
+        from .model import ZONE_NAMES_ZH
+
+        meta = next((m for m in META_RULES if code.upper() == m.code or code == m.name), None)
+        if meta is not None:  # a finding `check` makes about the input itself
+            click.echo(f"# {meta.code} {meta.name}（{ZONE_NAMES_ZH[meta.zone]}，kefu-lint check）\n\n{meta.summary}")
+            return
         raise ConfigError(f"no rule {code!r} in ruleset {ruleset!r}; see 'kefu-lint rules'")
     click.echo(explain_rule(loaded, rule, language))
 

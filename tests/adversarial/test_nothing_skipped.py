@@ -185,3 +185,12 @@ def test_every_entry_is_a_reply_or_a_skipped_problem(groups, grouped):
     assert sum(p.skipped for p in script.problems) == kinds.count("skipped")
     assert sum(not p.skipped for p in script.problems) == kinds.count("bad-scene")
     assert all(p.line for p in script.problems)
+
+
+def test_kf000_cannot_be_ignored_and_explain_knows_it(tmp_path):
+    (tmp_path / "s.yaml").write_text(BAD_SCENE, encoding="utf-8")
+    for selector in ("KF000", "unreadable-input"):
+        result = run("check", "--ignore", selector, "s.yaml", cwd=tmp_path)
+        assert result.returncode == 2 and "KF000 unreadable-input cannot be ignored" in result.stderr
+    explained = run("explain", "KF000", cwd=tmp_path)
+    assert explained.returncode == 0 and explained.stdout.startswith("# KF000 unreadable-input（红色警示区")
