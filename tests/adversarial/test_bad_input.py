@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from kefu_lint import InputError, Linter
@@ -192,6 +192,8 @@ def test_yaml_reader_on_yaml_shaped_text(text):
 
 @FUZZ
 @given(st.binary(max_size=400), st.sampled_from(["jsonl", "csv", "tsv"]))
+@example(b"\xef", "jsonl")  # found by the long profile: an incomplete BOM was dropped uncounted
+@example(b"\xef\xbb", "csv")
 def test_chat_log_readers_on_arbitrary_bytes(tmp_path_factory, data, kind):
     path = tmp_path_factory.mktemp("fuzz") / f"log.{kind}"
     path.write_bytes(data)
@@ -253,3 +255,12 @@ def test_utf16_chat_log_with_encoding_override(tmp_path):
     path.write_bytes(codecs.BOM_UTF16_LE + json.dumps({"conversation_id": "c", "role": "agent", "text": "您好"}, ensure_ascii=False).encode("utf-16-le"))
     records = list(read_chat_log(str(path), encoding="utf-16"))
     assert len(records) == 1 and records[0].text == "您好"
+
+
+@pytest.mark.parametrize("data", [b"\xef", b"\xef\xbb", b"\xef\xbb\n"])
+def test_a_log_that_is_an_incomplete_bom_is_rejected_not_lost(tmp_path, data):
+    (tmp_path / "log.jsonl").write_bytes(data)
+    result = subprocess.run([KEFU_LINT, "audit", "--out", str(tmp_path / "out"), str(tmp_path / "log.jsonl")],
+                            capture_output=True, text=True, timeout=120)
+    assert "lines read 1 = 0 scored + 1 rejected (totals reconcile)" in result.stdout, result.stdout + result.stderr
+    assert "log.jsonl:1: rejected" in result.stderr and "Traceback" not in result.stderr

@@ -11,6 +11,14 @@ YAML schema (a list of entries; ``id: text`` mappings and plain lists of strings
       text: 您好,很高兴为您服务
       ignore: [KF202]
 
+or the same entries grouped by category, one level deep (the category is a scene hint,
+:data:`GROUP_SCENES`)::
+
+    售前:
+      - 亲，这款有货的
+    结束语:
+      - text: 感谢您的支持，祝您生活愉快
+
 TXT: one reply per line; blank lines and ``#`` comments are skipped. CSV/TSV: a header row
 is detected; the reply column is the one named 内容/话术/回复/content/text/reply, or
 ``--text-column`` (a name or a 1-based number), or else the longest column.
