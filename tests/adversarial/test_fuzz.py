@@ -8,7 +8,7 @@ The normal suite runs at least 150 examples per property. For a long run (issue 
 
     HYPOTHESIS_PROFILE=long python -m pytest tests/adversarial/test_fuzz.py tests/adversarial/test_bad_input.py -k "fuzz or arbitrary or shaped" -q
 
-(20,000 examples per property, ``tests/conftest.py``; about 25 minutes on two cores).
+(20,000 examples per property, ``tests/conftest.py``; about 10 minutes on a shared two-core machine).
 """
 
 from __future__ import annotations
