@@ -481,13 +481,11 @@ def train(ruleset, config_file, output_path, check_only, seed):
 
     RULESET defaults to the configured ruleset, else default."""
     from .errors import ConfigError
-    from .intent import fingerprint
+    from .intent import IntentDataError, fingerprint
     from .intent.classifier import IntentModel
     from .intent.train import format_reports
     from .intent.train import train as fit
     from .rulesets import load_ruleset
-
-    from .intent import IntentDataError
 
     ruleset = ruleset or _project_settings(config_file).ruleset
     loaded = load_ruleset(ruleset)
