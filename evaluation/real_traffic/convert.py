@@ -31,7 +31,7 @@ def _header(what: str, role: str, selected: str) -> list[str]:
 kind = sys.argv[1]
 WEIGHT = int(sys.argv[2])
 if kind == "customer":
-    rows = yaml.safe_load((HERE / "customer_labels.yaml").read_text(encoding="utf-8"))
+    rows = [r for r in yaml.safe_load((HERE / "customer_labels.yaml").read_text(encoding="utf-8")) if not r.get("dropped")]
     header = _header("Customer messages for the customer intents", "customer",
                      "the model judged complaints: they are the hard negatives of real traffic (calm questions, fault reports).")
     for intent in ["complaint", "delay-complaint", "question", "change-request", "sign-off"]:
@@ -39,7 +39,7 @@ if kind == "customer":
              [r["paraphrase"].strip() for r in rows if intent not in r["acts"]], header)
 if kind == "agent":
     import re
-    rows = yaml.safe_load((HERE / "agent_labels.yaml").read_text(encoding="utf-8"))
+    rows = [r for r in yaml.safe_load((HERE / "agent_labels.yaml").read_text(encoding="utf-8")) if not r.get("dropped")]
     header = _header("Agent replies", "agent",
                      "the model judged red; for a red one there is also a polite look-alike from the same moment.")
     clean = [r["paraphrase"].strip() for r in rows if not r["acts"]]
