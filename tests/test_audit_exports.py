@@ -258,3 +258,19 @@ def test_the_audits_options_live_in_the_config(tmp_path):
         failed = audit("logs/export.csv", cwd=shop)
         assert failed.returncode == 2 and str(shop / "pyproject.toml") in failed.err, failed.err
         assert ("audit.jobs" if "two" in expected else "audit.timzone" if "timzone" in expected else "audit.max-rejected") in failed.err
+
+
+def test_the_audit_reads_the_top_level_encoding_and_its_own_overrides_it(tmp_path):
+    # The top-level `encoding` applies to every command (audit included); `audit.encoding`
+    # is the chat logs' own and wins over it; the command line wins over both.
+    write_export(tmp_path / "export.csv", "gbk")
+    top_level = '[tool.kefu-lint]\nencoding = "utf-8"\n'
+    (tmp_path / "pyproject.toml").write_text(top_level, encoding="utf-8")
+    as_utf8 = audit("export.csv", *EXPORT_COLUMNS, "--out", "top", cwd=tmp_path)
+    # read as UTF-8, the GBK header names no column it has
+    assert as_utf8.returncode == 2 and "no column named '会话编号'" in as_utf8.err, as_utf8.err
+    assert audit("export.csv", *EXPORT_COLUMNS, "--encoding", "gbk", "--out", "cli", cwd=tmp_path).returncode == 0
+    (tmp_path / "pyproject.toml").write_text(top_level + '\n[tool.kefu-lint.audit]\nencoding = "gbk"\n', encoding="utf-8")
+    as_gbk = audit("export.csv", *EXPORT_COLUMNS, "--out", "own", cwd=tmp_path)
+    assert as_gbk.returncode == 0, as_gbk.err
+    assert rows(tmp_path / "own" / "audit.db", "SELECT COUNT(*) FROM messages") == [(len(EXPORT_ROWS),)]

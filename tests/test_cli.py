@@ -278,8 +278,9 @@ def test_csv_unclosed_quote_is_reported(tmp_path):
     path = tmp_path / "q.csv"
     path.write_text('内容\n不行\n"您好,这一格没有闭合\n', encoding="utf-8")
     result = run("check", path)
-    assert "q.csv:3: unclosed quote" in result.out
+    assert "q.csv:3:1: KF000 [red]" in result.out and "unclosed quote" in result.out
     assert "q.csv:2:1: KF101" in result.out
+    assert result.returncode == 2
 
 
 def test_stdin():

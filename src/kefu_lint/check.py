@@ -8,7 +8,9 @@ from __future__ import annotations
 import dataclasses
 
 import json
+import math
 import os
+import stat
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -24,8 +26,23 @@ from .model import ZONE_SEVERITY, Message, Score, Violation
 if TYPE_CHECKING:  # imported when a .gitignore is read: most runs (one file, pre-commit) never need it
     import pathspec
 
-UNUSED_SUPPRESSION = ("KF001", "unused-suppression")
-META_CODES = {UNUSED_SUPPRESSION[0]}
+@dataclass(frozen=True, slots=True)
+class MetaRule:
+    """A finding `check` makes about the input itself rather than about a reply."""
+
+    code: str
+    name: str
+    zone: str
+    summary: str
+
+
+#: An entry, row, line or file that could not be read (or only in part): reported in every
+#: output format, never baselined, and it fails the run unless ``allow-unreadable`` is set.
+UNREADABLE = MetaRule("KF000", "unreadable-input", "red", "输入中有无法读取的条目、行或文件：它们没有被检查（或只检查了一部分），修好它们，本次结果才算完整。")
+UNUSED = MetaRule("KF001", "unused-suppression", "yellow", "一条 ignore: 或 # kefu-lint: disable-… 抑制指令没有抑制任何问题。")
+META_RULES = (UNREADABLE, UNUSED)
+UNUSED_SUPPRESSION = (UNUSED.code, UNUSED.name)
+META_CODES = {rule.code for rule in META_RULES}
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +87,10 @@ class FileReport:
     def grade(self) -> str:
         return grade_of_findings(self.findings)
 
+    @property
+    def unreadable(self) -> list[Finding]:
+        return [f for f in self.findings if f.code == UNREADABLE.code]
+
 
 @dataclass(frozen=True)
 class CheckReport:
@@ -96,10 +117,17 @@ class CheckReport:
     def grade(self) -> str:
         return grade_of_findings(self.findings)
 
+    @property
+    def unreadable(self) -> list[Finding]:
+        """KF000 findings: when there is one, not everything was checked and there is no grade."""
+        return [f for r in self.files for f in r.unreadable]
+
     def fails(self, fail_on: str) -> bool:
+        """Findings at or above ``fail_on`` (unreadable input has its own exit code, 2)."""
+        findings = [f for f in self.findings if f.code != UNREADABLE.code]
         if fail_on == "never":
             return False
-        return any(ZONE_SEVERITY[f.zone] >= ZONE_SEVERITY[fail_on] for f in self.findings) if fail_on != "green" else bool(self.findings)
+        return any(ZONE_SEVERITY[f.zone] >= ZONE_SEVERITY[fail_on] for f in findings) if fail_on != "green" else bool(findings)
 
 
 def grade_of_findings(findings: Iterable[Finding]) -> str:
@@ -109,55 +137,111 @@ def grade_of_findings(findings: Iterable[Finding]) -> str:
 
 # ----------------------------------------------------------------------------- discovery
 
-def discover(paths: Iterable[Path], settings: Settings) -> Iterator[Path]:
-    """Files to check: directories walked for reply scripts (:func:`is_reply_script`); a file
+@dataclass(frozen=True, slots=True)
+class Unlisted:
+    """A path found that cannot be read as a file: a FIFO (reading it would wait forever), a
+    device, a symlink loop, a folder that cannot be listed. Reported as KF000, never skipped."""
+
+    path: Path
+    reason: str
+
+
+def discover(paths: Iterable[Path], settings: Settings) -> Iterator[Path | Unlisted]:
+    """Files to check: directories walked for reply scripts (:func:`_selected`); a file
     named on the command line is checked as named, unless ``settings.force_exclude`` (the
-    pre-commit hook: pre-commit names every staged file), when the same test decides."""
+    pre-commit hook: pre-commit names every staged file), when the same test decides. What
+    cannot be read as a file is an :class:`Unlisted` to report."""
     for path in paths:
         if str(path) == "-":
             yield path
             continue
-        if path.is_file():
-            if not settings.force_exclude or is_reply_script(path, settings):
-                yield path
+        if path.is_dir():
+            yield from _walk(path, settings)
             continue
-        if not path.exists():
+        if not os.path.lexists(path):
             raise InputError(f"{path}: no such file or directory")
-        yield from _walk(path, settings)
+        if settings.force_exclude and not _selected(path, settings):
+            continue
+        reason = _not_a_regular_file(path)
+        if reason:
+            yield Unlisted(path, reason)
+        elif not (settings.force_exclude and _is_ruleset_file(path)):
+            yield path
 
 
-def _walk(root: Path, settings: Settings) -> Iterator[Path]:
+def _not_a_regular_file(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a file, or None when it is a regular file. Asked before
+    any read: opening a FIFO blocks until something writes to it."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        return f"cannot read: {error.strerror or error}"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO), not a file; not read (reading it would wait for a writer)"
+    return "not a regular file (a device or socket); not read"
+
+
+def _walk(root: Path, settings: Settings) -> Iterator[Path | Unlisted]:
     specs: list[tuple[Path, pathspec.PathSpec]] = []
+    real_root = _real(root)
     if settings.respect_gitignore:
-        for folder in [*reversed(root.resolve().parents), root.resolve()]:
+        for folder in [*reversed(real_root.parents), real_root]:
             spec = _gitignore(folder)
             if spec:
                 specs.append((folder, spec))
-    for directory, subdirectories, files in os.walk(root):
+    unlistable: list[OSError] = []
+    for directory, subdirectories, files in os.walk(root, onerror=unlistable.append):
+        yield from _unlisted_folders(unlistable)
         here = Path(directory)
-        if settings.respect_gitignore and here.resolve() != root.resolve():
-            spec = _gitignore(here.resolve())
+        if settings.respect_gitignore and _real(here) != real_root:
+            spec = _gitignore(_real(here))
             if spec:
-                specs.append((here.resolve(), spec))
+                specs.append((_real(here), spec))
         subdirectories[:] = sorted(
             d for d in subdirectories
             if not d.startswith(".") and not settings.excluded(here / d) and not _ignored(here / d, specs, True)
         )
         for name in sorted(files):
             candidate = here / name
-            if is_reply_script(candidate, settings) and not _ignored(candidate, specs, False):
+            if not _selected(candidate, settings) or _ignored(candidate, specs, False):
+                continue
+            reason = _not_a_regular_file(candidate)
+            if reason:
+                yield Unlisted(candidate, reason)
+            elif not _is_ruleset_file(candidate):
                 yield candidate
+    yield from _unlisted_folders(unlistable)
 
 
-def is_reply_script(path: Path, settings: Settings) -> bool:
-    """Whether a file is one kefu-lint checks: of a kind it reads, matched by ``include``,
-    not ``exclude``d (other tools' files such as CI workflows and ``.pre-commit-config.yaml``
-    are, by default), not hidden, and not a ruleset (configuration, not replies)."""
+def _selected(path: Path, settings: Settings) -> bool:
+    """Whether a file is one kefu-lint checks, by its name (asked before it is opened: a
+    FIFO's name may match, and reading it would block): of a kind it reads, matched by
+    ``include``, not ``exclude``d (other tools' files such as CI workflows and
+    ``.pre-commit-config.yaml`` are, by default), not hidden. A ruleset among them is then
+    left out too (:func:`_is_ruleset_file`)."""
     if path.suffix.lower() not in SCRIPT_SUFFIXES or path.name.startswith("."):
         return False
-    if not settings.included(path) or settings.excluded(path):
-        return False
-    return not (path.suffix.lower() in (".yaml", ".yml") and _is_ruleset(path))
+    return settings.included(path) and not settings.excluded(path)
+
+
+def _is_ruleset_file(path: Path) -> bool:
+    """A ruleset next to the scripts is configuration, not replies."""
+    return path.suffix.lower() in (".yaml", ".yml") and _is_ruleset(path)
+
+
+def _unlisted_folders(errors: list[OSError]) -> Iterator[Unlisted]:
+    """The folders ``os.walk`` could not list since last asked (it reports them to ``onerror``
+    and would otherwise go on without them)."""
+    while errors:
+        error = errors.pop(0)
+        yield Unlisted(Path(error.filename or "?"), f"cannot list this folder: {error.strerror or error}; nothing in it was checked")
+
+
+def _real(path: Path) -> Path:
+    """The path with symlinks resolved; a loop stays as it is (``Path.resolve`` raises)."""
+    return Path(os.path.realpath(path))
 
 
 def _gitignore(folder: Path) -> pathspec.PathSpec | None:
@@ -174,7 +258,7 @@ def _gitignore(folder: Path) -> pathspec.PathSpec | None:
 
 
 def _ignored(path: Path, specs: list[tuple[Path, pathspec.PathSpec]], is_dir: bool) -> bool:
-    resolved = path.resolve()
+    resolved = _real(path)
     for folder, spec in specs:
         try:
             relative = resolved.relative_to(folder).as_posix()
@@ -200,9 +284,11 @@ class Checker:
 
     def __init__(self, settings: Settings, *, linter: Linter | None = None, forced_kind: str | None = None) -> None:
         self.settings = settings
-        select = settings.select
-        if select is not None or settings.extend_select:
-            select = tuple(select or ("ALL",)) + settings.extend_select
+        select = settings.selection
+        if any(selector.upper() == UNREADABLE.code or selector == UNREADABLE.name for selector in settings.ignore):
+            # Ignoring it would be the silent skip it exists to prevent.
+            raise ConfigError(f"{UNREADABLE.code} {UNREADABLE.name} cannot be ignored: what was not read is always reported; "
+                              "pass --allow-unreadable (or allow-unreadable = true) so that it does not fail the run")
         self.report_unused = _meta_selected(UNUSED_SUPPRESSION, select, settings.ignore)
         self.linter = linter or Linter(
             settings.ruleset,
@@ -219,17 +305,24 @@ class Checker:
         if kind is None:
             raise InputError(f"{path}: unsupported file type (use .yaml, .txt, .csv, .tsv or --input-format)")
         return read_script_file(
-            path, kind=kind, encoding=self.settings.encoding, text_column=self.settings.text_column, data=data
+            path, kind=kind, encoding=self.settings.encoding, text_column=self.settings.text_column, data=data,
+            group_scenes=dict(self.settings.group_scenes),
         )
 
-    def check_file(self, path: Path, data: bytes | None = None) -> FileReport:
+    def check_file(self, path: Path | Unlisted, data: bytes | None = None) -> FileReport:
+        """One file's report; a file or record that cannot be read is a KF000 finding in it."""
+        if isinstance(path, Unlisted):
+            display = self.settings.relative(path.path)
+            return _unreadable_file(display, kind_of(path.path, self.forced_kind) or "?", f"{display}: {path.reason}")
         display = "-" if str(path) == "-" else self.settings.relative(path)
         try:
             script = self.read(path, data)
         except InputError as error:
-            return FileReport(display, kind_of(path, self.forced_kind) or "?", 0, 0, error=str(error))
+            return _unreadable_file(display, kind_of(path, self.forced_kind) or "?", str(error))
         findings, scores = self.lint_script(script, path, display)
-        problems = tuple(Problem(display, p.line, p.reason) for p in script.problems)
+        problems = tuple(Problem(display, p.line, p.reason, p.skipped) for p in script.problems)
+        findings.extend(_unreadable(problem) for problem in problems)
+        findings.sort(key=lambda f: (f.line, f.column, f.code))
         return FileReport(display, script.kind, len(script.messages), script.records, tuple(findings), tuple(scores), problems)
 
     def _file_context(self, script: ScriptFile, path: Path) -> tuple[set[str], str | None]:
@@ -306,6 +399,43 @@ class Checker:
         return script.text.encode(script.encoding), total
 
 
+def _unreadable(problem: Problem, *, whole_file: bool = False) -> Finding:
+    what = "这个文件无法读取，整个文件都没有检查" if whole_file else "这一处无法正常读取"
+    violation = Violation(code=UNREADABLE.code, name=UNREADABLE.name, zone=UNREADABLE.zone,
+                          message=f"{what}：{problem.reason}", start=0, end=0)
+    line = problem.line or 1
+    return Finding(problem.path, line, 1, line, 1, violation, None)
+
+
+def _unreadable_file(display: str, kind: str, error: str) -> FileReport:
+    problem = Problem(display, None, error)
+    return FileReport(display, kind, 0, 1, (_unreadable(problem, whole_file=True),), error=error)
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Write ``data`` over the file at ``path`` all or nothing: into a temporary file beside
+    it, renamed over it once complete, so a failed write (a full disk, a file size limit)
+    leaves the file as it was instead of truncated. A read-only file is refused, not replaced."""
+    import tempfile  # fixes only: kept off the cold start
+
+    target = Path(os.path.realpath(path))  # a symlinked script keeps its link
+    if not os.access(target, os.W_OK):
+        raise PermissionError(13, "the file is read-only", str(path))
+    mode = stat.S_IMODE(os.stat(target).st_mode)
+    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".kefu-fix")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+
+
 def _shifted(violation: Violation, start: int, end: int) -> Violation:
     return dataclasses.replace(violation, start=start, end=end)
 
@@ -355,19 +485,44 @@ def fingerprint(finding: Finding) -> str:
     return digest[:24]
 
 
+BASELINE_VERSION = 1
+
+
 def write_baseline(path: Path, findings: Iterable[Finding]) -> int:
-    counts = Counter(fingerprint(f) for f in findings)
-    document = {"kefu-lint-baseline": 1, "findings": dict(sorted(counts.items()))}
-    path.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    # Unreadable input is never grandfathered: a baseline must not hide what was not checked.
+    counts = Counter(fingerprint(f) for f in findings if f.code != UNREADABLE.code)
+    document = {"kefu-lint-baseline": BASELINE_VERSION, "findings": dict(sorted(counts.items()))}
+    try:
+        path.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"--baseline {path}: cannot write the baseline: {error.strerror or error}") from None
     return sum(counts.values())
 
 
 def read_baseline(path: Path) -> Counter:
+    """The baseline's counts; any other shape (a count of ``1e400``, another version) is a
+    ConfigError naming the file and what is wrong."""
+    def invalid(why: str) -> ConfigError:
+        return ConfigError(f"{path}: not a kefu-lint baseline file ({why})")
+
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        return Counter({str(k): int(v) for k, v in document["findings"].items()})
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-        raise ConfigError(f"{path}: not a kefu-lint baseline file ({error})") from None
+        document = json.loads(path.read_text(encoding="utf-8"), parse_constant=lambda name: math.nan)
+    except OSError as error:
+        raise ConfigError(f"--baseline {path}: cannot read: {error.strerror or error}") from None
+    except (ValueError, RecursionError) as error:
+        raise invalid(f"invalid JSON: {str(error)[:80]}") from None
+    if not isinstance(document, dict) or "kefu-lint-baseline" not in document:
+        raise invalid("no 'kefu-lint-baseline' version key")
+    version = document["kefu-lint-baseline"]
+    if type(version) is not int or version != BASELINE_VERSION:
+        raise invalid(f"version {str(version)[:20]!r}; this kefu-lint reads version {BASELINE_VERSION}: record it again with --update-baseline")
+    findings = document.get("findings")
+    if not isinstance(findings, dict):
+        raise invalid("'findings' must map fingerprints to counts")
+    for key, count in findings.items():
+        if type(count) is not int or not 1 <= count <= 1_000_000_000:
+            raise invalid(f"the count of {key[:24]!r} must be a whole number from 1, not {str(count)[:20]}")
+    return Counter(findings)
 
 
 def apply_baseline(report: CheckReport, baseline: Counter) -> CheckReport:
@@ -378,7 +533,7 @@ def apply_baseline(report: CheckReport, baseline: Counter) -> CheckReport:
         kept = []
         for finding in file_report.findings:
             key = fingerprint(finding)
-            if remaining[key] > 0:
+            if remaining[key] > 0 and finding.code != UNREADABLE.code:
                 remaining[key] -= 1
                 dropped += 1
                 continue

@@ -70,6 +70,20 @@ def _warning_to_stderr(message, category, filename, lineno, file=None, line=None
     click.echo(f"warning: {message}", err=True)
 
 
+def _config_option(command):
+    return click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
+                        help="Config file (default: [tool.kefu-lint] in pyproject.toml, kefu-lint.toml or .kefu-lint.yaml, found upward).")(command)
+
+
+def _project_settings(config_file: Path | None, paths=()):
+    """The project's settings, found as every command finds them: ``--config``, else the
+    first config upward from the first path given (the working directory when none is)."""
+    from .config import load_settings
+
+    first = next((Path(p) for p in paths if str(p) != "-"), Path("."))
+    return load_settings(first, config_file)
+
+
 class KefuGroup(click.Group):
     """Turns a user's mistake into one line on stderr and exit code 2, never a traceback."""
 
@@ -79,6 +93,12 @@ class KefuGroup(click.Group):
             return super().invoke(ctx)
         except KefuLintError as error:
             click.echo(f"error: {error}", err=True)
+            ctx.exit(EXIT_ERROR)
+        except BrokenPipeError:
+            # The reader went away (`| head`): an environment error, not findings (click's own
+            # handling exits 1). Later writes, and the flush at exit, go nowhere.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            click.echo("error: the output was closed before kefu-lint finished writing it (broken pipe)", err=True)
             ctx.exit(EXIT_ERROR)
 
 
@@ -90,7 +110,7 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path, allow_dash=True))
-@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False), help="Config file (default: found upward from the first path).")
+@_config_option
 @click.option("--ruleset", help="Shipped ruleset name (default, platform) or a YAML file.")
 @click.option("--select", help="Comma-separated codes, prefixes, names or zones to check (default ALL).")
 @click.option("--extend-select", help="Add to the selection.")
@@ -114,21 +134,22 @@ def main() -> None:
 @click.option("--tokenizer", type=click.Choice(["jieba", "jieba-rs", "auto"]), help="Segmentation backend.")
 @click.option("--color", "color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--allow-unreadable", is_flag=True, default=None,
+              help="Report unreadable entries, lines and files (KF000) without failing the run on them.")
 def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, output_format, output_file, statistics,
           fix, unsafe_fixes, diff, baseline, update_baseline, scene, encoding, text_column, input_format,
-          respect_gitignore, force_exclude, tokenizer, color, exit_zero):
+          respect_gitignore, force_exclude, tokenizer, color, exit_zero, allow_unreadable):
     """Check reply-script files (YAML, TXT, CSV/TSV; directories recursively; - for stdin)."""
     from .check import CheckReport, Checker, apply_baseline, discover, read_baseline, write_baseline
-    from .config import load_settings
+    from .errors import ConfigError
     from .formats.writers import WRITERS
 
     paths = list(paths) or [Path(".")]
-    first = next((p for p in paths if str(p) != "-"), Path("."))
-    settings = load_settings(first, config_file)
+    settings = _project_settings(config_file, paths)
     settings = settings.merged(
         ruleset=ruleset, select=_codes(select), extend_select=_codes(extend_select), fail_on=fail_on,
         encoding=encoding, text_column=text_column, respect_gitignore=respect_gitignore, tokenizer=tokenizer,
-        force_exclude=force_exclude,
+        force_exclude=force_exclude, allow_unreadable=allow_unreadable,
     )
     if ignore:
         settings = settings.merged(ignore=settings.ignore + _codes(ignore))
@@ -140,9 +161,11 @@ def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, o
     stdin_data = sys.stdin.buffer.read() if any(str(p) == "-" for p in files) else None
     fixed_total = 0
     diffs: list[str] = []
+    write_errors: list[str] = []
     if fix or diff:
         for path in files:
-            fixed_total += _fix_one(checker, path, stdin_data, unsafe_fixes, write=fix and not diff, diffs=diffs)
+            fixed_total += _fix_one(checker, path, stdin_data, unsafe_fixes, write=fix and not diff, diffs=diffs,
+                                    write_errors=write_errors)
         if diff:
             click.echo("".join(diffs), nl=False)
             click.echo(f"{fixed_total} fix{'es' if fixed_total != 1 else ''} would be applied.", err=True)
@@ -164,20 +187,29 @@ def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, o
     writer = WRITERS[output_format]
     rendered = writer(report, checker.linter, colour=_colour(color) and output_file is None, statistics=statistics)
     if output_file is not None:
-        output_file.write_text(rendered, encoding="utf-8")
+        try:
+            output_file.write_text(rendered, encoding="utf-8")
+        except OSError as error:
+            raise ConfigError(f"--output-file {output_file}: cannot write the report: {error.strerror or error}") from None
     else:
         click.echo(rendered, nl=False, color=_colour(color))
 
-    if report.errors:
+    for message in write_errors:
+        click.echo(f"error: {message}", err=True)
+    if write_errors or (report.unreadable and not settings.allow_unreadable):
         sys.exit(EXIT_ERROR)
     if not exit_zero and report.fails(settings.fail_on):
         sys.exit(EXIT_FINDINGS)
     sys.exit(EXIT_OK)
 
 
-def _fix_one(checker, path: Path, stdin_data: bytes | None, unsafe: bool, *, write: bool, diffs: list[str]) -> int:
+def _fix_one(checker, path, stdin_data: bytes | None, unsafe: bool, *, write: bool, diffs: list[str],
+             write_errors: list[str]) -> int:
+    from .check import Unlisted, replace_file
     from .errors import InputError
 
+    if isinstance(path, Unlisted):
+        return 0  # reported by the check that follows
     is_stdin = str(path) == "-"
     try:
         data = stdin_data if is_stdin else path.read_bytes()
@@ -190,7 +222,12 @@ def _fix_one(checker, path: Path, stdin_data: bytes | None, unsafe: bool, *, wri
     if not count:
         return 0
     if write:
-        path.write_bytes(new_data)
+        try:
+            replace_file(path, new_data)
+        except OSError as error:
+            # The file is still checked (its findings show as unfixed); the run fails with exit 2.
+            write_errors.append(f"{checker.settings.relative(path)}: cannot write the fixes: {error.strerror or error}")
+            return 0
     else:
         script = checker.read(path, data)
         before = script.text.splitlines(keepends=True)
@@ -201,8 +238,6 @@ def _fix_one(checker, path: Path, stdin_data: bytes | None, unsafe: bool, *, wri
 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(allow_dash=True))
-@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
-              help="Config file (default: found upward from the first input, as for check).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), help="Folder for the database, JSONL and CSV (default kefu-audit).")
 @click.option("--db", "database", type=click.Path(path_type=Path, dir_okay=False), help="SQLite database (default OUT/audit.db).")
 @click.option("--report", type=click.Path(path_type=Path, dir_okay=False), help="Write a self-contained HTML report here.")
@@ -223,7 +258,8 @@ def _fix_one(checker, path: Path, stdin_data: bytes | None, unsafe: bool, *, wri
 @click.option("--ruleset", help="Shipped ruleset name (default, platform) or a YAML file (default: the config's, else default).")
 @click.option("--select", help="Comma-separated codes, prefixes, names or zones.")
 @click.option("--ignore", help="Comma-separated codes, prefixes, names or zones to skip.")
-@click.option("--tokenizer", type=click.Choice(["jieba", "jieba-rs", "auto"]), help="Segmentation backend (default jieba).")
+@click.option("--tokenizer", type=click.Choice(["jieba", "jieba-rs", "auto"]), help="Segmentation backend (default: the config's, else jieba).")
+@_config_option
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
 @click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
               help="spark: run on Apache Spark (kefu-lint[spark]) and write Parquet to --out.")
@@ -232,26 +268,23 @@ def audit(inputs, config_file, out_dir, database, report, columns, agent_role, c
           timezone, max_rejected, keep_history, resume, restart, ruleset, select, ignore, tokenizer, progress, engine, master):
     """Score chat logs (JSONL, CSV/TSV, .gz, - for stdin) per message, conversation and agent.
 
-    Options not given here come from the config (the top-level ruleset, select, ignore and
-    tokenizer, and [tool.kefu-lint.audit] for the rest), else their defaults.
+    Options not given here come from the config (the top-level ruleset, select, ignore,
+    tokenizer and encoding, and [tool.kefu-lint.audit] for the rest and to override the
+    encoding for chat logs), else their defaults.
     """
-    from .config import load_settings
-
-    first = next((Path(path) for path in inputs if path != "-"), Path("."))
-    settings = load_settings(first, config_file)
-    configured = settings.audit
-    given = lambda value, fallback, default=None: value if value is not None else fallback if fallback is not None else default  # noqa: E731
-    selected = _codes(select)
-    if selected is None and (settings.select is not None or settings.extend_select):
-        selected = tuple(settings.select or ("ALL",)) + settings.extend_select
     from .audit.run import AuditOptions
 
+    settings = _project_settings(config_file, inputs)
+    configured = settings.audit
+    given = lambda value, fallback, default=None: value if value is not None else fallback if fallback is not None else default  # noqa: E731
     options = AuditOptions(
-        ruleset=str(given(ruleset, settings.ruleset)), select=selected, ignore=tuple(settings.ignore) + (_codes(ignore) or ()),
+        ruleset=str(given(ruleset, settings.ruleset)), select=_codes(select) if select else settings.selection,
+        ignore=tuple(settings.ignore) + (_codes(ignore) or ()),
         tokenizer=given(tokenizer, settings.tokenizer), columns=given(columns, configured.columns),
         agent_role=given(agent_role, configured.agent_role), customer_role=given(customer_role, configured.customer_role),
         input_format=given(input_format, configured.input_format, "auto"),
-        encoding=given(encoding, configured.encoding),  # the config's is checked when it is read
+        # the config's encodings are checked when it is read
+        encoding=given(encoding, given(configured.encoding, settings.encoding)),
         jobs=given(jobs, configured.jobs, 1), partial=given(partial, configured.partial, False),
         timezone=given(timezone, configured.timezone), keep_history=given(keep_history, configured.keep_history, False),
     )
@@ -395,17 +428,18 @@ def _audit_on_spark(inputs, out_dir, options, master, max_rejected):
 
 
 @main.command()
-@click.option("--ruleset", default="default", show_default=True)
+@click.option("--ruleset", help="Shipped ruleset name or a YAML file (default: the config's, else default).")
+@_config_option
 @click.option("--output-format", "-o", "output_format", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True,
               help="markdown: a table with each rule's summary, for a shop's own docs.")
 @click.option("--lang", "language", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of the markdown summaries.")
-def rules(ruleset, output_format, language):
+def rules(ruleset, config_file, output_format, language):
     """List the rules: code, name, zone, weight, scenes, fixable."""
     import json
 
     from .rulesets import load_ruleset
 
-    loaded = load_ruleset(ruleset)
+    loaded = load_ruleset(ruleset or _project_settings(config_file).ruleset)
     if output_format == "markdown":
         from .formats.rule_docs import rules_table
 
@@ -425,9 +459,10 @@ def rules(ruleset, output_format, language):
 
 @main.command()
 @click.argument("code")
-@click.option("--ruleset", default="default", show_default=True)
+@click.option("--ruleset", help="Shipped ruleset name or a YAML file (default: the config's, else default).")
+@_config_option
 @click.option("--lang", "language", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of the page (中文 or English).")
-def explain(code, ruleset, language):
+def explain(code, ruleset, config_file, language):
     """Print a rule's (or an intent's) documentation and examples.
 
     CODE is a rule's code or name, or an intent's name (``intent:NAME`` when a rule has
@@ -437,6 +472,7 @@ def explain(code, ruleset, language):
     from .formats.rule_docs import explain_intent, explain_rule
     from .rulesets import load_ruleset
 
+    ruleset = ruleset or _project_settings(config_file).ruleset
     loaded = load_ruleset(ruleset)
     intent_name = code.removeprefix("intent:")
     rule = None if intent_name != code else loaded.rule(code.upper()) or next((r for r in loaded.rules if r.name == code), None)
@@ -444,20 +480,30 @@ def explain(code, ruleset, language):
         click.echo(explain_intent(loaded, intent_name, language))
         return
     if rule is None:
+        from .check import META_RULES
+        from .model import ZONE_NAMES_ZH
+
+        meta = next((m for m in META_RULES if code.upper() == m.code or code == m.name), None)
+        if meta is not None:  # a finding `check` makes about the input itself
+            click.echo(f"# {meta.code} {meta.name}（{ZONE_NAMES_ZH[meta.zone]}，kefu-lint check）\n\n{meta.summary}")
+            return
         raise ConfigError(f"no rule {code!r} in ruleset {ruleset!r}; see 'kefu-lint rules'")
     click.echo(explain_rule(loaded, rule, language))
 
 
 @main.command(name="test")
-@click.argument("rulesets", nargs=-1, required=True)
-def test_ruleset(rulesets):
-    """Run a ruleset's own examples (like `vale test`): bad ones must be flagged, good ones not."""
+@click.argument("rulesets", nargs=-1)
+@_config_option
+def test_ruleset(rulesets, config_file):
+    """Run a ruleset's own examples (like `vale test`): bad ones must be flagged, good ones not.
+
+    RULESETS default to the configured ruleset."""
     from .engine import Linter
     from .rulesets import load_ruleset, run_example
 
     failures = 0
     total = 0
-    for name in rulesets:
+    for name in rulesets or (_project_settings(config_file).ruleset,):
         loaded = load_ruleset(name)
         linter = Linter(loaded)
         for rule in loaded.rules:
@@ -478,24 +524,31 @@ def test_ruleset(rulesets):
 
 
 @main.command()
-@click.argument("ruleset", default="default")
+@click.argument("ruleset", required=False)
+@_config_option
 @click.option("--output", "output_path", type=click.Path(path_type=Path, dir_okay=False), help="Model file (default: RULESET.intents.json beside the ruleset).")
 @click.option("--check", "check_only", is_flag=True, help="Exit 1 when the model beside the ruleset was not trained on its current examples.")
 @click.option("--seed", default=0, show_default=True, help="Seed for the held-out split.")
-def train(ruleset, output_path, check_only, seed):
-    """Rebuild the intent model from a ruleset's examples (needs kefu-lint[train])."""
+def train(ruleset, config_file, output_path, check_only, seed):
+    """Rebuild the intent model from a ruleset's examples (needs kefu-lint[train]).
+
+    RULESET defaults to the configured ruleset, else default."""
     from .errors import ConfigError
-    from .intent import fingerprint
+    from .intent import IntentDataError, fingerprint
     from .intent.classifier import IntentModel
     from .intent.train import format_reports
     from .intent.train import train as fit
     from .rulesets import load_ruleset
 
+    ruleset = ruleset or _project_settings(config_file).ruleset
     loaded = load_ruleset(ruleset)
     definitions = loaded.intents.definitions
     if not definitions:
         raise ConfigError(f"ruleset {ruleset!r} declares no intents")
-    digest = fingerprint(definitions)
+    try:  # the example files are read here, not when the ruleset loads
+        digest = fingerprint(definitions)
+    except IntentDataError as error:
+        raise ConfigError(str(error)) from None
     target = Path(output_path or loaded.intents.model_path)
     if check_only:
         current = IntentModel.load(target).fingerprint if target.is_file() else None

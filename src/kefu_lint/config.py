@@ -7,6 +7,7 @@ Command-line options override it. Unknown keys are errors.
 from __future__ import annotations
 
 import fnmatch
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -14,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .formats.decode import text_encoding
+from .formats.decode import printable_name, text_encoding
+from .formats.scripts import GROUP_SCENES
 from .model import SCENES
 from .text.tokenize import TOKENIZER_NAMES
 
@@ -28,7 +30,7 @@ CONFIG_FILES = ("pyproject.toml", "kefu-lint.toml", ".kefu-lint.yaml")
 KEYS = {
     "ruleset", "select", "extend-select", "ignore", "per-file-ignores", "include", "extend-include", "exclude",
     "extend-exclude", "force-exclude", "fail-on", "scenes", "tokenizer", "respect-gitignore", "encoding", "text-column",
-    "audit",
+    "group-scenes", "allow-unreadable", "audit",
 }
 #: The files a folder is searched for: every kind kefu-lint reads. ``include`` narrows it
 #: (``include = ["话术/*"]``); a file of another kind is never a reply script.
@@ -90,19 +92,31 @@ class Settings:
     respect_gitignore: bool = True
     encoding: str | None = None
     text_column: str | None = None
+    #: A grouped YAML library's categories → the scene of their entries (added to GROUP_SCENES).
+    group_scenes: tuple[tuple[str, str], ...] = tuple(GROUP_SCENES.items())
+    #: Unreadable input (KF000) is still reported but does not fail the run.
+    allow_unreadable: bool = False
     audit: AuditSettings = field(default_factory=AuditSettings)
+
+    @property
+    def selection(self) -> tuple[str, ...] | None:
+        """``select`` with ``extend-select`` added (None: the ruleset's default selection)."""
+        if self.select is None and not self.extend_select:
+            return None
+        return tuple(self.select or ("ALL",)) + self.extend_select
 
     def merged(self, **overrides: Any) -> "Settings":
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
     def relative(self, path: Path) -> str:
-        try:
-            return path.resolve().relative_to(self.root.resolve()).as_posix()
-        except ValueError:
-            return path.as_posix()
+        """The path as reports show it: relative to the working directory, as ruff prints it
+        (so ``file:line`` opens from where the command ran, also in a sub-folder of the
+        project), printable whatever its bytes."""
+        return printable_name(_relative_to(path, Path.cwd()))
 
     def _matches(self, pattern: str, path: Path) -> bool:
-        relative = self.relative(path)
+        # Config globs are the project's: relative to the folder of the config file.
+        relative = _relative_to(path, self.root)
         return fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(path.name, pattern) or fnmatch.fnmatch(relative, pattern.rstrip("/") + "/*")
 
     def ignored_codes_for(self, path: Path) -> tuple[str, ...]:
@@ -123,6 +137,15 @@ class Settings:
 
     def included(self, path: Path) -> bool:
         return any(self._matches(pattern, path) for pattern in self.include)
+
+
+def _relative_to(path: Path, folder: Path) -> str:
+    """``path`` relative to ``folder`` when inside it, else as given. ``realpath``, not
+    ``Path.resolve``: a symlink loop is an unreadable file to report, not a RuntimeError."""
+    try:
+        return Path(os.path.realpath(path)).relative_to(os.path.realpath(folder)).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 def find_config(start: Path) -> tuple[Path, dict] | None:
@@ -235,6 +258,9 @@ KEY_TYPES: dict[str, _ValueType] = {
     "encoding": _ValueType("the name of a text encoding, e.g. \"gb18030\"", _is_text),
     "text-column": _ValueType("a column name or a 1-based column number",
                               lambda value: _is_text(value) or (type(value) is int and value >= 1)),
+    "group-scenes": _table_of("a table of YAML categories to scenes, e.g. {\"售前\" = \"presale\"}",
+                              _ValueType(f"one of {', '.join(SCENES)}", _is_one_of(tuple(SCENES)))),
+    "allow-unreadable": _ValueType("true or false", lambda value: isinstance(value, bool)),
 }
 _ROLES = _ValueType("a role value or a list of them, e.g. \"客服\" or [\"客服\", \"1\"]",
                     lambda value: _is_text(value) or _is_text_list(value))
@@ -308,6 +334,7 @@ def settings_from(data: dict, path: Path) -> Settings:
         ruleset = str(candidate) if candidate.is_file() else ruleset
     per_file = data.get("per-file-ignores") or {}
     scenes = data.get("scenes") or {}
+    group_scenes = {**GROUP_SCENES, **(data.get("group-scenes") or {})}
     exclude = listed("exclude")
     include = listed("include")
     return settings.merged(
@@ -325,6 +352,8 @@ def settings_from(data: dict, path: Path) -> Settings:
         respect_gitignore=data.get("respect-gitignore"),
         encoding=data.get("encoding"),
         text_column=str(data["text-column"]) if data.get("text-column") is not None else None,
+        group_scenes=tuple(group_scenes.items()),
+        allow_unreadable=data.get("allow-unreadable"),
         audit=_audit_settings(data.get("audit") or {}, root),
     )
 

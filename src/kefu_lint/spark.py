@@ -39,6 +39,7 @@ from .formats.chatlog import (
 )
 from .audit.scoring import ScorerSpec
 from .audit.store import rule_rows
+from .formats.decode import printable_name
 from .model import ChatMessage
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -260,10 +261,11 @@ def read_messages(spark: SparkSession, inputs: Sequence[str], *, mapping: Column
 
 
 def _as_row(record: ChatMessage | Rejected):
+    # File names as the local database stores them (printable_name): the tables compare row for row.
     if isinstance(record, Rejected):
-        return "rejected", (record.source, record.line, record.reason, record.raw)
+        return "rejected", (printable_name(record.source), record.line, record.reason, record.raw)
     return "ok", (record.conversation_id, record.role, record.text, record.time, record.agent, record.shop,
-                  record.message_id, record.source, record.line, record.seq, record.partial)
+                  record.message_id, printable_name(record.source), record.line, record.seq, record.partial)
 
 
 def _text_records(spark, path: str, mapping: ColumnMapping | None, input_format: str, seq_start: int,

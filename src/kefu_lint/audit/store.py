@@ -19,6 +19,7 @@ from pathlib import Path
 from ..errors import ConfigError
 from ..model import ChatMessage
 from ..formats.chatlog import Rejected, local_iso
+from ..formats.decode import printable_name
 from ..conversation import ConversationResult
 
 #: Bumped when a table changes shape; a database of another version is refused, not mixed.
@@ -171,6 +172,8 @@ def output_errors(path: Path) -> Iterator[None]:
     except sqlite3.Error as error:
         hint = _DATABASE_HINTS.get(str(error), "")
         raise StoreError(f"{path}: cannot use the audit database: {error}{hint}") from None
+    except BrokenPipeError:
+        raise  # stdout closed by its reader: not this file's fault (the CLI reports it)
     except OSError as error:
         where = f"{error.filename}: " if error.filename and str(error.filename) != str(path) else ""
         raise StoreError(f"{path}: cannot write: {where}{error.strerror or error}") from None
@@ -194,12 +197,12 @@ def ingest_rows(run_id: str, records: Iterable[ChatMessage | Rejected], timezone
     messages, rejected = [], []
     for record in records:
         if isinstance(record, Rejected):
-            rejected.append((run_id, record.source, record.line, record.reason, record.raw))
+            rejected.append((run_id, printable_name(record.source), record.line, record.reason, record.raw))
         else:
             messages.append((
                 run_id, record.seq, record.conversation_id, record.role, record.text, record.time,
-                local_iso(record.time, timezone), record.agent, record.shop, record.message_id, record.source, record.line,
-                int(record.partial),
+                local_iso(record.time, timezone), record.agent, record.shop, record.message_id, printable_name(record.source),
+                record.line, int(record.partial),
             ))
     return messages, rejected
 
@@ -289,7 +292,8 @@ class AuditStore:
             self.db.execute(
                 "INSERT INTO runs (run_id, created_at, status, timezone, inputs, ruleset, options, tool_version)"
                 " VALUES (?, ?, 'ingesting', ?, ?, ?, ?, ?)",
-                (run_id, local_iso(round(time.time()), timezone), str(timezone), json.dumps(list(inputs), ensure_ascii=False), ruleset,
+                (run_id, local_iso(round(time.time()), timezone), str(timezone),
+                 json.dumps([printable_name(str(name)) for name in inputs], ensure_ascii=False), ruleset,
                  json.dumps(options, ensure_ascii=False), version),
             )
             self.db.executemany("INSERT INTO rules VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", ((run_id, *rule) for rule in rules))

@@ -130,10 +130,11 @@ def open_text(path: str, encoding: str | None = None, raw: BinaryIO | None = Non
         raw = gzip.GzipFile(fileobj=raw)
     if encoding is None:
         replayed = _Replayed(raw, SNIFF_BYTES)
+        # A BOM in the head is "utf-8-sig"; without one the stream is plain "utf-8", never
+        # "utf-8-sig": that decoder drops an incomplete BOM at the end of the input (a file
+        # holding just \xef), and that line would be lost uncounted.
         encoding = sniff_encoding(replayed.head)
         raw = io.BufferedReader(replayed)
-        if encoding == "utf-8":
-            encoding = "utf-8-sig"  # a BOM the head did not show (an empty file) is still dropped
     # Undecodable bytes are replaced, and the line they sit on is rejected with its reason.
     return io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="")
 

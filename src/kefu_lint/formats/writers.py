@@ -11,7 +11,7 @@ from xml.etree import ElementTree
 import click
 
 from .. import __version__
-from ..check import CheckReport, Finding
+from ..check import META_RULES, UNREADABLE, CheckReport, Finding
 from ..engine import Linter
 
 ZONE_COLOURS = {"red": "red", "yellow": "yellow", "green": "green"}
@@ -39,10 +39,6 @@ def write_text(report: CheckReport, linter: Linter, *, colour: bool, statistics:
             continue
         out.extend(_snippet(finding, colour))
         out.append("")
-    for problem in report.problems:
-        out.append(_style(f"{problem}", colour, fg="magenta") + "  (skipped; the rest of the file was checked)")
-    for error in report.errors:
-        out.append(_style(f"error: {error}", colour, fg="red", bold=True))
     if statistics:
         out.extend(_statistics(report, colour))
     out.extend(_summary(report, colour))
@@ -116,23 +112,35 @@ def _statistics(report: CheckReport, colour: bool) -> list[str]:
 
 
 def _summary(report: CheckReport, colour: bool) -> list[str]:
-    zones = Counter(f.zone for f in report.findings)
+    findings = [f for f in report.findings if f.code != UNREADABLE.code]
+    unreadable = report.unreadable
+    zones = Counter(f.zone for f in findings)
     lines = [""]
     for file_report in report.files:
         if file_report.error:
+            lines.append(f"  {file_report.path:<40} {_style('not checked (KF000)', colour, fg='red')}")
             continue
         score = "-" if file_report.score is None else str(file_report.score)
-        grade = file_report.grade if file_report.replies else "-"
+        grade = file_report.grade if file_report.replies and not file_report.unreadable else "-"
         coloured = _style(f"{grade:<6}", colour, fg=ZONE_COLOURS.get(grade, "white"))
-        lines.append(f"  {file_report.path:<40} {file_report.replies:5d} replies  score {score:>3}  {coloured}")
-    total = len(report.findings)
+        missing = f"  {len(file_report.unreadable)} unreadable (KF000)" if file_report.unreadable else ""
+        lines.append(f"  {file_report.path:<40} {file_report.replies:5d} replies  score {score:>3}  {coloured}{missing}")
+    total = len(findings)
     replies = sum(r.replies for r in report.files)
     breakdown = ", ".join(f"{zone} {zones[zone]}" for zone in ("red", "yellow", "green") if zones[zone])
     checked = sum(1 for r in report.files if not r.error)
     if total:
         lines.append(f"Found {total} finding{'s' if total != 1 else ''} ({breakdown}) in {replies} replies, {checked} file{'s' if checked != 1 else ''}.")
+    elif unreadable:
+        lines.append(f"No findings in the {replies} replies read from {checked} file{'s' if checked != 1 else ''}.")
     else:
         lines.append(f"All checked! {replies} replies in {checked} file{'s' if checked != 1 else ''}, no findings.")
+    if unreadable:
+        files = len({f.path for f in unreadable})
+        lines.append(_style(
+            f"未全部检查：{files} 个文件中有 {len(unreadable)} 处输入无法读取（KF000），结果不完整。"
+            f"Not all checked: {len(unreadable)} unreadable input{'s' if len(unreadable) != 1 else ''} in {files} file{'s' if files != 1 else ''};"
+            " fix them, or pass --allow-unreadable to accept the rest.", colour, fg="red", bold=True))
     fixable = sum(1 for f in report.findings if f.fixable)
     if fixable:
         lines.append(f"[*] {fixable} fixable with --fix.")
@@ -142,6 +150,9 @@ def _summary(report: CheckReport, colour: bool) -> list[str]:
         lines.append(f"{report.baselined} finding{'s' if report.baselined != 1 else ''} hidden by the baseline.")
     for note in report.notes:
         lines.append(note)
+    if unreadable:
+        lines.append("Overall grade: " + _style("none (未评级: not everything was checked)", colour, fg="red", bold=True))
+        return lines
     grade = report.grade
     lines.append("Overall grade: " + _style(f"{grade} ({ZONE_LABELS[grade]})", colour, fg=ZONE_COLOURS[grade], bold=True))
     return lines
@@ -181,13 +192,17 @@ def finding_dict(finding: Finding) -> dict:
 def write_json(report: CheckReport, linter: Linter, **_) -> str:
     document = {
         "tool": {"name": "kefu-lint", "version": __version__, "ruleset": report.ruleset, "tokenizer": report.tokenizer},
-        "grade": report.grade,
+        # No grade when something was not checked: a partial run must not read as a pass.
+        "grade": None if report.unreadable else report.grade,
+        "complete": not report.unreadable,
+        "unreadable": len(report.unreadable),
         "findings": [finding_dict(f) for f in report.findings],
         "files": [
-            {"path": r.path, "replies": r.replies, "score": r.score, "grade": r.grade if r.replies else None, "error": r.error}
+            {"path": r.path, "replies": r.replies, "score": r.score,
+             "grade": r.grade if r.replies and not r.unreadable else None, "error": r.error, "unreadable": len(r.unreadable)}
             for r in report.files
         ],
-        "problems": [{"path": p.path, "line": p.line, "reason": p.reason} for p in report.problems],
+        "problems": [{"path": p.path, "line": p.line, "reason": p.reason, "skipped": p.skipped} for p in report.problems],
         "summary": dict(Counter(f.zone for f in report.findings)),
     }
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
@@ -209,7 +224,18 @@ def write_sarif(report: CheckReport, linter: Linter, **_) -> str:
             "properties": {"zone": rule.zone, "tags": ["kefu", rule.zone]},
         }
         for rule in rules
+    ] + [
+        {
+            "id": meta.code,
+            "name": meta.name,
+            "shortDescription": {"text": f"{meta.name} ({meta.zone} zone)"},
+            "fullDescription": {"text": meta.summary},
+            "defaultConfiguration": {"level": SARIF_LEVELS[meta.zone]},
+            "properties": {"zone": meta.zone, "tags": ["kefu", "kefu-lint", meta.zone]},
+        }
+        for meta in META_RULES
     ]
+    index.update({meta.code: len(rules) + position for position, meta in enumerate(META_RULES)})
     results = []
     for finding in report.findings:
         v = finding.violation
@@ -285,21 +311,22 @@ def write_github(report: CheckReport, linter: Linter, **_) -> str:
         )
         message = v.message + (f" 建议: {v.suggestion}" if v.suggestion else "")
         lines.append(f"::{levels[v.zone]} {properties}::{_escape_data(message)}")
-    for error in report.errors:
-        lines.append(f"::error ::{_escape_data(error)}")
     return "\n".join(lines) + ("\n" if lines else "")
 
 
 def write_junit(report: CheckReport, linter: Linter, **_) -> str:
-    suites = ElementTree.Element("testsuites", name="kefu-lint", tests=str(len(report.files)), failures=str(len(report.findings)))
+    errors = sum(1 for r in report.files if r.error)
+    suites = ElementTree.Element("testsuites", name="kefu-lint", tests=str(len(report.files)),
+                                 failures=str(sum(len(r.findings) for r in report.files if not r.error)), errors=str(errors))
     for file_report in report.files:
+        failures = 0 if file_report.error else len(file_report.findings)
         suite = ElementTree.SubElement(
-            suites, "testsuite", name=file_report.path, tests=str(max(len(file_report.findings), 1)),
-            failures=str(len(file_report.findings)), errors="1" if file_report.error else "0",
+            suites, "testsuite", name=file_report.path, tests=str(max(failures, 1)),
+            failures=str(failures), errors="1" if file_report.error else "0",
         )
         if file_report.error:
             case = ElementTree.SubElement(suite, "testcase", name=file_report.path, classname="kefu-lint")
-            ElementTree.SubElement(case, "error", message=file_report.error)
+            ElementTree.SubElement(case, "error", message=file_report.error, type=f"{UNREADABLE.code} {UNREADABLE.name}")
             continue
         if not file_report.findings:
             ElementTree.SubElement(suite, "testcase", name=file_report.path, classname="kefu-lint")
