@@ -12,11 +12,14 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import regex
+
 from .config import Settings
-from .engine import Linter, apply_edits, grade_of, replacement_of
+from .engine import Linter, apply_edits, combine_scores, replacement_of, score_violations
 from .errors import ConfigError, InputError
 from .formats.scripts import SCRIPT_SUFFIXES, Problem, ScriptFile, Suppression, kind_of, read_script_file
 from .model import ZONE_SEVERITY, Message, Score, Violation
@@ -40,6 +43,10 @@ class Finding:
     violation: Violation
     reply: Message | None
     fixable: bool = False
+    #: Which reply of its file (None for a finding about the file, such as an unused suppression).
+    reply_index: int | None = None
+    #: What the finding costs its reply's score (the rule's weight).
+    points: int = 0
 
     @property
     def code(self) -> str:
@@ -57,18 +64,33 @@ class FileReport:
     replies: int
     records: int
     findings: tuple[Finding, ...] = ()
-    scores: tuple[Score, ...] = ()
     problems: tuple[Problem, ...] = ()
     error: str | None = None
 
-    @property
-    def score(self) -> int | None:
-        """The mean reply score, or None for a file with no replies."""
-        return round(sum(s.value for s in self.scores) / len(self.scores)) if self.scores else None
+    @cached_property
+    def scores(self) -> tuple[Score, ...]:
+        """Each reply's score, from the findings the report still holds: a finding hidden by
+        the baseline or a suppression costs nothing (README, "Score model")."""
+        by_reply: list[list[Finding]] = [[] for _ in range(self.replies)]
+        for finding in self.findings:
+            if finding.reply_index is not None:
+                by_reply[finding.reply_index].append(finding)
+        return tuple(
+            score_violations([f.violation for f in found], {f.code: f.points for f in found}) for found in by_reply
+        )
+
+    @cached_property
+    def total(self) -> Score | None:
+        """The file's score and grade (None for a file with no replies)."""
+        return combine_scores(self.scores)
 
     @property
-    def grade(self) -> str:
-        return grade_of_findings(self.findings)
+    def score(self) -> int | None:
+        return self.total.value if self.total else None
+
+    @property
+    def grade(self) -> str | None:
+        return self.total.grade if self.total else None
 
 
 @dataclass(frozen=True)
@@ -79,6 +101,8 @@ class CheckReport:
     baselined: int = 0
     fixed: int = 0
     notes: tuple[str, ...] = field(default=())
+    #: Baseline entries that matched no finding (the baseline can shrink).
+    stale_baseline: tuple["BaselineEntry", ...] = ()
 
     @property
     def findings(self) -> list[Finding]:
@@ -92,19 +116,23 @@ class CheckReport:
     def problems(self) -> list[Problem]:
         return [p for r in self.files for p in r.problems]
 
+    @cached_property
+    def total(self) -> Score | None:
+        """The run's score and grade over every reply checked (None when no reply was)."""
+        return combine_scores(score for report in self.files for score in report.scores)
+
     @property
-    def grade(self) -> str:
-        return grade_of_findings(self.findings)
+    def score(self) -> int | None:
+        return self.total.value if self.total else None
+
+    @property
+    def grade(self) -> str | None:
+        return self.total.grade if self.total else None
 
     def fails(self, fail_on: str) -> bool:
         if fail_on == "never":
             return False
         return any(ZONE_SEVERITY[f.zone] >= ZONE_SEVERITY[fail_on] for f in self.findings) if fail_on != "green" else bool(self.findings)
-
-
-def grade_of_findings(findings: Iterable[Finding]) -> str:
-    """The reply grade model applied to a file or a run: tool meta-findings do not count."""
-    return grade_of(f.violation for f in findings if f.code not in META_CODES)
 
 
 # ----------------------------------------------------------------------------- discovery
@@ -219,21 +247,20 @@ class Checker:
             script = self.read(path, data)
         except InputError as error:
             return FileReport(display, kind_of(path, self.forced_kind) or "?", 0, 0, error=str(error))
-        findings, scores = self.lint_script(script, path, display)
+        findings = self.lint_script(script, path, display)
         problems = tuple(Problem(display, p.line, p.reason) for p in script.problems)
-        return FileReport(display, script.kind, len(script.messages), script.records, tuple(findings), tuple(scores), problems)
+        return FileReport(display, script.kind, len(script.messages), script.records, tuple(findings), problems)
 
     def _file_context(self, script: ScriptFile, path: Path) -> tuple[set[str], str | None]:
         """Codes ignored for the whole file (directives + per-file-ignores) and its default scene:
         worked out once per file, for checking and for fixing alike."""
         return set(script.file_ignores) | set(self.settings.ignored_codes_for(path)), self.settings.scene_for(path)
 
-    def lint_script(self, script: ScriptFile, path: Path, display: str) -> tuple[list[Finding], list[Score]]:
+    def lint_script(self, script: ScriptFile, path: Path, display: str) -> list[Finding]:
         file_ignores, default_scene = self._file_context(script, path)
         used: set[tuple[int, str]] = set()
         findings: list[Finding] = []
-        scores: list[Score] = []
-        for message in script.messages:
+        for index, message in enumerate(script.messages):
             scene = message.scene or default_scene
             kept = []
             for violation in self.linter.lint(message.text, scene=scene):
@@ -244,18 +271,17 @@ class Checker:
                     used.update((i, violation.code) for i, s in enumerate(script.suppressions) if s.scope == "file" and violation.code in s.codes)
                     continue
                 kept.append(violation)
-            scores.append(self.linter.score_violations(kept))
             for violation in kept:
-                findings.append(self._locate(script, display, message, violation))
+                findings.append(self._locate(script, display, message, violation, index))
         if self.report_unused:
             for index, suppression in enumerate(script.suppressions):
                 for code in suppression.codes:
                     if (index, code) not in used:
                         findings.append(_unused(display, suppression, code))
         findings.sort(key=lambda f: (f.line, f.column, f.code))
-        return findings, scores
+        return findings
 
-    def _locate(self, script: ScriptFile, display: str, message: Message, violation: Violation) -> Finding:
+    def _locate(self, script: ScriptFile, display: str, message: Message, violation: Violation, index: int) -> Finding:
         if message.offsets:
             start_index = message.offsets[min(violation.start, len(message.offsets) - 1)]
             end_index = message.offsets[max(min(violation.end, len(message.offsets)) - 1, 0)] + 1
@@ -264,7 +290,8 @@ class Checker:
         else:
             line, column, end_line, end_column = message.line, message.column, message.line, message.column
         fixable = violation.fix is not None and message.source_range(violation.start, violation.end) is not None
-        return Finding(display, line, column, end_line, end_column, violation, message, fixable)
+        return Finding(display, line, column, end_line, end_column, violation, message, fixable, index,
+                       self.linter.weights.get(violation.code, 0))
 
     # -- fixes --
 
@@ -335,44 +362,186 @@ def _meta_selected(meta: tuple[str, str], select, ignore) -> bool:
 
 
 # ----------------------------------------------------------------------------- baseline
+#
+# A baseline is a list of findings a team has accepted for now, written so a person can review
+# it: where, which rule, the flagged words and a short excerpt of the reply. An entry matches a
+# finding on its path, rule, flagged words and the clause around them, each normalised (width,
+# Traditional/Simplified, punctuation and spaces dropped), so moving a reply or editing another
+# clause of it (「亲，」 put in front) does not bring the finding back. An entry left over is
+# then matched on path, rule and flagged words alone (one containing the other: a finding on
+# the whole reply grows with it), so the context of the words may change too; each entry
+# hides one finding, so a second finding of the same words still shows.
+
+BASELINE_VERSION = 2
+EXCERPT_CHARS = 12
+_CLAUSE_BREAKS = regex.compile(r"[\p{P}\p{S}\p{Z}\s]+")
+
+
+@dataclass(frozen=True)
+class BaselineEntry:
+    """One accepted finding, as the baseline file records it."""
+
+    path: str
+    code: str
+    name: str
+    flagged: str
+    excerpt: str
+    fingerprint: str
+
+    def as_dict(self) -> dict:
+        return {"path": self.path, "code": self.code, "name": self.name, "flagged": self.flagged,
+                "excerpt": self.excerpt, "fingerprint": self.fingerprint}
+
+
+def _bare(text: str) -> str:
+    """Normalised for matching: folded (width, case, Traditional→Simplified) with
+    punctuation, symbols and spaces dropped."""
+    from .text.normalize import normalize
+
+    return _CLAUSE_BREAKS.sub("", normalize(text).text)
+
+
+def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The clauses of ``text`` (split at punctuation and spaces) that overlap ``[start, end)``."""
+    found, position = [], 0
+    for gap in [*_CLAUSE_BREAKS.finditer(text), None]:
+        clause_end = gap.start() if gap else len(text)
+        if clause_end > position and position < max(end, start + 1) and clause_end > start:
+            found.append((position, clause_end))
+        if gap is None:
+            break
+        position = gap.end()
+    return found
+
+
+def _match_key(finding: Finding) -> tuple[str, str]:
+    """(normalised flagged words, normalised clauses around them) of a finding."""
+    reply = finding.reply.text if finding.reply else ""
+    v = finding.violation
+    clauses = _clauses(reply, v.start, v.end)
+    context = reply[clauses[0][0]:clauses[-1][1]] if clauses else reply[v.start:v.end]
+    return _bare(reply[v.start:v.end]), _bare(context)
+
 
 def fingerprint(finding: Finding) -> str:
-    """Stable across line moves: the file, the rule, the reply and the flagged words."""
-    reply = finding.reply.text if finding.reply else ""
-    flagged = reply[finding.violation.start:finding.violation.end]
-    import hashlib  # baselines only: kept off the cold start
+    """Stable across line moves and edits elsewhere in the reply (see above)."""
+    import hashlib  # baselines and SARIF only: kept off the cold start
 
-    digest = hashlib.sha256("\x1f".join((finding.path, finding.code, reply, flagged)).encode("utf-8")).hexdigest()
-    return digest[:24]
+    flagged, context = _match_key(finding)
+    digest = hashlib.sha256("\x1f".join((finding.path, finding.code, flagged, context)).encode("utf-8")).hexdigest()
+    return digest[:16]
+
+
+def _excerpt(finding: Finding) -> str:
+    """The flagged words with a few characters either side, on one line."""
+    reply = finding.reply.text if finding.reply else ""
+    v = finding.violation
+    start, end = max(v.start - EXCERPT_CHARS, 0), min(v.end + EXCERPT_CHARS, len(reply))
+    text = ("…" if start else "") + reply[start:end] + ("…" if end < len(reply) else "")
+    return " ".join(text.split())
+
+
+def baseline_entry(finding: Finding) -> BaselineEntry:
+    reply = finding.reply.text if finding.reply else ""
+    flagged = " ".join(reply[finding.violation.start:finding.violation.end].split())
+    return BaselineEntry(finding.path, finding.code, finding.violation.name, flagged, _excerpt(finding), fingerprint(finding))
 
 
 def write_baseline(path: Path, findings: Iterable[Finding]) -> int:
-    counts = Counter(fingerprint(f) for f in findings)
-    document = {"kefu-lint-baseline": 1, "findings": dict(sorted(counts.items()))}
-    path.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    return sum(counts.values())
+    entries = sorted((baseline_entry(f) for f in findings), key=lambda e: (e.path, e.code, e.flagged, e.fingerprint))
+    document = {"kefu-lint-baseline": BASELINE_VERSION, "entries": [e.as_dict() for e in entries]}
+    try:
+        path.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"{path}: 无法写入基线文件：{error.strerror or error}") from None
+    return len(entries)
 
 
-def read_baseline(path: Path) -> Counter:
+class OldBaseline(ConfigError):
+    """A version 1 baseline (opaque hashes): migrated by ``--update-baseline``, refused otherwise."""
+
+    def __init__(self, path: Path, counts: Counter) -> None:
+        self.counts = counts
+        super().__init__(
+            f"{path}: 这是旧格式（版本 1）的基线，只记录了无法审阅的哈希，不能再用来匹配。"
+            f"请运行 `kefu-lint check --baseline {path} --update-baseline` 把它迁移为新格式："
+            "旧基线中仍能匹配的问题会被保留，新出现的问题不会被写入。"
+            "(old version 1 baseline: rerun with --update-baseline to migrate it)"
+        )
+
+
+def read_baseline(path: Path) -> list[BaselineEntry]:
+    """The entries of a baseline file. A version 1 file raises ``OldBaseline``."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-        return Counter({str(k): int(v) for k, v in document["findings"].items()})
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-        raise ConfigError(f"{path}: not a kefu-lint baseline file ({error})") from None
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"{path}: 不是 kefu-lint 基线文件（{error}）") from None
+    version = document.get("kefu-lint-baseline") if isinstance(document, dict) else None
+    if version == 1 and isinstance(document.get("findings"), dict):
+        try:
+            counts = Counter({str(k): int(v) for k, v in document["findings"].items()})
+        except (TypeError, ValueError):
+            counts = None
+        if counts is not None:
+            raise OldBaseline(path, counts)
+    if version != BASELINE_VERSION or not isinstance(document.get("entries"), list):
+        raise ConfigError(f"{path}: 不是 kefu-lint 基线文件（需要 \"kefu-lint-baseline\": {BASELINE_VERSION} 和 \"entries\" 列表）")
+    entries = []
+    for number, item in enumerate(document["entries"], start=1):
+        fields = {name: item.get(name) for name in BaselineEntry.__dataclass_fields__} if isinstance(item, dict) else {}
+        if not fields or not all(isinstance(value, str) for value in fields.values()):
+            raise ConfigError(f"{path}: 第 {number} 条记录不完整，需要 path、code、name、flagged、excerpt、fingerprint 六个文本字段")
+        entries.append(BaselineEntry(**fields))
+    return entries
 
 
-def apply_baseline(report: CheckReport, baseline: Counter) -> CheckReport:
-    remaining = Counter(baseline)
-    files = []
-    dropped = 0
-    for file_report in report.files:
-        kept = []
-        for finding in file_report.findings:
-            key = fingerprint(finding)
-            if remaining[key] > 0:
-                remaining[key] -= 1
-                dropped += 1
-                continue
+def migrated_findings(findings: Iterable[Finding], old: Counter) -> list[Finding]:
+    """The findings a version 1 baseline accepted (by its old hash), for writing them anew."""
+    import hashlib
+
+    remaining = Counter(old)
+    kept = []
+    for finding in findings:
+        reply = finding.reply.text if finding.reply else ""
+        flagged = reply[finding.violation.start:finding.violation.end]
+        key = hashlib.sha256("\x1f".join((finding.path, finding.code, reply, flagged)).encode("utf-8")).hexdigest()[:24]
+        if remaining[key] > 0:
+            remaining[key] -= 1
             kept.append(finding)
-        files.append(FileReport(**{**file_report.__dict__, "findings": tuple(kept)}))
-    return CheckReport(tuple(files), report.ruleset, report.tokenizer, dropped, report.fixed, report.notes)
+    return kept
+
+
+def apply_baseline(report: CheckReport, baseline: Iterable[BaselineEntry]) -> CheckReport:
+    """The report without the findings the baseline accepts (each entry hides one finding);
+    scores are worked out from what is left, so hidden findings cost nothing."""
+    by_fingerprint: dict[str, list[BaselineEntry]] = {}
+    for entry in baseline:
+        by_fingerprint.setdefault(entry.fingerprint, []).append(entry)
+    hidden: set[int] = set()
+    candidates = [f for f in report.findings if f.code not in META_CODES]
+    for finding in candidates:  # first the exact matches: the words and their clause
+        waiting = by_fingerprint.get(fingerprint(finding))
+        if waiting:
+            waiting.pop()
+            hidden.add(id(finding))
+    left = [entry for entries in by_fingerprint.values() for entry in entries]
+    loose: dict[tuple[str, str], list[BaselineEntry]] = {}
+    for entry in left:
+        loose.setdefault((entry.path, entry.code), []).append(entry)
+    for finding in candidates:  # then the words alone, for a clause that was edited
+        entries = loose.get((finding.path, finding.code))
+        if id(finding) in hidden or not entries:
+            continue
+        flagged = _match_key(finding)[0]
+        for entry in entries:
+            old = _bare(entry.flagged)
+            if old and (old in flagged or flagged in old) and flagged:
+                entries.remove(entry)
+                hidden.add(id(finding))
+                break
+    files = [
+        dataclasses.replace(file_report, findings=tuple(f for f in file_report.findings if id(f) not in hidden))
+        for file_report in report.files
+    ]
+    stale = sorted((e for entries in loose.values() for e in entries), key=lambda e: (e.path, e.code, e.flagged))
+    return dataclasses.replace(report, files=tuple(files), baselined=report.baselined + len(hidden), stale_baseline=tuple(stale))

@@ -95,11 +95,12 @@ def main() -> None:
 @click.option("--tokenizer", type=click.Choice(["jieba", "jieba-rs", "auto"]), help="Segmentation backend.")
 @click.option("--color", "color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--lang", "language", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of the text summary (中文 or English).")
 def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, output_format, output_file, statistics,
           fix, unsafe_fixes, diff, baseline, update_baseline, scene, encoding, text_column, input_format,
-          respect_gitignore, tokenizer, color, exit_zero):
+          respect_gitignore, tokenizer, color, exit_zero, language):
     """Check reply-script files (YAML, TXT, CSV/TSV; directories recursively; - for stdin)."""
-    from .check import CheckReport, Checker, apply_baseline, discover, read_baseline, write_baseline
+    from .check import CheckReport, Checker, discover
     from .config import load_settings
     from .formats.writers import WRITERS
 
@@ -133,16 +134,11 @@ def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, o
     reports = tuple(checker.check_file(path, stdin_data if str(path) == "-" else None) for path in files)
     report = CheckReport(reports, str(settings.ruleset), checker.linter.tokenizer_name, fixed=fixed_total)
     if baseline is not None:
-        if update_baseline or not baseline.exists():
-            count = write_baseline(baseline, report.findings)
-            report = CheckReport(report.files, report.ruleset, report.tokenizer, fixed=fixed_total,
-                                 notes=(f"Baseline {baseline} recorded with {count} finding{'s' if count != 1 else ''}; later runs report only new ones.",))
-            report = apply_baseline(report, read_baseline(baseline))
-        else:
-            report = apply_baseline(report, read_baseline(baseline))
+        report = _with_baseline(report, baseline, update_baseline)
 
     writer = WRITERS[output_format]
-    rendered = writer(report, checker.linter, colour=_colour(color) and output_file is None, statistics=statistics)
+    rendered = writer(report, checker.linter, colour=_colour(color) and output_file is None, statistics=statistics,
+                      language=language)
     if output_file is not None:
         output_file.write_text(rendered, encoding="utf-8")
     else:
@@ -153,6 +149,27 @@ def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, o
     if not exit_zero and report.fails(settings.fail_on):
         sys.exit(EXIT_FINDINGS)
     sys.exit(EXIT_OK)
+
+
+def _with_baseline(report, baseline: Path, update: bool):
+    """Hide the findings ``baseline`` accepts; record it first when it is missing or ``update``
+    asks (a version 1 file is migrated: only the findings it accepted are written anew)."""
+    from dataclasses import replace
+
+    from .check import META_CODES, OldBaseline, apply_baseline, migrated_findings, read_baseline, write_baseline
+
+    if update or not baseline.exists():
+        accepted = [f for f in report.findings if f.code not in META_CODES]
+        migrated = False
+        if baseline.exists():
+            try:
+                read_baseline(baseline)
+            except OldBaseline as old:
+                accepted, migrated = migrated_findings(accepted, old.counts), True
+        count = write_baseline(baseline, accepted)
+        verb = "已迁移为新格式" if migrated else "已记录"
+        report = replace(report, notes=report.notes + (f"基线 {baseline} {verb}，共 {count} 条；以后只报告新出现的问题。",))
+    return apply_baseline(report, read_baseline(baseline))
 
 
 def _fix_one(checker, path: Path, stdin_data: bytes | None, unsafe: bool, *, write: bool, diffs: list[str]) -> int:

@@ -1,13 +1,17 @@
 """The Linter: text -> normalised text and tokens -> rules -> violations -> score. No I/O.
 
-Score model (documented in the README):
+Score model (documented in the README, "Score model"; one model for replies, conversations,
+files and runs):
 
 - every finding subtracts its rule's ``weight`` (ruleset data; defaults red 50, yellow 10,
-  green 15) from 100, and the result is clamped to 0..100;
-- the grade is the worst zone found: any red finding gives ``red`` (一票否决, one hit fails
-  the reply), otherwise any finding gives ``yellow``, none gives ``green``;
-- the value is capped by the grade, so a grade can always be read off the number:
-  red < 60 <= yellow < 85 <= green.
+  green 15) from 100, clamped to 0..100;
+- a red finding caps the value at 59 (一票否决: one hit fails the reply); without one the
+  value stays within 60..99 (a reply with a finding is never green, and only a red finding
+  fails it, however many small ones add up: auditors grade by the worst zone);
+- the grade is read off the value by the thresholds: red < 60 <= yellow < 100 = green, so the
+  grade and the score can never disagree;
+- an aggregate (a file, a run) is the mean of its replies' values, capped by its worst reply's
+  grade, so its grade is its worst reply's grade and still the thresholds of its value.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from .conversation import (
     order_messages,
 )
 from .errors import ConfigError
-from .model import SCENES, ZONE_SEVERITY, ZONES, ChatMessage, IntentHit, Score, Violation
+from .model import GRADE_FLOORS, SCENES, ZONE_SEVERITY, ZONES, ChatMessage, IntentHit, Score, Violation
 from .rules import ConditionRule, Rule
 from .rules.acts import act_spans, performed_acts
 from .rules.matching import PhraseAutomaton
@@ -40,8 +44,10 @@ from .text.analysis import Analysis, analyze
 from .text.normalize import normalize
 from .text.tokenize import Tokenizer, make_tokenizer
 
-#: Highest value each grade may carry: red < 60 <= yellow < 85 <= green.
-GRADE_CEILING = {"red": 59, "yellow": 84, "green": 100}
+#: Highest value each grade may carry (the thresholds read the other way).
+GRADE_CEILING = {"red": 59, "yellow": 99, "green": 100}
+#: The range a reply's value is kept in, by its worst finding's zone (None: no finding).
+VALUE_RANGE = {"red": (0, 59), "yellow": (60, 99), "green": (60, 99), None: (100, 100)}
 
 #: Distinct (reply, scene) results kept per Linter: template replies repeat heavily in logs.
 CACHE_SIZE = 16384
@@ -113,18 +119,38 @@ def scene_set(scene: str | Iterable[str] | None) -> frozenset[str]:
     return scenes
 
 
-def grade_of(violations: Iterable[Violation]) -> str:
-    worst = max((ZONE_SEVERITY[v.zone] for v in violations), default=None)
-    if worst is None:
-        return "green"
-    return "red" if worst == ZONE_SEVERITY["red"] else "yellow"
+def grade_of_score(value: int) -> str:
+    """The grade of a score by the README's thresholds: the only place a grade comes from."""
+    return next(grade for grade, floor in GRADE_FLOORS if value >= floor)
+
+
+def grade_of(violations: Iterable[Violation], weights: dict[str, int] | None = None) -> str:
+    """The grade of a reply with these findings (weights by code; by zone when not given)."""
+    violations = list(violations)
+    if weights is None:
+        from .rulesets import DEFAULT_WEIGHTS
+
+        weights = {v.code: DEFAULT_WEIGHTS[v.zone] for v in violations}
+    return score_violations(violations, weights).grade
 
 
 def score_violations(violations: Sequence[Violation], weights: dict[str, int]) -> Score:
-    grade = grade_of(violations)
-    raw = 100 - sum(weights.get(v.code, 0) for v in violations)
-    value = min(max(raw, 0), GRADE_CEILING[grade])
-    return Score(value=value, grade=grade, violations=tuple(violations))
+    worst = max((v.zone for v in violations), key=ZONE_SEVERITY.__getitem__, default=None)
+    low, high = VALUE_RANGE[worst]
+    value = min(max(100 - sum(weights.get(v.code, 0) for v in violations), low), high)
+    return Score(value=value, grade=grade_of_score(value), violations=tuple(violations))
+
+
+def combine_scores(scores: Iterable[Score]) -> Score | None:
+    """The score of a file or a run: the mean of its replies' values, capped by the worst
+    reply's grade (a file with a red reply is red however many good ones it has); None for
+    no replies."""
+    scores = list(scores)
+    if not scores:
+        return None
+    worst = max(scores, key=lambda score: ZONE_SEVERITY[score.grade]).grade
+    value = min(round(sum(score.value for score in scores) / len(scores)), GRADE_CEILING[worst])
+    return Score(value=value, grade=grade_of_score(value), violations=tuple(v for s in scores for v in s.violations))
 
 
 class Linter:
@@ -374,4 +400,4 @@ def default_linter() -> Linter:
     return _default_linter
 
 
-__all__ = ["Linter", "default_linter", "select_rules", "score_violations", "grade_of", "ZONES"]
+__all__ = ["Linter", "default_linter", "select_rules", "score_violations", "combine_scores", "grade_of", "grade_of_score", "ZONES"]

@@ -25,6 +25,9 @@ SCENE_NAMES_ZH: dict[str, str] = {
 
 Grade = Zone
 
+#: The README's score thresholds, the lowest value of each grade: red < 60 <= yellow < 100 = green.
+GRADE_FLOORS: tuple[tuple[Grade, int], ...] = (("green", 100), ("yellow", 60), ("red", 0))
+
 
 @dataclass(frozen=True, slots=True)
 class Span:
@@ -97,7 +100,8 @@ class Violation:
 
 @dataclass(frozen=True, slots=True)
 class Score:
-    """A reply's score: ``value`` 0..100, ``grade`` from the worst zone found."""
+    """A score: ``value`` 0..100 and its ``grade`` by the thresholds in ``GRADE_FLOORS``
+    (engine.py builds them; a grade that disagrees with its value is refused)."""
 
     value: int
     grade: Grade
@@ -108,6 +112,8 @@ class Score:
             raise ValueError(f"score {self.value} outside 0..100")
         if self.grade not in ZONES:
             raise ValueError(f"unknown grade {self.grade!r}")
+        if self.grade != next(grade for grade, floor in GRADE_FLOORS if self.value >= floor):
+            raise ValueError(f"grade {self.grade!r} disagrees with score {self.value} (thresholds {GRADE_FLOORS})")
 
 
 @dataclass(frozen=True, slots=True)
