@@ -490,7 +490,7 @@ def read_baseline(path: Path) -> list[BaselineEntry]:
     for number, item in enumerate(document["entries"], start=1):
         fields = {name: item.get(name) for name in BaselineEntry.__dataclass_fields__} if isinstance(item, dict) else {}
         if not fields or not all(isinstance(value, str) for value in fields.values()):
-            raise ConfigError(f"{path}: 第 {number} 条记录不完整，需要 path、code、name、flagged、excerpt、fingerprint 六个文本字段")
+            raise ConfigError(f"{path}: 基线文件的第 {number} 条记录不完整，需要 path、code、name、flagged、excerpt、fingerprint 六个文本字段")
         entries.append(BaselineEntry(**fields))
     return entries
 
