@@ -28,7 +28,11 @@ if TYPE_CHECKING:  # imported when a .gitignore is read: most runs (one file, pr
     import pathspec
 
 UNUSED_SUPPRESSION = ("KF001", "unused-suppression")
-META_CODES = {UNUSED_SUPPRESSION[0]}
+UNKNOWN_CODE = ("KF002", "unknown-code")
+UNKNOWN_DIRECTIVE = ("KF003", "unknown-directive")
+#: Findings of `check` about a file's suppressions, not about a reply: they cost no points.
+META_RULES = (UNUSED_SUPPRESSION, UNKNOWN_CODE, UNKNOWN_DIRECTIVE)
+META_CODES = {code for code, _ in META_RULES}
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,14 +226,28 @@ class Checker:
         select = settings.select
         if select is not None or settings.extend_select:
             select = tuple(select or ("ALL",)) + settings.extend_select
-        self.report_unused = _meta_selected(UNUSED_SUPPRESSION, select, settings.ignore)
+        self.reported_meta = {code for code, name in META_RULES if _meta_selected((code, name), select, settings.ignore)}
+        meta_selectors = META_CODES | {name for _, name in META_RULES}
         self.linter = linter or Linter(
             settings.ruleset,
-            select=[s for s in select if s not in META_CODES] if select is not None else None,
-            ignore=[s for s in settings.ignore if s not in META_CODES],
+            select=[s for s in select if s not in meta_selectors] if select is not None else None,
+            ignore=[s for s in settings.ignore if s not in meta_selectors],
             tokenizer=settings.tokenizer,
         )
         self.forced_kind = forced_kind
+        # What a suppression may name: any rule of the ruleset (selected or not) by code or by
+        # name, and check's own codes; anything else is an unknown code (KF002).
+        self.rule_codes: dict[str, str] = {}
+        for code, name in [*((rule.code, rule.name) for rule in self.linter.ruleset.rules), *META_RULES]:
+            self.rule_codes[code.upper()] = code
+            self.rule_codes[name.lower()] = code
+
+    def resolve(self, selector: str) -> str | None:
+        """The rule code a suppression's selector names (a code or a rule name), or None."""
+        return self.rule_codes.get(selector.upper()) or self.rule_codes.get(selector.lower())
+
+    def _resolved(self, selectors) -> set[str]:
+        return {code for code in map(self.resolve, selectors) if code is not None}
 
     def read(self, path: Path, data: bytes | None = None) -> ScriptFile:
         kind = kind_of(path, self.forced_kind)
@@ -254,30 +272,45 @@ class Checker:
     def _file_context(self, script: ScriptFile, path: Path) -> tuple[set[str], str | None]:
         """Codes ignored for the whole file (directives + per-file-ignores) and its default scene:
         worked out once per file, for checking and for fixing alike."""
-        return set(script.file_ignores) | set(self.settings.ignored_codes_for(path)), self.settings.scene_for(path)
+        return self._resolved(script.file_ignores) | self._resolved(self.settings.ignored_codes_for(path)), self.settings.scene_for(path)
 
     def lint_script(self, script: ScriptFile, path: Path, display: str) -> list[Finding]:
-        file_ignores, default_scene = self._file_context(script, path)
+        _, default_scene = self._file_context(script, path)
+        configured = self._resolved(self.settings.ignored_codes_for(path))
+        by_target: dict[tuple[int, int], list[int]] = {}
+        for number, suppression in enumerate(script.suppressions):
+            if suppression.target is not None:
+                by_target.setdefault(suppression.target, []).append(number)
+        whole_file = [number for number, suppression in enumerate(script.suppressions) if suppression.scope == "file"]
         used: set[tuple[int, str]] = set()
+
+        def suppressing(numbers: list[int], code: str) -> list[tuple[int, str]]:
+            return [(n, selector) for n in numbers for selector in script.suppressions[n].codes if self.resolve(selector) == code]
+
         findings: list[Finding] = []
         for index, message in enumerate(script.messages):
             scene = message.scene or default_scene
-            kept = []
+            own = by_target.get((message.line, message.column), [])
             for violation in self.linter.lint(message.text, scene=scene):
-                if violation.code in message.ignore:
-                    used.update(_matching(script.suppressions, message, violation.code))
-                    continue
-                if violation.code in file_ignores:
-                    used.update((i, violation.code) for i, s in enumerate(script.suppressions) if s.scope == "file" and violation.code in s.codes)
-                    continue
-                kept.append(violation)
-            for violation in kept:
-                findings.append(self._locate(script, display, message, violation, index))
-        if self.report_unused:
-            for index, suppression in enumerate(script.suppressions):
-                for code in suppression.codes:
-                    if (index, code) not in used:
-                        findings.append(_unused(display, suppression, code))
+                users = suppressing(own, violation.code) or suppressing(whole_file, violation.code)
+                if users:
+                    used.update(users)
+                elif violation.code not in configured:
+                    findings.append(self._locate(script, display, message, violation, index))
+        meta: list[Finding] = []
+        for number, suppression in enumerate(script.suppressions):
+            for selector in suppression.codes:
+                code = self.resolve(selector)
+                if code is None:
+                    meta.append(_meta_finding(display, suppression.line, UNKNOWN_CODE, _unknown_code_message(selector, self.rule_codes)))
+                elif (number, selector) not in used and code not in META_CODES:
+                    meta.append(_meta_finding(display, suppression.line, UNUSED_SUPPRESSION,
+                                              f"未使用的抑制「{selector}」：这里没有 {code} 的问题，请删除这条抑制，以免掩盖以后的问题。"))
+        meta.extend(_meta_finding(display, problem.line or 1, UNKNOWN_DIRECTIVE, problem.reason + "。")
+                    for problem in script.bad_directives)
+        # check's own findings obey --select/--ignore and a file's own disable-file of them
+        silenced = self._resolved(script.file_ignores) | configured
+        findings.extend(f for f in meta if f.code in self.reported_meta and f.code not in silenced)
         findings.sort(key=lambda f: (f.line, f.column, f.code))
         return findings
 
@@ -305,8 +338,9 @@ class Checker:
         for _ in range(8):
             edits = []
             for message in script.messages:
+                ignored = self._resolved(message.ignore) | file_ignores
                 for violation in self.linter.lint(message.text, scene=message.scene or default_scene):
-                    if violation.code in message.ignore or violation.code in file_ignores or replacement_of(violation, unsafe) is None:
+                    if violation.code in ignored or replacement_of(violation, unsafe) is None:
                         continue
                     source_range = message.source_range(violation.start, violation.end)
                     if source_range is None or "\n" in (replacement_of(violation, unsafe) or ""):
@@ -328,27 +362,18 @@ def _shifted(violation: Violation, start: int, end: int) -> Violation:
     return dataclasses.replace(violation, start=start, end=end)
 
 
-def _matching(suppressions: tuple[Suppression, ...], message: Message, code: str) -> set[tuple[int, str]]:
-    found = set()
-    for index, suppression in enumerate(suppressions):
-        if suppression.scope == "file" or code not in suppression.codes:
-            continue
-        if suppression.scope == "entry" or suppression.line < message.line:
-            # the nearest directive above the reply is the one that applied
-            found.add((index, code))
-    return {max(found)} if found else set()
+def _meta_finding(display: str, line: int, rule: tuple[str, str], message: str) -> Finding:
+    violation = Violation(code=rule[0], name=rule[1], zone="yellow", message=message, start=0, end=0)
+    return Finding(display, line, 1, line, 1, violation, None)
 
 
-def _unused(display: str, suppression: Suppression, code: str) -> Finding:
-    violation = Violation(
-        code=UNUSED_SUPPRESSION[0],
-        name=UNUSED_SUPPRESSION[1],
-        zone="yellow",
-        message=f"未使用的抑制指令 {code}:这里没有 {code} 的问题,请删除这条抑制,以免掩盖以后的问题",
-        start=0,
-        end=0,
-    )
-    return Finding(display, suppression.line, 1, suppression.line, 1, violation, None)
+def _unknown_code_message(selector: str, known: dict[str, str]) -> str:
+    import difflib  # only for a misspelt suppression
+
+    close = difflib.get_close_matches(selector.upper(), [k for k in known if k[:2] == "KF"], n=1, cutoff=0.6) or \
+        difflib.get_close_matches(selector.lower(), [k for k in known if k[:2] != "KF"], n=1, cutoff=0.6)
+    hint = f"是不是「{close[0]}」？" if close else "可用 kefu-lint rules 查看全部规则。"
+    return f"抑制里的「{selector}」不是任何规则的代码或名称，这条抑制不起作用：{hint}"
 
 
 def _meta_selected(meta: tuple[str, str], select, ignore) -> bool:

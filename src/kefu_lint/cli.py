@@ -96,9 +96,10 @@ def main() -> None:
 @click.option("--color", "color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--lang", "language", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of the text summary (中文 or English).")
+@click.option("--add-noqa", is_flag=True, help="Suppress every current finding in place (YAML: the entry's ignore:, TXT/CSV: a disable-next-line comment).")
 def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, output_format, output_file, statistics,
           fix, unsafe_fixes, diff, baseline, update_baseline, scene, encoding, text_column, input_format,
-          respect_gitignore, tokenizer, color, exit_zero, language):
+          respect_gitignore, tokenizer, color, exit_zero, language, add_noqa):
     """Check reply-script files (YAML, TXT, CSV/TSV; directories recursively; - for stdin)."""
     from .check import CheckReport, Checker, discover
     from .config import load_settings
@@ -118,6 +119,8 @@ def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, o
     checker = Checker(settings, forced_kind=None if input_format == "auto" else input_format)
 
     files = list(discover(paths, settings))
+    if add_noqa:
+        _add_noqa(checker, files)
     stdin_data = sys.stdin.buffer.read() if any(str(p) == "-" for p in files) else None
     fixed_total = 0
     diffs: list[str] = []
@@ -149,6 +152,51 @@ def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, o
     if not exit_zero and report.fails(settings.fail_on):
         sys.exit(EXIT_FINDINGS)
     sys.exit(EXIT_OK)
+
+
+def _add_noqa(checker, files: list[Path]) -> None:
+    """``--add-noqa``: write a suppression for every current finding, then exit (0 when every
+    finding is now suppressed, 1 when some reply could not take one, 2 on an input error)."""
+    from .check import META_CODES
+    from .errors import ConfigError, InputError
+    from .formats.noqa import add_suppressions
+
+    if any(str(path) == "-" for path in files):
+        raise ConfigError("--add-noqa 会改写文件，不能用于标准输入（-）")
+    added = replies = 0
+    left: list[str] = []
+    failed = False
+    for path in files:
+        try:
+            script = checker.read(path)
+        except InputError as error:
+            click.echo(f"error: {error}", err=True)
+            failed = True
+            continue
+        codes: dict[int, set[str]] = {}
+        count: dict[int, int] = {}
+        for finding in checker.lint_script(script, path, str(path)):
+            if finding.reply_index is not None and finding.code not in META_CODES:
+                codes.setdefault(finding.reply_index, set()).add(finding.code)
+                count[finding.reply_index] = count.get(finding.reply_index, 0) + 1
+        if not codes:
+            continue
+        text, refused = add_suppressions(script, {i: sorted(c) for i, c in codes.items()})
+        after = checker.read(path, text.encode(script.encoding))
+        if len(after.messages) != len(script.messages) or after.problems != script.problems:
+            click.echo(f"error: {path}: 添加抑制会改变文件结构，未修改此文件", err=True)
+            failed = True
+            continue
+        path.write_bytes(text.encode(script.encoding))
+        for index in refused:
+            message = script.messages[index]
+            left.append(f"{path}:{message.line}:{message.column}: 多行文本不能改写为带 ignore 的条目，请手动添加 ignore: [{', '.join(sorted(codes[index]))}]")
+        replies += len(codes) - len(refused)
+        added += sum(n for i, n in count.items() if i not in refused)
+    for line in left:
+        click.echo(line)
+    click.echo(f"已为 {replies} 条回复添加抑制，共 {added} 个问题。")
+    sys.exit(EXIT_ERROR if failed else EXIT_FINDINGS if left else EXIT_OK)
 
 
 def _with_baseline(report, baseline: Path, update: bool):
