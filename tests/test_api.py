@@ -47,7 +47,7 @@ def test_scene_only_rules_fire_only_in_their_scene():
     assert not kefu_lint.lint(reply)
     assert [v.code for v in kefu_lint.lint(reply, scene="closing")] == ["KF301"]
     suggestion = kefu_lint.lint(reply, scene="closing")[0].suggestion
-    assert suggestion == "好的,已经给您处理好了感谢您的信任，祝您购物愉快!"
+    assert suggestion == "好的，已经给您处理好了。感谢您的信任，祝您购物愉快！"  # its own sentence, full-width marks
 
 
 def test_unknown_scene_is_a_clear_error():

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import regex
 
 from .config import Settings
-from .engine import Linter, apply_edits, combine_scores, replacement_of, score_violations
+from .engine import Linter, combine_scores, score_violations
 from .errors import ConfigError, InputError
 from .formats.scripts import SCRIPT_SUFFIXES, Problem, ScriptFile, Suppression, kind_of, read_script_file
 from .model import ZONE_SEVERITY, Message, Score, Violation
@@ -233,6 +233,7 @@ class Checker:
             select=[s for s in select if s not in meta_selectors] if select is not None else None,
             ignore=[s for s in settings.ignore if s not in meta_selectors],
             tokenizer=settings.tokenizer,
+            shop_numbers=settings.shop_numbers,
         )
         self.forced_kind = forced_kind
         # What a suppression may name: any rule of the ruleset (selected or not) by code or by
@@ -329,37 +330,60 @@ class Checker:
     # -- fixes --
 
     def fix_script(self, path: Path, data: bytes, unsafe: bool) -> tuple[bytes, int]:
-        """Apply fixes to one file's bytes until none is left; every other byte stays as it was."""
+        """Apply fixes to one file's bytes; every byte outside the changed characters stays.
+
+        Each reply is fixed by the engine (``Linter.fix``: the same rewrite as the API, kept
+        only when it reads well), and the difference between its old and new text is written
+        back at the characters' source positions. A reply whose changes cannot be placed (an
+        escape or a fold inside them) or that would not read back as written is left alone.
+        """
         script = self.read(path, data)
-        original_count = len(script.messages)
-        total = 0
-        # Directives are comments and fixes never touch them, so the file context holds across passes.
         file_ignores, default_scene = self._file_context(script, path)
-        for _ in range(8):
-            edits = []
-            for message in script.messages:
-                ignored = self._resolved(message.ignore) | file_ignores
-                for violation in self.linter.lint(message.text, scene=message.scene or default_scene):
-                    if violation.code in ignored or replacement_of(violation, unsafe) is None:
-                        continue
-                    source_range = message.source_range(violation.start, violation.end)
-                    if source_range is None or "\n" in (replacement_of(violation, unsafe) or ""):
-                        continue
-                    edits.append(_shifted(violation, *source_range))
-            new_text, used = apply_edits(script.text, edits, unsafe)
-            if not used:
-                break
-            candidate = self.read(path, new_text.encode(script.encoding))
-            if len(candidate.messages) != original_count:
-                # The edit changed the file's structure (quoting, columns): keep what we had.
-                break
-            script = candidate
-            total += len(used)
-        return script.text.encode(script.encoding), total
+        planned: dict[int, tuple[str, list[tuple[int, int, str]], int]] = {}
+        for index, message in enumerate(script.messages):
+            new_text, used = self.linter.fix(message.text, scene=message.scene or default_scene, unsafe=unsafe,
+                                             exclude=self._resolved(message.ignore) | file_ignores)
+            edits = _source_edits(message, new_text) if used and new_text != message.text else None
+            if edits:
+                planned[index] = (new_text, edits, len(used))
+        for _ in range(2):  # a second try without the replies that did not read back
+            text = _with_edits(script.text, [edit for _, edits, _ in planned.values() for edit in edits])
+            candidate = self.read(path, text.encode(script.encoding))
+            if len(candidate.messages) != len(script.messages):
+                planned = {}
+                continue
+            wrong = [i for i, (expected, _, _) in planned.items() if candidate.messages[i].text != expected]
+            if not wrong:
+                return text.encode(script.encoding), sum(count for _, _, count in planned.values())
+            planned = {i: plan for i, plan in planned.items() if i not in wrong}
+        return script.text.encode(script.encoding), 0
 
 
-def _shifted(violation: Violation, start: int, end: int) -> Violation:
-    return dataclasses.replace(violation, start=start, end=end)
+def _source_edits(message: Message, new_text: str) -> list[tuple[int, int, str]] | None:
+    """The reply's change as (start, end, replacement) edits of the source, or None when a
+    changed range is not one contiguous run of source characters."""
+    from difflib import SequenceMatcher
+
+    edits = []
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, message.text, new_text, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        source_range = message.source_range(i1, i2)
+        replacement = new_text[j1:j2]
+        if source_range is None or "\n" in replacement or "\r" in replacement:
+            return None
+        edits.append((*source_range, replacement))
+    return edits
+
+
+def _with_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
+    pieces, position = [], 0
+    for start, end, replacement in sorted(edits):
+        pieces.append(text[position:start])
+        pieces.append(replacement)
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
 
 
 def _meta_finding(display: str, line: int, rule: tuple[str, str], message: str) -> Finding:

@@ -27,7 +27,7 @@ FAIL_ON = ("red", "yellow", "green", "never")
 CONFIG_FILES = ("pyproject.toml", "kefu-lint.toml", ".kefu-lint.yaml")
 KEYS = {
     "ruleset", "select", "extend-select", "ignore", "per-file-ignores", "exclude", "extend-exclude",
-    "fail-on", "scenes", "tokenizer", "respect-gitignore", "encoding", "text-column",
+    "fail-on", "scenes", "tokenizer", "respect-gitignore", "encoding", "text-column", "shop-numbers",
 }
 DEFAULT_EXCLUDE = (".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".mypy_cache", ".pytest_cache")
 
@@ -48,6 +48,8 @@ class Settings:
     respect_gitignore: bool = True
     encoding: str | None = None
     text_column: str | None = None
+    #: The shop's own numbers (hotline, return-address phone): never flagged nor masked.
+    shop_numbers: tuple[str, ...] = ()
 
     def merged(self, **overrides: Any) -> "Settings":
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
@@ -186,6 +188,8 @@ KEY_TYPES: dict[str, _ValueType] = {
     "encoding": _ValueType("the name of a text encoding, e.g. \"gb18030\"", _is_text),
     "text-column": _ValueType("a column name or a 1-based column number",
                               lambda value: _is_text(value) or (type(value) is int and value >= 1)),
+    "shop-numbers": _ValueType("a list of the shop's own phone numbers, e.g. [\"400-820-8820\"]",
+                               lambda value: _is_text_list(value) and all(any(c.isdigit() for c in item) for item in value)),
 }
 assert set(KEY_TYPES) == KEYS
 
@@ -246,4 +250,5 @@ def settings_from(data: dict, path: Path) -> Settings:
         respect_gitignore=data.get("respect-gitignore"),
         encoding=data.get("encoding"),
         text_column=str(data["text-column"]) if data.get("text-column") is not None else None,
+        shop_numbers=listed("shop-numbers"),
     )

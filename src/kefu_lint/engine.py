@@ -17,6 +17,8 @@ files and runs):
 from __future__ import annotations
 
 import threading
+
+import regex
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
@@ -42,6 +44,7 @@ from .rules.triggers import TriggerIndex
 from .rulesets import Ruleset, load_ruleset
 from .text.analysis import Analysis, analyze
 from .text.normalize import normalize
+from .text.punctuation import full_width_punctuation
 from .text.tokenize import Tokenizer, make_tokenizer
 
 #: Highest value each grade may carry (the thresholds read the other way).
@@ -86,15 +89,19 @@ def replacement_of(violation: Violation, unsafe: bool) -> str | None:
     """The text that replaces the finding's span: its safe fix, or with ``unsafe`` its suggestion."""
     if violation.fix is not None:
         return violation.fix
-    return violation.suggestion if unsafe else None
+    if not unsafe or violation.advice_only or violation.suggestion is None:
+        return None
+    return violation.suggestion.removesuffix("…")  # 「很抱歉，暂时无法…」 + the rest of the reply
 
 
 def apply_edits(text: str, violations: Sequence[Violation], unsafe: bool = False) -> tuple[str, list[Violation]]:
-    """Apply the non-overlapping replacements left to right; overlapping ones are skipped."""
+    """Apply the non-overlapping replacements left to right; overlapping ones are skipped.
+    With ``unsafe``, of two starting together the longer goes first: a suggestion for 「你问问
+    仓库」 replaces the words that the safe fix of 「你」 would only touch."""
     used: list[Violation] = []
     pieces: list[str] = []
     position = 0
-    for violation in sorted(violations, key=lambda v: (v.start, v.end)):
+    for violation in sorted(violations, key=lambda v: (v.start, -v.end if unsafe else v.end)):
         replacement = replacement_of(violation, unsafe)
         if replacement is None or violation.start < position:
             continue
@@ -168,8 +175,12 @@ class Linter:
         select: Iterable[str] | None = None,
         ignore: Iterable[str] | None = None,
         tokenizer: str = "jieba",
+        shop_numbers: Iterable[str] = (),
     ) -> None:
         self.ruleset = ruleset if isinstance(ruleset, Ruleset) else load_ruleset(ruleset)
+        #: The shop's own numbers (hotline, return-address phone), digits only: no rule flags
+        #: them, so no fix masks them (``shop-numbers`` in the config).
+        self.shop_numbers = frozenset(filter(None, map(_digits, shop_numbers)))
         self.rules: tuple[Rule, ...] = tuple(select_rules(self.ruleset.rules, select, ignore))
         self.weights = {rule.code: rule.weight for rule in self.ruleset.rules}
         self.tokenizer: Tokenizer = make_tokenizer(tokenizer, self.ruleset.tokenizer_words())
@@ -339,21 +350,56 @@ class Linter:
     def score_violations(self, violations: Sequence[Violation]) -> Score:
         return score_violations(violations, self.weights)
 
-    def fix(self, text: str, *, scene: str | Iterable[str] | None = None, unsafe: bool = False) -> tuple[str, list[Violation]]:
+    def fix(self, text: str, *, scene: str | Iterable[str] | None = None, unsafe: bool = False,
+            exclude: Iterable[str] = ()) -> tuple[str, list[Violation]]:
         """Apply fixes until none is left: ``(fixed text, the findings that were fixed)``.
 
-        Safe fixes only, unless ``unsafe`` also applies suggestions. Overlapping edits wait
-        for the next pass, so applying the result again changes nothing (idempotent).
+        Safe fixes only, unless ``unsafe`` also applies suggestions; findings of the codes in
+        ``exclude`` (suppressed ones) are left alone. Overlapping edits wait for the next pass,
+        so applying the result again changes nothing (idempotent).
+
+        A reply rewritten with suggestions is written in Chinese punctuation throughout, and
+        is kept only when it reads well (``reads_well``): otherwise the suggestions stay advice
+        and only the safe fixes are applied, rather than a reply that contradicts itself.
         """
+        exclude = frozenset(exclude)
+        safe_text, safe_applied = self._apply_fixes(text, scene, False, exclude)
+        if not unsafe:
+            return safe_text, safe_applied
+        rewritten, applied = self._apply_fixes(text, scene, True, exclude)
+        if all(v.fix is not None for v in applied):
+            return rewritten, applied  # no suggestion was needed: the safe result
+        rewritten = full_width_punctuation(rewritten)
+        # A red finding must be rewritten by its own suggestion: one that went away only
+        # because another suggestion offered help now excuses words still telling the
+        # customer to go away (「我马上帮您查询一下，您问问仓库吧」).
+        red = Counter(v.code for v in self.lint(text, scene=scene) if v.zone == "red" and v.code not in exclude)
+        rewritten_red = Counter(v.code for v in applied if v.zone == "red")
+        if any(rewritten_red[code] < count for code, count in red.items()) or not self.reads_well(text, rewritten, scene=scene):
+            return safe_text, safe_applied
+        return rewritten, applied
+
+    def _apply_fixes(self, text: str, scene, unsafe: bool, exclude: frozenset[str]) -> tuple[str, list[Violation]]:
         applied: list[Violation] = []
         for _ in range(MAX_FIX_PASSES):
-            edits = [v for v in self.lint(text, scene=scene) if replacement_of(v, unsafe) is not None]
+            edits = [v for v in self.lint(text, scene=scene) if v.code not in exclude and replacement_of(v, unsafe) is not None]
             new_text, used = apply_edits(text, edits, unsafe)
             if not used or new_text == text:
                 break
             applied.extend(used)
             text = new_text
         return text, applied
+
+    def reads_well(self, original: str, rewritten: str, *, scene: str | Iterable[str] | None = None) -> bool:
+        """Whether a reply rewritten by suggestions can replace ``original``: it refuses or
+        deflects nowhere (no red finding left: 「我马上帮您查询一下，您问问仓库吧」 offers help
+        and pushes the customer away at once), brings no problem of its own, and has no word
+        doubled or pronoun stacked by a replacement (「快递快递」, 「我们我帮您」)."""
+        before = {v.code for v in self.lint(original, scene=scene)}
+        after = self.lint(rewritten, scene=scene)
+        if any(v.zone == "red" or v.code not in before for v in after):
+            return False
+        return not any(pattern.search(rewritten) and not pattern.search(original) for pattern in _SPLICE_FAULTS)
 
     def _select_for_scenes(self, scenes: frozenset[str], in_conversation: bool) -> tuple[int, dict[int, Rule]]:
         """The rules that apply in ``scenes``: their bits in the trigger mask, and each by its
@@ -372,13 +418,40 @@ class Linter:
         analysis = analyze(text, self.tokenizer)
         to_run = self._triggers.fired(analysis.text) & applicable
         found: list[Violation] = []
+        own = _own_number_spans(text, self.shop_numbers) if self.shop_numbers else ()
         while to_run:  # the set bits in rule order; a clean reply usually has none
             bit = to_run & -to_run
-            found.extend(by_bit[bit].check(analysis))
+            rule = by_bit[bit]
+            found_here = rule.check(analysis)
+            if own and not rule.whole_reply:
+                found_here = (v for v in found_here if not _only_own_numbers(text, v, own))
+            found.extend(found_here)
             to_run ^= bit
         if len(found) > 1:
             found.sort(key=lambda v: (v.start, v.end, v.code))
         return tuple(found)
+
+
+#: What a replacement spliced into a reply must not leave behind: a word written twice
+#: (快递快递), or a subject pronoun followed by the suggestion's own (我们我帮您, 你我帮您).
+_SPLICE_FAULTS = (
+    regex.compile(r"(\p{Han}{2,})\1"),
+    regex.compile(r"(?:我们|咱们|你们|我|你|您)(?:我们|我)(?=帮|来|马上|为|再|把|会|这就)"),
+)
+_NUMBER_RUN = regex.compile(r"\d(?:[\d\-]*\d)?")
+def _digits(text: str) -> str:
+    return "".join(str(int(c)) for c in text if c.isdigit())  # full-width digits count as digits
+
+
+def _own_number_spans(text: str, numbers: frozenset[str]) -> tuple[tuple[int, int], ...]:
+    """Where the shop's own numbers are written in ``text`` (digits compared, dashes ignored)."""
+    return tuple(match.span() for match in _NUMBER_RUN.finditer(text) if _digits(match.group()) in numbers)
+
+
+def _only_own_numbers(text: str, violation: Violation, own: tuple[tuple[int, int], ...]) -> bool:
+    """True when the finding is about numbers and every number it flags is the shop's own."""
+    runs = [m.span() for m in _NUMBER_RUN.finditer(text, violation.start, violation.end)]
+    return bool(runs) and all(any(s <= start and end <= e for s, e in own) for start, end in runs)
 
 
 def _check_role(role: str) -> None:

@@ -73,7 +73,9 @@ class Violation:
 
     ``text[start:end]`` is the flagged words. ``suggestion`` is better wording for those
     words (applied only by ``--unsafe-fixes``); ``fix`` is a replacement that is safe to
-    apply automatically.
+    apply automatically. ``advice_only`` marks a suggestion that cannot replace the flagged
+    words where they stand (a clause of its own in the middle of one): it is shown, never
+    applied. A suggestion ending in ``…`` continues with the rest of the reply.
     """
 
     code: str
@@ -86,6 +88,7 @@ class Violation:
     fix: str | None = None
     #: Set when the finding was judged by intent (rules/acts.py): why it fired.
     evidence: Evidence | None = None
+    advice_only: bool = False
 
     def __post_init__(self) -> None:
         if self.zone not in ZONES:

@@ -144,7 +144,8 @@ def _snippet(finding: Finding, colour: bool) -> list[str]:
     if v.fix is not None:
         lines.append(f"{pad} = {_style('修复', colour, fg='cyan')}: {text[v.start:v.end]} → {v.fix}")
     elif v.suggestion:
-        lines.append(f"{pad} = {_style('建议', colour, fg='cyan')}: {v.suggestion}")
+        label = "建议（请整句改写，不能直接替换）" if v.advice_only else "建议"
+        lines.append(f"{pad} = {_style(label, colour, fg='cyan')}: {v.suggestion}")
     if v.evidence is not None:
         lines.append(f"{pad} = {_style('依据', colour, fg='cyan')}: {evidence_text(v.evidence)}")
     return lines
@@ -245,6 +246,7 @@ def finding_dict(finding: Finding) -> dict:
         "start": v.start,
         "end": v.end,
         "suggestion": v.suggestion,
+        "advice_only": v.advice_only,
         "fix": v.fix,
         "fixable": finding.fixable,
         "points": finding.points,
