@@ -373,9 +373,13 @@ class Linter:
         # A red finding must be rewritten by its own suggestion: one that went away only
         # because another suggestion offered help now excuses words still telling the
         # customer to go away (「我马上帮您查询一下，您问问仓库吧」).
-        red = Counter(v.code for v in self.lint(text, scene=scene) if v.zone == "red" and v.code not in exclude)
+        # And a rewrite fixes the reply's own problems: a suggestion that another rule then
+        # flags (and rewrites again) took the reply somewhere it was not.
+        original = self.lint(text, scene=scene)
+        red = Counter(v.code for v in original if v.zone == "red" and v.code not in exclude)
         rewritten_red = Counter(v.code for v in applied if v.zone == "red")
-        if any(rewritten_red[code] < count for code, count in red.items()) or not self.reads_well(text, rewritten, scene=scene):
+        strays = {v.code for v in applied} - {v.code for v in original}
+        if strays or any(rewritten_red[code] < count for code, count in red.items()) or not self.reads_well(text, rewritten, scene=scene):
             return safe_text, safe_applied
         return rewritten, applied
 
@@ -437,6 +441,8 @@ class Linter:
 _SPLICE_FAULTS = (
     regex.compile(r"(\p{Han}{2,})\1"),
     regex.compile(r"(?:我们|咱们|你们|我|你|您)(?:我们|我)(?=帮|来|马上|为|再|把|会|这就)"),
+    # a sentence's opening (an apology, a condition) run on from the words before it
+    regex.compile(r"\p{Han}(?:很抱歉|非常抱歉)|(?:我们|我|您)(?:如有问题|如果您)"),
 )
 _NUMBER_RUN = regex.compile(r"\d(?:[\d\-]*\d)?")
 def _digits(text: str) -> str:

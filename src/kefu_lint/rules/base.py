@@ -346,6 +346,8 @@ def _fits_clause(text: str, end: int, suggestion: str) -> bool:
     clause (「不知道，…」 → 「我马上帮您查询一下，…」), or, for one ending in …, where the
     reply goes on (「不能退款」 → 「很抱歉，暂时无法退款」). 「不会掉色的」 → 「请您放心掉色的」
     would say the opposite: there the suggestion is advice."""
+    if text[end:end + 1] in ("?", "？") and not suggestion.endswith(("吗", "？", "?")):
+        return False  # 「看不懂吗？」 → 「我再为您详细说明一下？」 would ask a statement
     return (_CLAUSE_END.match(text, end) is not None) != suggestion.endswith("…")
 
 
