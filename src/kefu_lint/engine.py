@@ -17,12 +17,12 @@ files and runs):
 from __future__ import annotations
 
 import threading
-
-import regex
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
+
+import regex
 
 from .conversation import (
     AgentResult,
@@ -445,8 +445,11 @@ _SPLICE_FAULTS = (
     regex.compile(r"\p{Han}(?:很抱歉|非常抱歉)|(?:我们|我|您)(?:如有问题|如果您)"),
 )
 _NUMBER_RUN = regex.compile(r"\d(?:[\d\-]*\d)?")
+
+
 def _digits(text: str) -> str:
-    return "".join(str(int(c)) for c in text if c.isdigit())  # full-width digits count as digits
+    # full-width digits count as digits; ² is no digit of a phone number (and int("²") fails)
+    return "".join(str(int(c)) for c in text if c.isdecimal())
 
 
 def _own_number_spans(text: str, numbers: frozenset[str]) -> tuple[tuple[int, int], ...]:
