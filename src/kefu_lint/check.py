@@ -8,7 +8,9 @@ from __future__ import annotations
 import dataclasses
 
 import json
+import math
 import os
+import stat
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -27,12 +29,26 @@ from .model import ZONE_SEVERITY, Message, Score, Violation
 if TYPE_CHECKING:  # imported when a .gitignore is read: most runs (one file, pre-commit) never need it
     import pathspec
 
-UNUSED_SUPPRESSION = ("KF001", "unused-suppression")
-UNKNOWN_CODE = ("KF002", "unknown-code")
-UNKNOWN_DIRECTIVE = ("KF003", "unknown-directive")
-#: Findings of `check` about a file's suppressions, not about a reply: they cost no points.
-META_RULES = (UNUSED_SUPPRESSION, UNKNOWN_CODE, UNKNOWN_DIRECTIVE)
-META_CODES = {code for code, _ in META_RULES}
+@dataclass(frozen=True, slots=True)
+class MetaRule:
+    """A finding `check` makes about the input itself rather than about a reply."""
+
+    code: str
+    name: str
+    zone: str
+    summary: str
+
+
+#: An entry, row, line or file that could not be read (or only in part): reported in every
+#: output format, never baselined, and it fails the run unless ``allow-unreadable`` is set.
+UNREADABLE = MetaRule("KF000", "unreadable-input", "red", "输入中有无法读取的条目、行或文件：它们没有被检查（或只检查了一部分），修好它们，本次结果才算完整。")
+UNUSED = MetaRule("KF001", "unused-suppression", "yellow", "一条 ignore: 或 # kefu-lint: disable-… 抑制指令没有抑制任何问题。")
+UNKNOWN_CODE = MetaRule("KF002", "unknown-code", "yellow", "抑制里写的代码或名称不是任何规则，这条抑制不起作用。")
+UNKNOWN_DIRECTIVE = MetaRule("KF003", "unknown-directive", "yellow", "一条 # kefu-lint: 注释不是能识别的指令（未知指令、缺少代码，或在 YAML 里用了 disable-next-line）。")
+#: Findings of `check` about the input, not about a reply: they cost no points.
+META_RULES = (UNREADABLE, UNUSED, UNKNOWN_CODE, UNKNOWN_DIRECTIVE)
+UNUSED_SUPPRESSION = (UNUSED.code, UNUSED.name)
+META_CODES = {rule.code for rule in META_RULES}
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +112,10 @@ class FileReport:
     def grade(self) -> str | None:
         return self.total.grade if self.total else None
 
+    @property
+    def unreadable(self) -> list[Finding]:
+        return [f for f in self.findings if f.code == UNREADABLE.code]
+
 
 @dataclass(frozen=True)
 class CheckReport:
@@ -133,41 +153,76 @@ class CheckReport:
     def grade(self) -> str | None:
         return self.total.grade if self.total else None
 
+    @property
+    def unreadable(self) -> list[Finding]:
+        """KF000 findings: when there is one, not everything was checked and there is no grade."""
+        return [f for r in self.files for f in r.unreadable]
+
     def fails(self, fail_on: str) -> bool:
+        """Findings at or above ``fail_on`` (unreadable input has its own exit code, 2)."""
+        findings = [f for f in self.findings if f.code != UNREADABLE.code]
         if fail_on == "never":
             return False
-        return any(ZONE_SEVERITY[f.zone] >= ZONE_SEVERITY[fail_on] for f in self.findings) if fail_on != "green" else bool(self.findings)
+        return any(ZONE_SEVERITY[f.zone] >= ZONE_SEVERITY[fail_on] for f in findings) if fail_on != "green" else bool(findings)
 
 
 # ----------------------------------------------------------------------------- discovery
 
-def discover(paths: Iterable[Path], settings: Settings) -> Iterator[Path]:
-    """Files to check: explicit files always, directories walked for script files."""
+@dataclass(frozen=True, slots=True)
+class Unlisted:
+    """A path found that cannot be read as a file: a FIFO (reading it would wait forever), a
+    device, a symlink loop, a folder that cannot be listed. Reported as KF000, never skipped."""
+
+    path: Path
+    reason: str
+
+
+def discover(paths: Iterable[Path], settings: Settings) -> Iterator[Path | Unlisted]:
+    """Files to check: explicit files always, directories walked for script files; what
+    cannot be read as a file is an :class:`Unlisted` to report."""
     for path in paths:
         if str(path) == "-":
             yield path
             continue
-        if path.is_file():
-            yield path
+        if path.is_dir():
+            yield from _walk(path, settings)
             continue
-        if not path.exists():
+        if not os.path.lexists(path):
             raise InputError(f"{path}: no such file or directory")
-        yield from _walk(path, settings)
+        reason = _not_a_regular_file(path)
+        yield Unlisted(path, reason) if reason else path
 
 
-def _walk(root: Path, settings: Settings) -> Iterator[Path]:
+def _not_a_regular_file(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a file, or None when it is a regular file. Asked before
+    any read: opening a FIFO blocks until something writes to it."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        return f"cannot read: {error.strerror or error}"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO), not a file; not read (reading it would wait for a writer)"
+    return "not a regular file (a device or socket); not read"
+
+
+def _walk(root: Path, settings: Settings) -> Iterator[Path | Unlisted]:
     specs: list[tuple[Path, pathspec.PathSpec]] = []
+    real_root = _real(root)
     if settings.respect_gitignore:
-        for folder in [*reversed(root.resolve().parents), root.resolve()]:
+        for folder in [*reversed(real_root.parents), real_root]:
             spec = _gitignore(folder)
             if spec:
                 specs.append((folder, spec))
-    for directory, subdirectories, files in os.walk(root):
+    unlistable: list[OSError] = []
+    for directory, subdirectories, files in os.walk(root, onerror=unlistable.append):
+        yield from _unlisted_folders(unlistable)
         here = Path(directory)
-        if settings.respect_gitignore and here.resolve() != root.resolve():
-            spec = _gitignore(here.resolve())
+        if settings.respect_gitignore and _real(here) != real_root:
+            spec = _gitignore(_real(here))
             if spec:
-                specs.append((here.resolve(), spec))
+                specs.append((_real(here), spec))
         subdirectories[:] = sorted(
             d for d in subdirectories
             if not d.startswith(".") and not settings.excluded(here / d) and not _ignored(here / d, specs, True)
@@ -178,9 +233,27 @@ def _walk(root: Path, settings: Settings) -> Iterator[Path]:
                 continue
             if settings.excluded(candidate) or _ignored(candidate, specs, False):
                 continue
+            reason = _not_a_regular_file(candidate)
+            if reason:
+                yield Unlisted(candidate, reason)
+                continue
             if candidate.suffix.lower() in (".yaml", ".yml") and _is_ruleset(candidate):
                 continue  # a ruleset next to the scripts is configuration, not replies
             yield candidate
+    yield from _unlisted_folders(unlistable)
+
+
+def _unlisted_folders(errors: list[OSError]) -> Iterator[Unlisted]:
+    """The folders ``os.walk`` could not list since last asked (it reports them to ``onerror``
+    and would otherwise go on without them)."""
+    while errors:
+        error = errors.pop(0)
+        yield Unlisted(Path(error.filename or "?"), f"cannot list this folder: {error.strerror or error}; nothing in it was checked")
+
+
+def _real(path: Path) -> Path:
+    """The path with symlinks resolved; a loop stays as it is (``Path.resolve`` raises)."""
+    return Path(os.path.realpath(path))
 
 
 def _gitignore(folder: Path) -> pathspec.PathSpec | None:
@@ -197,7 +270,7 @@ def _gitignore(folder: Path) -> pathspec.PathSpec | None:
 
 
 def _ignored(path: Path, specs: list[tuple[Path, pathspec.PathSpec]], is_dir: bool) -> bool:
-    resolved = path.resolve()
+    resolved = _real(path)
     for folder, spec in specs:
         try:
             relative = resolved.relative_to(folder).as_posix()
@@ -223,11 +296,13 @@ class Checker:
 
     def __init__(self, settings: Settings, *, linter: Linter | None = None, forced_kind: str | None = None) -> None:
         self.settings = settings
-        select = settings.select
-        if select is not None or settings.extend_select:
-            select = tuple(select or ("ALL",)) + settings.extend_select
-        self.reported_meta = {code for code, name in META_RULES if _meta_selected((code, name), select, settings.ignore)}
-        meta_selectors = META_CODES | {name for _, name in META_RULES}
+        select = settings.selection
+        if any(selector.upper() == UNREADABLE.code or selector == UNREADABLE.name for selector in settings.ignore):
+            # Ignoring it would be the silent skip it exists to prevent.
+            raise ConfigError(f"{UNREADABLE.code} {UNREADABLE.name} cannot be ignored: what was not read is always reported; "
+                              "pass --allow-unreadable (or allow-unreadable = true) so that it does not fail the run")
+        self.reported_meta = {rule.code for rule in META_RULES if _meta_selected((rule.code, rule.name), select, settings.ignore)}
+        meta_selectors = META_CODES | {rule.name for rule in META_RULES}
         self.linter = linter or Linter(
             settings.ruleset,
             select=[s for s in select if s not in meta_selectors] if select is not None else None,
@@ -239,7 +314,7 @@ class Checker:
         # What a suppression may name: any rule of the ruleset (selected or not) by code or by
         # name, and check's own codes; anything else is an unknown code (KF002).
         self.rule_codes: dict[str, str] = {}
-        for code, name in [*((rule.code, rule.name) for rule in self.linter.ruleset.rules), *META_RULES]:
+        for code, name in [*((rule.code, rule.name) for rule in self.linter.ruleset.rules), *((m.code, m.name) for m in META_RULES)]:
             self.rule_codes[code.upper()] = code
             self.rule_codes[name.lower()] = code
 
@@ -257,17 +332,24 @@ class Checker:
         if kind is None:
             raise InputError(f"{path}: unsupported file type (use .yaml, .txt, .csv, .tsv or --input-format)")
         return read_script_file(
-            path, kind=kind, encoding=self.settings.encoding, text_column=self.settings.text_column, data=data
+            path, kind=kind, encoding=self.settings.encoding, text_column=self.settings.text_column, data=data,
+            group_scenes=dict(self.settings.group_scenes),
         )
 
-    def check_file(self, path: Path, data: bytes | None = None) -> FileReport:
+    def check_file(self, path: Path | Unlisted, data: bytes | None = None) -> FileReport:
+        """One file's report; a file or record that cannot be read is a KF000 finding in it."""
+        if isinstance(path, Unlisted):
+            display = self.settings.relative(path.path)
+            return _unreadable_file(display, kind_of(path.path, self.forced_kind) or "?", f"{display}: {path.reason}")
         display = "-" if str(path) == "-" else self.settings.relative(path)
         try:
             script = self.read(path, data)
         except InputError as error:
-            return FileReport(display, kind_of(path, self.forced_kind) or "?", 0, 0, error=str(error))
+            return _unreadable_file(display, kind_of(path, self.forced_kind) or "?", str(error))
         findings = self.lint_script(script, path, display)
-        problems = tuple(Problem(display, p.line, p.reason) for p in script.problems)
+        problems = tuple(Problem(display, p.line, p.reason, p.skipped) for p in script.problems)
+        findings.extend(_unreadable(problem) for problem in problems)
+        findings.sort(key=lambda f: (f.line, f.column, f.code))
         return FileReport(display, script.kind, len(script.messages), script.records, tuple(findings), problems)
 
     def _file_context(self, script: ScriptFile, path: Path) -> tuple[set[str], str | None]:
@@ -305,7 +387,7 @@ class Checker:
                 if code is None:
                     meta.append(_meta_finding(display, suppression.line, UNKNOWN_CODE, _unknown_code_message(selector, self.rule_codes)))
                 elif (number, selector) not in used and code not in META_CODES:
-                    meta.append(_meta_finding(display, suppression.line, UNUSED_SUPPRESSION,
+                    meta.append(_meta_finding(display, suppression.line, UNUSED,
                                               f"未使用的抑制「{selector}」：这里没有 {code} 的问题，请删除这条抑制，以免掩盖以后的问题。"))
         meta.extend(_meta_finding(display, problem.line or 1, UNKNOWN_DIRECTIVE, problem.reason + "。")
                     for problem in script.bad_directives)
@@ -359,6 +441,43 @@ class Checker:
         return script.text.encode(script.encoding), 0
 
 
+def _unreadable(problem: Problem, *, whole_file: bool = False) -> Finding:
+    what = "这个文件无法读取，整个文件都没有检查" if whole_file else "这一处无法正常读取"
+    violation = Violation(code=UNREADABLE.code, name=UNREADABLE.name, zone=UNREADABLE.zone,
+                          message=f"{what}：{problem.reason}", start=0, end=0)
+    line = problem.line or 1
+    return Finding(problem.path, line, 1, line, 1, violation, None)
+
+
+def _unreadable_file(display: str, kind: str, error: str) -> FileReport:
+    problem = Problem(display, None, error)
+    return FileReport(display, kind, 0, 1, (_unreadable(problem, whole_file=True),), error=error)
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Write ``data`` over the file at ``path`` all or nothing: into a temporary file beside
+    it, renamed over it once complete, so a failed write (a full disk, a file size limit)
+    leaves the file as it was instead of truncated. A read-only file is refused, not replaced."""
+    import tempfile  # fixes only: kept off the cold start
+
+    target = Path(os.path.realpath(path))  # a symlinked script keeps its link
+    if not os.access(target, os.W_OK):
+        raise PermissionError(13, "the file is read-only", str(path))
+    mode = stat.S_IMODE(os.stat(target).st_mode)
+    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".kefu-fix")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+
+
 def _source_edits(message: Message, new_text: str) -> list[tuple[int, int, str]] | None:
     """The reply's change as (start, end, replacement) edits of the source, or None when a
     changed range is not one contiguous run of source characters."""
@@ -386,8 +505,8 @@ def _with_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
     return "".join(pieces)
 
 
-def _meta_finding(display: str, line: int, rule: tuple[str, str], message: str) -> Finding:
-    violation = Violation(code=rule[0], name=rule[1], zone="yellow", message=message, start=0, end=0)
+def _meta_finding(display: str, line: int, rule: MetaRule, message: str) -> Finding:
+    violation = Violation(code=rule.code, name=rule.name, zone=rule.zone, message=message, start=0, end=0)
     return Finding(display, line, 1, line, 1, violation, None)
 
 
@@ -502,7 +621,7 @@ def write_baseline(path: Path, findings: Iterable[Finding]) -> int:
     try:
         path.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     except OSError as error:
-        raise ConfigError(f"{path}: 无法写入基线文件：{error.strerror or error}") from None
+        raise ConfigError(f"--baseline {path}: cannot write the baseline（无法写入基线文件）: {error.strerror or error}") from None
     return len(entries)
 
 
@@ -520,26 +639,38 @@ class OldBaseline(ConfigError):
 
 
 def read_baseline(path: Path) -> list[BaselineEntry]:
-    """The entries of a baseline file. A version 1 file raises ``OldBaseline``."""
+    """The entries of a baseline file; a version 1 file raises ``OldBaseline``; any other
+    shape is a ConfigError naming the file and what is wrong."""
+    def invalid(why: str) -> ConfigError:
+        return ConfigError(f"{path}: 不是 kefu-lint 基线文件（not a kefu-lint baseline file: {why}）")
+
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise ConfigError(f"{path}: 不是 kefu-lint 基线文件（{error}）") from None
-    version = document.get("kefu-lint-baseline") if isinstance(document, dict) else None
-    if version == 1 and isinstance(document.get("findings"), dict):
-        try:
-            counts = Counter({str(k): int(v) for k, v in document["findings"].items()})
-        except (TypeError, ValueError):
-            counts = None
-        if counts is not None:
-            raise OldBaseline(path, counts)
-    if version != BASELINE_VERSION or not isinstance(document.get("entries"), list):
-        raise ConfigError(f"{path}: 不是 kefu-lint 基线文件（需要 \"kefu-lint-baseline\": {BASELINE_VERSION} 和 \"entries\" 列表）")
+        document = json.loads(path.read_text(encoding="utf-8"), parse_constant=lambda name: math.nan)
+    except OSError as error:
+        raise ConfigError(f"--baseline {path}: cannot read: {error.strerror or error}") from None
+    except (ValueError, RecursionError) as error:
+        raise invalid(f"invalid JSON: {str(error)[:80]}") from None
+    if not isinstance(document, dict) or "kefu-lint-baseline" not in document:
+        raise invalid("no 'kefu-lint-baseline' version key")
+    version = document["kefu-lint-baseline"]
+    if type(version) is int and version == 1:
+        findings = document.get("findings")
+        if not isinstance(findings, dict):
+            raise invalid("'findings' must map fingerprints to counts")
+        for key, count in findings.items():
+            if type(count) is not int or not 1 <= count <= 1_000_000_000:
+                raise invalid(f"the count of {key[:24]!r} must be a whole number from 1, not {str(count)[:20]}")
+        raise OldBaseline(path, Counter(findings))
+    if type(version) is not int or version != BASELINE_VERSION:
+        raise invalid(f"version {str(version)[:20]!r}; this kefu-lint reads version {BASELINE_VERSION} "
+                      "(and migrates version 1 with --update-baseline)")
+    if not isinstance(document.get("entries"), list):
+        raise invalid("'entries' must be a list of accepted findings")
     entries = []
     for number, item in enumerate(document["entries"], start=1):
         fields = {name: item.get(name) for name in BaselineEntry.__dataclass_fields__} if isinstance(item, dict) else {}
         if not fields or not all(isinstance(value, str) for value in fields.values()):
-            raise ConfigError(f"{path}: 基线文件的第 {number} 条记录不完整，需要 path、code、name、flagged、excerpt、fingerprint 六个文本字段")
+            raise invalid(f"基线文件的第 {number} 条记录不完整，需要 path、code、name、flagged、excerpt、fingerprint 六个文本字段")
         entries.append(BaselineEntry(**fields))
     return entries
 

@@ -53,6 +53,20 @@ def _warning_to_stderr(message, category, filename, lineno, file=None, line=None
     click.echo(f"warning: {message}", err=True)
 
 
+def _config_option(command):
+    return click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
+                        help="Config file (default: [tool.kefu-lint] in pyproject.toml, kefu-lint.toml or .kefu-lint.yaml, found upward).")(command)
+
+
+def _project_settings(config_file: Path | None, paths=()):
+    """The project's settings, found as every command finds them: ``--config``, else the
+    first config upward from the first path given (the working directory when none is)."""
+    from .config import load_settings
+
+    first = next((Path(p) for p in paths if str(p) != "-"), Path("."))
+    return load_settings(first, config_file)
+
+
 class KefuGroup(click.Group):
     """Turns a user's mistake into one line on stderr and exit code 2, never a traceback."""
 
@@ -62,6 +76,12 @@ class KefuGroup(click.Group):
             return super().invoke(ctx)
         except KefuLintError as error:
             click.echo(f"error: {error}", err=True)
+            ctx.exit(EXIT_ERROR)
+        except BrokenPipeError:
+            # The reader went away (`| head`): an environment error, not findings (click's own
+            # handling exits 1). Later writes, and the flush at exit, go nowhere.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            click.echo("error: the output was closed before kefu-lint finished writing it (broken pipe)", err=True)
             ctx.exit(EXIT_ERROR)
 
 
@@ -73,7 +93,7 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path, allow_dash=True))
-@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False), help="Config file (default: found upward from the first path).")
+@_config_option
 @click.option("--ruleset", help="Shipped ruleset name (default, platform) or a YAML file.")
 @click.option("--select", help="Comma-separated codes, prefixes, names or zones to check (default ALL).")
 @click.option("--extend-select", help="Add to the selection.")
@@ -95,22 +115,24 @@ def main() -> None:
 @click.option("--tokenizer", type=click.Choice(["jieba", "jieba-rs", "auto"]), help="Segmentation backend.")
 @click.option("--color", "color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--allow-unreadable", is_flag=True, default=None,
+              help="Report unreadable entries, lines and files (KF000) without failing the run on them.")
 @click.option("--lang", "language", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of the text summary (中文 or English).")
 @click.option("--add-noqa", is_flag=True, help="Suppress every current finding in place (YAML: the entry's ignore:, TXT/CSV: a disable-next-line comment).")
 def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, output_format, output_file, statistics,
           fix, unsafe_fixes, diff, baseline, update_baseline, scene, encoding, text_column, input_format,
-          respect_gitignore, tokenizer, color, exit_zero, language, add_noqa):
+          respect_gitignore, tokenizer, color, exit_zero, allow_unreadable, language, add_noqa):
     """Check reply-script files (YAML, TXT, CSV/TSV; directories recursively; - for stdin)."""
     from .check import CheckReport, Checker, discover
-    from .config import load_settings
+    from .errors import ConfigError
     from .formats.writers import WRITERS
 
     paths = list(paths) or [Path(".")]
-    first = next((p for p in paths if str(p) != "-"), Path("."))
-    settings = load_settings(first, config_file)
+    settings = _project_settings(config_file, paths)
     settings = settings.merged(
         ruleset=ruleset, select=_codes(select), extend_select=_codes(extend_select), fail_on=fail_on,
         encoding=encoding, text_column=text_column, respect_gitignore=respect_gitignore, tokenizer=tokenizer,
+        allow_unreadable=allow_unreadable,
     )
     if ignore:
         settings = settings.merged(ignore=settings.ignore + _codes(ignore))
@@ -124,9 +146,11 @@ def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, o
     stdin_data = sys.stdin.buffer.read() if any(str(p) == "-" for p in files) else None
     fixed_total = 0
     diffs: list[str] = []
+    write_errors: list[str] = []
     if fix or diff:
         for path in files:
-            fixed_total += _fix_one(checker, path, stdin_data, unsafe_fixes, write=fix and not diff, diffs=diffs)
+            fixed_total += _fix_one(checker, path, stdin_data, unsafe_fixes, write=fix and not diff, diffs=diffs,
+                                    write_errors=write_errors)
         if diff:
             click.echo("".join(diffs), nl=False)
             click.echo(f"{fixed_total} fix{'es' if fixed_total != 1 else ''} would be applied.", err=True)
@@ -143,11 +167,16 @@ def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, o
     rendered = writer(report, checker.linter, colour=_colour(color) and output_file is None, statistics=statistics,
                       language=language)
     if output_file is not None:
-        output_file.write_text(rendered, encoding="utf-8")
+        try:
+            output_file.write_text(rendered, encoding="utf-8")
+        except OSError as error:
+            raise ConfigError(f"--output-file {output_file}: cannot write the report: {error.strerror or error}") from None
     else:
         click.echo(rendered, nl=False, color=_colour(color))
 
-    if report.errors:
+    for message in write_errors:
+        click.echo(f"error: {message}", err=True)
+    if write_errors or (report.unreadable and not settings.allow_unreadable):
         sys.exit(EXIT_ERROR)
     if not exit_zero and report.fails(settings.fail_on):
         sys.exit(EXIT_FINDINGS)
@@ -166,7 +195,13 @@ def _add_noqa(checker, files: list[Path]) -> None:
     added = replies = 0
     left: list[str] = []
     failed = False
+    from .check import Unlisted, replace_file
+
     for path in files:
+        if isinstance(path, Unlisted):
+            click.echo(f"error: {path.path}: {path.reason}", err=True)
+            failed = True
+            continue
         try:
             script = checker.read(path)
         except InputError as error:
@@ -187,7 +222,12 @@ def _add_noqa(checker, files: list[Path]) -> None:
             click.echo(f"error: {path}: 添加抑制会改变文件结构，未修改此文件", err=True)
             failed = True
             continue
-        path.write_bytes(text.encode(script.encoding))
+        try:
+            replace_file(path, text.encode(script.encoding))
+        except OSError as error:
+            click.echo(f"error: {path}: 无法写入：{error.strerror or error}", err=True)
+            failed = True
+            continue
         for index in refused:
             message = script.messages[index]
             left.append(f"{path}:{message.line}:{message.column}: 多行文本不能改写为带 ignore 的条目，请手动添加 ignore: [{', '.join(sorted(codes[index]))}]")
@@ -220,9 +260,13 @@ def _with_baseline(report, baseline: Path, update: bool):
     return apply_baseline(report, read_baseline(baseline))
 
 
-def _fix_one(checker, path: Path, stdin_data: bytes | None, unsafe: bool, *, write: bool, diffs: list[str]) -> int:
+def _fix_one(checker, path, stdin_data: bytes | None, unsafe: bool, *, write: bool, diffs: list[str],
+             write_errors: list[str]) -> int:
+    from .check import Unlisted, replace_file
     from .errors import InputError
 
+    if isinstance(path, Unlisted):
+        return 0  # reported by the check that follows
     is_stdin = str(path) == "-"
     try:
         data = stdin_data if is_stdin else path.read_bytes()
@@ -235,7 +279,12 @@ def _fix_one(checker, path: Path, stdin_data: bytes | None, unsafe: bool, *, wri
     if not count:
         return 0
     if write:
-        path.write_bytes(new_data)
+        try:
+            replace_file(path, new_data)
+        except OSError as error:
+            # The file is still checked (its findings show as unfixed); the run fails with exit 2.
+            write_errors.append(f"{checker.settings.relative(path)}: cannot write the fixes: {error.strerror or error}")
+            return 0
     else:
         script = checker.read(path, data)
         before = script.text.splitlines(keepends=True)
@@ -258,17 +307,24 @@ def _fix_one(checker, path: Path, stdin_data: bytes | None, unsafe: bool, *, wri
 @click.option("--partial", is_flag=True, help="The log starts mid-conversation: do not judge the greeting.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted audit of the same input.")
 @click.option("--restart", is_flag=True, help="Discard a previous audit of the same input and redo it.")
-@click.option("--ruleset", default="default", show_default=True)
+@click.option("--ruleset", help="Shipped ruleset name or a YAML file (default: the config's, else default).")
 @click.option("--select", help="Comma-separated codes, prefixes, names or zones.")
 @click.option("--ignore", help="Comma-separated codes, prefixes, names or zones to skip.")
-@click.option("--tokenizer", type=click.Choice(["jieba", "jieba-rs", "auto"]), default="jieba", show_default=True)
+@click.option("--tokenizer", type=click.Choice(["jieba", "jieba-rs", "auto"]), help="Segmentation backend (default: the config's, else jieba).")
+@_config_option
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
 @click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
               help="spark: run on Apache Spark (kefu-lint[spark]) and write Parquet to --out.")
 @click.option("--master", default="local[2]", show_default=True, help="Spark master URL, with --engine spark.")
 def audit(inputs, out_dir, database, report, columns, agent_role, customer_role, input_format, encoding, jobs, partial, resume,
-          restart, ruleset, select, ignore, tokenizer, progress, engine, master):
+          restart, ruleset, select, ignore, tokenizer, config_file, progress, engine, master):
     """Score chat logs (JSONL, CSV/TSV, .gz, - for stdin) per message, conversation and agent."""
+    settings = _project_settings(config_file, inputs)
+    ruleset = ruleset or settings.ruleset
+    tokenizer = tokenizer or settings.tokenizer
+    encoding = encoding or settings.encoding
+    select = _codes(select) if select else settings.selection
+    ignore = settings.ignore + (_codes(ignore) or ())
     if engine == "spark":
         _audit_on_spark(inputs, out_dir, columns, agent_role, customer_role, input_format, ruleset, select, ignore, tokenizer, master,
                         partial)
@@ -294,7 +350,7 @@ def _audit_locally(paths, out_dir, database, report, columns, agent_role, custom
     from .formats.report_html import write_report
 
     options = AuditOptions(
-        ruleset=ruleset, select=_codes(select), ignore=_codes(ignore) or (), tokenizer=tokenizer, columns=columns,
+        ruleset=ruleset, select=select, ignore=ignore, tokenizer=tokenizer, columns=columns,
         agent_role=agent_role, customer_role=customer_role, input_format=input_format, encoding=encoding, jobs=jobs,
         partial=partial,
     )
@@ -384,8 +440,8 @@ def _audit_on_spark(inputs, out_dir, columns, agent_role, customer_role, input_f
     mapping = ColumnMapping.parse(columns, agent_role, customer_role) if columns else None
     session = kefu_spark.session(master)
     try:
-        summary = kefu_spark.run_files(session, list(inputs), out_dir, ruleset=ruleset, select=_codes(select),
-                                       ignore=_codes(ignore) or (), tokenizer=tokenizer, mapping=mapping,
+        summary = kefu_spark.run_files(session, list(inputs), out_dir, ruleset=ruleset, select=select,
+                                       ignore=ignore, tokenizer=tokenizer, mapping=mapping,
                                        input_format=input_format, partial=partial)
     finally:
         session.stop()
@@ -395,17 +451,18 @@ def _audit_on_spark(inputs, out_dir, columns, agent_role, customer_role, input_f
 
 
 @main.command()
-@click.option("--ruleset", default="default", show_default=True)
+@click.option("--ruleset", help="Shipped ruleset name or a YAML file (default: the config's, else default).")
+@_config_option
 @click.option("--output-format", "-o", "output_format", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True,
               help="markdown: a table with each rule's summary, for a shop's own docs.")
 @click.option("--lang", "language", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of the markdown summaries.")
-def rules(ruleset, output_format, language):
+def rules(ruleset, config_file, output_format, language):
     """List the rules: code, name, zone, weight, scenes, fixable."""
     import json
 
     from .rulesets import load_ruleset
 
-    loaded = load_ruleset(ruleset)
+    loaded = load_ruleset(ruleset or _project_settings(config_file).ruleset)
     if output_format == "markdown":
         from .formats.rule_docs import rules_table
 
@@ -425,9 +482,10 @@ def rules(ruleset, output_format, language):
 
 @main.command()
 @click.argument("code")
-@click.option("--ruleset", default="default", show_default=True)
+@click.option("--ruleset", help="Shipped ruleset name or a YAML file (default: the config's, else default).")
+@_config_option
 @click.option("--lang", "language", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of the page (中文 or English).")
-def explain(code, ruleset, language):
+def explain(code, ruleset, config_file, language):
     """Print a rule's (or an intent's) documentation and examples.
 
     CODE is a rule's code or name, or an intent's name (``intent:NAME`` when a rule has
@@ -437,6 +495,7 @@ def explain(code, ruleset, language):
     from .formats.rule_docs import explain_intent, explain_rule
     from .rulesets import load_ruleset
 
+    ruleset = ruleset or _project_settings(config_file).ruleset
     loaded = load_ruleset(ruleset)
     intent_name = code.removeprefix("intent:")
     rule = None if intent_name != code else loaded.rule(code.upper()) or next((r for r in loaded.rules if r.name == code), None)
@@ -444,20 +503,30 @@ def explain(code, ruleset, language):
         click.echo(explain_intent(loaded, intent_name, language))
         return
     if rule is None:
+        from .check import META_RULES
+        from .model import ZONE_NAMES_ZH
+
+        meta = next((m for m in META_RULES if code.upper() == m.code or code == m.name), None)
+        if meta is not None:  # a finding `check` makes about the input itself
+            click.echo(f"# {meta.code} {meta.name}（{ZONE_NAMES_ZH[meta.zone]}，kefu-lint check）\n\n{meta.summary}")
+            return
         raise ConfigError(f"no rule {code!r} in ruleset {ruleset!r}; see 'kefu-lint rules'")
     click.echo(explain_rule(loaded, rule, language))
 
 
 @main.command(name="test")
-@click.argument("rulesets", nargs=-1, required=True)
-def test_ruleset(rulesets):
-    """Run a ruleset's own examples (like `vale test`): bad ones must be flagged, good ones not."""
+@click.argument("rulesets", nargs=-1)
+@_config_option
+def test_ruleset(rulesets, config_file):
+    """Run a ruleset's own examples (like `vale test`): bad ones must be flagged, good ones not.
+
+    RULESETS default to the configured ruleset."""
     from .engine import Linter
     from .rulesets import load_ruleset, run_example
 
     failures = 0
     total = 0
-    for name in rulesets:
+    for name in rulesets or (_project_settings(config_file).ruleset,):
         loaded = load_ruleset(name)
         linter = Linter(loaded)
         for rule in loaded.rules:
@@ -478,24 +547,31 @@ def test_ruleset(rulesets):
 
 
 @main.command()
-@click.argument("ruleset", default="default")
+@click.argument("ruleset", required=False)
+@_config_option
 @click.option("--output", "output_path", type=click.Path(path_type=Path, dir_okay=False), help="Model file (default: RULESET.intents.json beside the ruleset).")
 @click.option("--check", "check_only", is_flag=True, help="Exit 1 when the model beside the ruleset was not trained on its current examples.")
 @click.option("--seed", default=0, show_default=True, help="Seed for the held-out split.")
-def train(ruleset, output_path, check_only, seed):
-    """Rebuild the intent model from a ruleset's examples (needs kefu-lint[train])."""
+def train(ruleset, config_file, output_path, check_only, seed):
+    """Rebuild the intent model from a ruleset's examples (needs kefu-lint[train]).
+
+    RULESET defaults to the configured ruleset, else default."""
     from .errors import ConfigError
-    from .intent import fingerprint
+    from .intent import IntentDataError, fingerprint
     from .intent.classifier import IntentModel
     from .intent.train import format_reports
     from .intent.train import train as fit
     from .rulesets import load_ruleset
 
+    ruleset = ruleset or _project_settings(config_file).ruleset
     loaded = load_ruleset(ruleset)
     definitions = loaded.intents.definitions
     if not definitions:
         raise ConfigError(f"ruleset {ruleset!r} declares no intents")
-    digest = fingerprint(definitions)
+    try:  # the example files are read here, not when the ruleset loads
+        digest = fingerprint(definitions)
+    except IntentDataError as error:
+        raise ConfigError(str(error)) from None
     target = Path(output_path or loaded.intents.model_path)
     if check_only:
         current = IntentModel.load(target).fingerprint if target.is_file() else None

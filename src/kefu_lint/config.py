@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .formats.decode import text_encoding
+import os
+
+from .formats.decode import printable_name, text_encoding
+from .formats.scripts import GROUP_SCENES
 from .model import SCENES
 from .text.tokenize import TOKENIZER_NAMES
 
@@ -27,7 +30,8 @@ FAIL_ON = ("red", "yellow", "green", "never")
 CONFIG_FILES = ("pyproject.toml", "kefu-lint.toml", ".kefu-lint.yaml")
 KEYS = {
     "ruleset", "select", "extend-select", "ignore", "per-file-ignores", "exclude", "extend-exclude",
-    "fail-on", "scenes", "tokenizer", "respect-gitignore", "encoding", "text-column", "shop-numbers",
+    "fail-on", "scenes", "tokenizer", "respect-gitignore", "encoding", "text-column", "group-scenes", "allow-unreadable",
+    "shop-numbers",
 }
 DEFAULT_EXCLUDE = (".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".mypy_cache", ".pytest_cache")
 
@@ -50,18 +54,30 @@ class Settings:
     text_column: str | None = None
     #: The shop's own numbers (hotline, return-address phone): never flagged nor masked.
     shop_numbers: tuple[str, ...] = ()
+    #: A grouped YAML library's categories → the scene of their entries (added to GROUP_SCENES).
+    group_scenes: tuple[tuple[str, str], ...] = tuple(GROUP_SCENES.items())
+    #: Unreadable input (KF000) is still reported but does not fail the run.
+    allow_unreadable: bool = False
+
+    @property
+    def selection(self) -> tuple[str, ...] | None:
+        """``select`` with ``extend-select`` added (None: the ruleset's default selection)."""
+        if self.select is None and not self.extend_select:
+            return None
+        return tuple(self.select or ("ALL",)) + self.extend_select
 
     def merged(self, **overrides: Any) -> "Settings":
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
     def relative(self, path: Path) -> str:
-        try:
-            return path.resolve().relative_to(self.root.resolve()).as_posix()
-        except ValueError:
-            return path.as_posix()
+        """The path as reports show it: relative to the working directory, as ruff prints it
+        (so ``file:line`` opens from where the command ran, also in a sub-folder of the
+        project), printable whatever its bytes."""
+        return printable_name(_relative_to(path, Path.cwd()))
 
     def _matches(self, pattern: str, path: Path) -> bool:
-        relative = self.relative(path)
+        # Config globs are the project's: relative to the folder of the config file.
+        relative = _relative_to(path, self.root)
         return fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(path.name, pattern) or fnmatch.fnmatch(relative, pattern.rstrip("/") + "/*")
 
     def ignored_codes_for(self, path: Path) -> tuple[str, ...]:
@@ -79,6 +95,15 @@ class Settings:
 
     def excluded(self, path: Path) -> bool:
         return any(part in self.exclude for part in path.parts) or any(self._matches(p, path) for p in self.exclude)
+
+
+def _relative_to(path: Path, folder: Path) -> str:
+    """``path`` relative to ``folder`` when inside it, else as given. ``realpath``, not
+    ``Path.resolve``: a symlink loop is an unreadable file to report, not a RuntimeError."""
+    try:
+        return Path(os.path.realpath(path)).relative_to(os.path.realpath(folder)).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 def find_config(start: Path) -> tuple[Path, dict] | None:
@@ -190,6 +215,9 @@ KEY_TYPES: dict[str, _ValueType] = {
                               lambda value: _is_text(value) or (type(value) is int and value >= 1)),
     "shop-numbers": _ValueType("a list of the shop's own phone numbers, e.g. [\"400-820-8820\"]",
                                lambda value: _is_text_list(value) and all(any(c.isdigit() for c in item) for item in value)),
+    "group-scenes": _table_of("a table of YAML categories to scenes, e.g. {\"售前\" = \"presale\"}",
+                              _ValueType(f"one of {', '.join(SCENES)}", _is_one_of(tuple(SCENES)))),
+    "allow-unreadable": _ValueType("true or false", lambda value: isinstance(value, bool)),
 }
 assert set(KEY_TYPES) == KEYS
 
@@ -236,6 +264,7 @@ def settings_from(data: dict, path: Path) -> Settings:
         ruleset = str(candidate) if candidate.is_file() else ruleset
     per_file = data.get("per-file-ignores") or {}
     scenes = data.get("scenes") or {}
+    group_scenes = {**GROUP_SCENES, **(data.get("group-scenes") or {})}
     exclude = listed("exclude")
     return settings.merged(
         ruleset=ruleset,
@@ -251,4 +280,6 @@ def settings_from(data: dict, path: Path) -> Settings:
         encoding=data.get("encoding"),
         text_column=str(data["text-column"]) if data.get("text-column") is not None else None,
         shop_numbers=listed("shop-numbers"),
+        group_scenes=tuple(group_scenes.items()),
+        allow_unreadable=data.get("allow-unreadable"),
     )

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from kefu_lint import InputError, Linter
@@ -71,8 +71,9 @@ def test_ragged_csv_rows_are_read_or_reported():
     script = read_script_file("r.csv", data=data)
     assert [m.text for m in script.messages] == ["你好", "不行"]
     reasons = [(p.line, p.reason) for p in script.problems]
-    assert reasons[0][0] == 3 and "reply column is number 3" in reasons[0][1]
-    assert reasons[1][0] == 4 and "read anyway" in reasons[1][1]
+    assert reasons[0][0] == 3 and "回复在第 3 列" in reasons[0][1] and "未检查" in reasons[0][1]
+    assert reasons[1][0] == 4 and "已照常检查" in reasons[1][1]
+    assert [p.skipped for p in script.problems] == [True, False]
     assert script.records == 3  # nothing lost: 2 replies + 1 rejected row
 
 
@@ -191,6 +192,8 @@ def test_yaml_reader_on_yaml_shaped_text(text):
 
 @FUZZ
 @given(st.binary(max_size=400), st.sampled_from(["jsonl", "csv", "tsv"]))
+@example(b"\xef", "jsonl")  # found by the long profile: an incomplete BOM was dropped uncounted
+@example(b"\xef\xbb", "csv")
 def test_chat_log_readers_on_arbitrary_bytes(tmp_path_factory, data, kind):
     path = tmp_path_factory.mktemp("fuzz") / f"log.{kind}"
     path.write_bytes(data)
@@ -233,10 +236,12 @@ def test_nothing_lost_in_every_reader(tmp_path):
     # TXT: every non-blank, non-comment line is a reply
     txt = "你好\n\n# comment\n不行\n   \n  爱买不买  \n"
     assert len(read_script_file("a.txt", data=txt.encode()).messages) == 3
-    # YAML: entries in = replies + problems
+    # YAML: entries in = replies + entries skipped with a problem (an unknown scene is a problem
+    # about an entry that is still checked, without a scene)
     yaml_text = "- text: 你好\n- {text: 不行, scene: nowhere}\n- {id: x}\n- 直接文本\n- [a, b]\n"
     script = read_script_file("a.yaml", data=yaml_text.encode())
-    assert script.records == 5 and len(script.messages) + len(script.problems) == 5
+    assert script.records == 5 and len(script.messages) + sum(p.skipped for p in script.problems) == 5
+    assert [(p.line, p.skipped) for p in script.problems] == [(2, False), (3, True), (5, True)]
     # chat log: lines in = messages + rejected
     log = tmp_path / "a.jsonl.gz"
     lines = [json.dumps({"conversation_id": str(i % 3), "role": "agent", "text": "您好"}) for i in range(50)] + ["{bad", "", "[]"]
@@ -250,3 +255,12 @@ def test_utf16_chat_log_with_encoding_override(tmp_path):
     path.write_bytes(codecs.BOM_UTF16_LE + json.dumps({"conversation_id": "c", "role": "agent", "text": "您好"}, ensure_ascii=False).encode("utf-16-le"))
     records = list(read_chat_log(str(path), encoding="utf-16"))
     assert len(records) == 1 and records[0].text == "您好"
+
+
+@pytest.mark.parametrize("data", [b"\xef", b"\xef\xbb", b"\xef\xbb\n"])
+def test_a_log_that_is_an_incomplete_bom_is_rejected_not_lost(tmp_path, data):
+    (tmp_path / "log.jsonl").write_bytes(data)
+    result = subprocess.run([KEFU_LINT, "audit", "--out", str(tmp_path / "out"), str(tmp_path / "log.jsonl")],
+                            capture_output=True, text=True, timeout=120)
+    assert "lines read 1 = 0 scored + 1 rejected (totals reconcile)" in result.stdout, result.stdout + result.stderr
+    assert "log.jsonl:1: rejected" in result.stderr and "Traceback" not in result.stderr

@@ -144,7 +144,8 @@ def test_a_reply_over_the_maximum_length_is_reported_not_checked(tmp_path):
     script = read_script_file(path)
     assert [m.text for m in script.messages] == ["不行"]
     assert script.records == 2
-    assert [(p.line, "longer than" in p.reason) for p in script.problems] == [(2, True)]
+    assert [(p.line, "超过上限" in p.reason) for p in script.problems] == [(2, True)]
     result = subprocess.run([KEFU_LINT, "check", str(path)], capture_output=True, text=True, timeout=120)
-    assert f"{path}:2: reply has {len(huge):,} characters" in result.stdout
+    assert f"{path}:2:1: KF000 [red]" in result.stdout and f"回复有 {len(huge):,} 个字符" in result.stdout
+    assert result.returncode == 2  # a reply not checked fails the run
     assert "huge.txt:1:1: KF101" in result.stdout and "Traceback" not in result.stderr

@@ -17,6 +17,7 @@ from pathlib import Path
 from ..errors import ConfigError
 from ..model import ChatMessage
 from ..formats.chatlog import Rejected
+from ..formats.decode import printable_name
 from ..conversation import ConversationResult
 
 #: Bumped when a table changes shape; a database of another version is refused, not mixed.
@@ -145,6 +146,8 @@ def output_errors(path: Path) -> Iterator[None]:
     except sqlite3.Error as error:
         hint = _DATABASE_HINTS.get(str(error), "")
         raise StoreError(f"{path}: cannot use the audit database: {error}{hint}") from None
+    except BrokenPipeError:
+        raise  # stdout closed by its reader: not this file's fault (the CLI reports it)
     except OSError as error:
         where = f"{error.filename}: " if error.filename and str(error.filename) != str(path) else ""
         raise StoreError(f"{path}: cannot write: {where}{error.strerror or error}") from None
@@ -167,11 +170,11 @@ def ingest_rows(run_id: str, records: Iterable[ChatMessage | Rejected]) -> Inges
     messages, rejected = [], []
     for record in records:
         if isinstance(record, Rejected):
-            rejected.append((run_id, record.source, record.line, record.reason, record.raw))
+            rejected.append((run_id, printable_name(record.source), record.line, record.reason, record.raw))
         else:
             messages.append((
                 run_id, record.seq, record.conversation_id, record.role, record.text, record.time,
-                record.agent, record.shop, record.message_id, record.source, record.line, int(record.partial),
+                record.agent, record.shop, record.message_id, printable_name(record.source), record.line, int(record.partial),
             ))
     return messages, rejected
 
@@ -245,7 +248,7 @@ class AuditStore:
         self.delete_run(run_id)
         self.db.execute(
             "INSERT INTO runs (run_id, status, inputs, ruleset, options, tool_version) VALUES (?, 'ingesting', ?, ?, ?, ?)",
-            (run_id, json.dumps(list(inputs), ensure_ascii=False), ruleset, json.dumps(options, ensure_ascii=False), version),
+            (run_id, json.dumps([printable_name(str(name)) for name in inputs], ensure_ascii=False), ruleset, json.dumps(options, ensure_ascii=False), version),
         )
         self.db.commit()
 

@@ -17,6 +17,7 @@ values, so raw exports such as the JDDC corpus read without conversion.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime
 import gzip
@@ -110,7 +111,6 @@ class ColumnMapping:
 
 def open_text(path: str, encoding: str | None = None) -> io.TextIOBase:
     """A text stream for a path, ``-`` (stdin) or a ``.gz`` file; UTF-8 (with or without BOM) unless told."""
-    encoding = encoding or "utf-8-sig"
     if path == "-":
         raw = sys.stdin.buffer
     else:
@@ -121,6 +121,10 @@ def open_text(path: str, encoding: str | None = None) -> io.TextIOBase:
     head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
     if path.endswith(".gz") or head == b"\x1f\x8b":
         raw = gzip.GzipFile(fileobj=raw)
+    if encoding is None:
+        # "utf-8-sig" only when there is a BOM: its decoder drops an incomplete BOM at the end
+        # of the input (a file holding just \xef), and that line would be lost uncounted.
+        encoding = "utf-8-sig" if (raw.peek(3)[:3] if hasattr(raw, "peek") else codecs.BOM_UTF8) == codecs.BOM_UTF8 else "utf-8"
     # Undecodable bytes are replaced, and the line they sit on is rejected with its reason.
     return io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="")
 

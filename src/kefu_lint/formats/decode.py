@@ -111,3 +111,18 @@ def _strict(data: bytes, path: str, codec: str) -> Decoded:
 
 def encode(text: str, encoding: str) -> bytes:
     return text.encode(encoding)
+
+
+def printable_name(name: str) -> str:
+    """A file name as text that can be printed, stored and written as JSON: a name whose bytes
+    are not UTF-8 (Python keeps them as lone surrogates) shows them as ``\\xff`` escapes, so two
+    such files stay apart and the name never breaks a writer or the database."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        pass
+    try:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no undecodable byte stands for
+        return name.encode("utf-8", "backslashreplace").decode("utf-8")

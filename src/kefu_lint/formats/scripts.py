@@ -11,6 +11,14 @@ YAML schema (a list of entries; ``id: text`` mappings and plain lists of strings
       text: 您好,很高兴为您服务
       ignore: [KF202]
 
+or the same entries grouped by category, one level deep (the category is a scene hint,
+:data:`GROUP_SCENES`)::
+
+    售前:
+      - 亲，这款有货的
+    结束语:
+      - text: 感谢您的支持，祝您生活愉快
+
 TXT: one reply per line; blank lines and ``#`` comments are skipped. CSV/TSV: a header row
 is detected; the reply column is the one named 内容/话术/回复/content/text/reply, or
 ``--text-column`` (a name or a 1-based number), or else the longest column.
@@ -21,7 +29,7 @@ from __future__ import annotations
 import csv
 import re
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -41,6 +49,14 @@ SCENE_COLUMN_NAMES = ("scene", "场景")
 ID_COLUMN_NAMES = ("id", "编号", "快捷编码", "shortcut", "快捷键")
 SCRIPT_SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".txt": "txt", ".csv": "csv", ".tsv": "tsv"}
 MAX_YAML_ALIASES = 100
+#: The scene a grouped library's category names (``售前: [...]``), for entries that name none.
+#: A category that is itself a scene name (``presale:``) names that scene; any other is only
+#: a group. Configurable with ``group-scenes`` (config.py).
+GROUP_SCENES: dict[str, str] = {
+    "售前": "presale", "售前咨询": "presale", "售后": "after_sales", "退换货": "after_sales",
+    "催单": "logistics_delay", "物流": "logistics_delay", "物流延误": "logistics_delay",
+    "结束语": "closing", "问候": "greeting", "欢迎语": "greeting", "下单": "order", "投诉": "complaint",
+}
 #: The longest reply `check` reads. Linting is linear in the reply (about 3 to 16 s per
 #: 100,000 characters on hostile text), but no agent sends a reply of more than a few thousand
 #: characters: a longer entry is a broken export, reported with its line and not checked.
@@ -49,11 +65,16 @@ MAX_REPLY_CHARS = 100_000
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """A part of an input that could not be read. The rest of the input still was."""
+    """A part of an input that could not be read. The rest of the input still was.
+
+    ``skipped`` says whether the record was left unchecked (a row without its reply column)
+    or was still checked as far as it could be (a ragged row, an unknown scene checked
+    without one). Either way `check` reports it as KF000 and fails the run."""
 
     path: str
     line: int | None
     reason: str
+    skipped: bool = True
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.reason}" if self.line else f"{self.path}: {self.reason}"
@@ -94,6 +115,11 @@ class ScriptFile:
         return LineIndex.of(self.text).line_column(index)
 
 
+#: Line breaks as YAML, ``str.splitlines`` and editors count them: a file saved with
+#: classic Mac line endings (CR only) has as many lines as one saved with LF.
+LINE_BREAK = re.compile(r"\r\n?|\n")
+
+
 class LineIndex:
     """Line starts of a text, so that positions cost O(log lines), not a scan from the top
     (counting newlines per finding is quadratic on a large file with many findings)."""
@@ -101,12 +127,7 @@ class LineIndex:
     _last: tuple[int, str, "LineIndex"] | None = None
 
     def __init__(self, text: str) -> None:
-        starts = [0]
-        position = text.find("\n")
-        while position != -1:
-            starts.append(position + 1)
-            position = text.find("\n", position + 1)
-        self.starts = starts
+        self.starts = [0, *(match.end() for match in LINE_BREAK.finditer(text))]
 
     @classmethod
     def of(cls, text: str) -> "LineIndex":
@@ -136,9 +157,13 @@ def read_script_file(
     encoding: str | None = None,
     text_column: str | None = None,
     data: bytes | None = None,
+    group_scenes: Mapping[str, str] | None = None,
 ) -> ScriptFile:
     """Read one script file (``data`` instead of the file for stdin). Raises InputError when the
-    file as a whole cannot be read; a broken record inside it becomes a Problem."""
+    file as a whole cannot be read; a broken record inside it becomes a Problem.
+
+    ``group_scenes`` maps the categories of a grouped YAML library (``售前: [...]``) to the
+    scene their entries get when they name none (default :data:`GROUP_SCENES`)."""
     name = str(path)
     kind = kind or kind_of(Path(name)) or "txt"
     if data is None:
@@ -150,7 +175,8 @@ def read_script_file(
     text = decoded.text
     bad_directives: list[Problem] = []
     if kind == "yaml":
-        messages, problems, suppressions, file_ignores, records = _read_yaml(text, name, bad_directives)
+        messages, problems, suppressions, file_ignores, records = _read_yaml(
+            text, name, GROUP_SCENES if group_scenes is None else group_scenes, bad_directives)
     elif kind in ("csv", "tsv"):
         messages, problems, suppressions, file_ignores, records = _read_csv(text, name, kind, text_column, bad_directives)
     elif kind == "txt":
@@ -168,7 +194,7 @@ def _within_length_limit(messages, problems, name: str) -> tuple[list[Message], 
         return messages, problems
     kept = [message for message in messages if len(message.text) <= MAX_REPLY_CHARS]
     too_long = [
-        Problem(name, message.line, f"reply has {len(message.text):,} characters, longer than the {MAX_REPLY_CHARS:,} a reply may have; not checked")
+        Problem(name, message.line, f"回复有 {len(message.text):,} 个字符，超过上限 {MAX_REPLY_CHARS:,}，未检查")
         for message in messages if len(message.text) > MAX_REPLY_CHARS
     ]
     return kept, sorted([*problems, *too_long], key=lambda problem: problem.line or 0)
@@ -309,7 +335,7 @@ def _compose(text: str):
     return yaml.compose(text, Loader=loader_class)
 
 
-def _read_yaml(text: str, name: str, bad: list[Problem]):
+def _read_yaml(text: str, name: str, group_scenes: Mapping[str, str], bad: list[Problem]):
     try:
         root = _compose(text)
     except yaml.MarkedYAMLError as error:
@@ -318,33 +344,36 @@ def _read_yaml(text: str, name: str, bad: list[Problem]):
         raise InputError(f"{name}{where}: invalid YAML: {error.problem or error}") from None
     except yaml.YAMLError as error:
         raise InputError(f"{name}: invalid YAML: {error}") from None
-    messages: list[Message] = []
-    problems: list[Problem] = []
-    suppressions: list[Suppression] = []
-    file_ignores = _yaml_directives(text, root, name, bad, suppressions)
+    except RecursionError:
+        raise InputError(f"{name}: invalid YAML: nested too deeply") from None
+    reader = _YamlReader(text, name)
+    file_ignores = _yaml_directives(text, root, name, bad, reader.suppressions)
     if root is None:
-        return messages, problems, suppressions, file_ignores, 0
+        return reader.messages, reader.problems, reader.suppressions, file_ignores, 0
     if isinstance(root, yaml.MappingNode) and _looks_like_entries_mapping(root):
         # {entries: [...]} or {scripts: [...]} wrapper
         for key, value in root.value:
             if key.value in ("entries", "scripts", "replies"):
                 root = value
                 break
-    records = 0
     if isinstance(root, yaml.SequenceNode):
-        for item in root.value:
-            records += 1
-            _read_yaml_entry(item, None, text, name, messages, problems, suppressions)
+        reader.entries(root, None)
     elif isinstance(root, yaml.MappingNode):
         for key, value in root.value:
-            records += 1
             if not isinstance(key, yaml.ScalarNode):
-                problems.append(Problem(name, key.start_mark.line + 1, "mapping keys must be entry ids"))
-                continue
-            _read_yaml_entry(value, key.value, text, name, messages, problems, suppressions)
+                reader.records += 1
+                reader.problem(key, "映射的键必须是条目编号或分类名（mapping keys must be entry ids or categories）")
+            elif isinstance(value, yaml.SequenceNode):
+                # A grouped library: category → list of entries, one level deep.
+                category = str(key.value)
+                reader.entries(value, group_scenes.get(category) or (category if category in SCENES else None))
+            else:
+                reader.records += 1
+                reader.entry(value, key.value, None)
     else:
-        raise InputError(f"{name}: a script library is a list of entries or an id: text mapping, not a single value")
-    return messages, problems, suppressions, file_ignores, records
+        raise InputError(f"{name}: a script library is a list of entries, an id: text mapping or a mapping of categories to lists, not a single value")
+    return reader.messages, reader.problems, reader.suppressions, file_ignores, reader.records
+
 
 
 def _yaml_directives(text: str, root, name: str, bad: list[Problem], suppressions: list[Suppression]) -> tuple[str, ...]:
@@ -386,46 +415,64 @@ def _looks_like_entries_mapping(root: yaml.MappingNode) -> bool:
 ENTRY_KEYS = {"id", "scene", "text", "ignore", "group", "note", "tags"}
 
 
-def _read_yaml_entry(node, entry_id, source, name, messages, problems, suppressions) -> None:
-    line = node.start_mark.line + 1
-    if isinstance(node, yaml.ScalarNode):
-        if node.tag != "tag:yaml.org,2002:str" and node.style is None and not _is_plain_text(node):
-            problems.append(Problem(name, line, f"entry {node.value!r} is not text"))
+class _YamlReader:
+    """Collects one YAML library's replies, problems and suppressions, entry by entry."""
+
+    def __init__(self, source: str, name: str) -> None:
+        self.source, self.name = source, name
+        self.messages: list[Message] = []
+        self.problems: list[Problem] = []
+        self.suppressions: list[Suppression] = []
+        self.records = 0
+
+    def problem(self, node, reason: str, *, skipped: bool = True) -> None:
+        self.problems.append(Problem(self.name, node.start_mark.line + 1, reason, skipped))
+
+    def entries(self, sequence: yaml.SequenceNode, group_scene: str | None) -> None:
+        for item in sequence.value:
+            self.records += 1
+            self.entry(item, None, group_scene)
+
+    def entry(self, node, entry_id, group_scene: str | None) -> None:
+        if isinstance(node, yaml.ScalarNode):
+            if node.tag != "tag:yaml.org,2002:str" and node.style is None and not _is_plain_text(node):
+                self.problem(node, f"条目 {node.value!r} 不是文字（not text），未检查")
+                return
+            self.messages.append(_scalar_message(node, self.source, self.name,
+                                                 id=str(entry_id) if entry_id is not None else None, scene=group_scene))
             return
-        messages.append(_scalar_message(node, source, name, id=str(entry_id) if entry_id is not None else None))
-        return
-    if not isinstance(node, yaml.MappingNode):
-        problems.append(Problem(name, line, "an entry is a string or a mapping with 'text'"))
-        return
-    fields = {}
-    for key, value in node.value:
-        if not isinstance(key, yaml.ScalarNode):
-            continue
-        fields[key.value] = value
-    unknown = set(fields) - ENTRY_KEYS
-    if unknown:
-        problems.append(Problem(name, line, f"unknown key(s) {sorted(unknown)} in entry; allowed: {sorted(ENTRY_KEYS)}"))
-        return
-    text_node = fields.get("text")
-    if not isinstance(text_node, yaml.ScalarNode):
-        problems.append(Problem(name, line, "entry has no 'text' string"))
-        return
-    scene = fields["scene"].value if isinstance(fields.get("scene"), yaml.ScalarNode) else None
-    if scene is not None and scene not in SCENES:
-        problems.append(Problem(name, fields["scene"].start_mark.line + 1, f"unknown scene {scene!r}; known: {', '.join(SCENES)}"))
-        return
-    ignore: tuple[str, ...] = ()
-    if "ignore" in fields:
-        ignore_node = fields["ignore"]
-        if isinstance(ignore_node, yaml.SequenceNode):
-            ignore = tuple(str(item.value).strip() for item in ignore_node.value if isinstance(item, yaml.ScalarNode))
-        elif isinstance(ignore_node, yaml.ScalarNode):
-            ignore = tuple(c for c in re.split(r"[,，、\s]+", str(ignore_node.value)) if c)
-    entry_id = fields["id"].value if isinstance(fields.get("id"), yaml.ScalarNode) else entry_id
-    message = _scalar_message(text_node, source, name, id=str(entry_id) if entry_id is not None else None, scene=scene, ignore=ignore)
-    messages.append(message)
-    if "ignore" in fields:
-        suppressions.append(Suppression(name, fields["ignore"].start_mark.line + 1, ignore, "entry", (message.line, message.column)))
+        if not isinstance(node, yaml.MappingNode):
+            self.problem(node, "条目应是一段文字，或带 text 的映射（an entry is a string or a mapping with 'text'），未检查")
+            return
+        fields = {key.value: value for key, value in node.value if isinstance(key, yaml.ScalarNode)}
+        unknown = set(fields) - ENTRY_KEYS
+        if unknown:
+            self.problem(node, f"条目中有未知的键 {sorted(unknown)}（可用：{', '.join(sorted(ENTRY_KEYS))}），未检查")
+            return
+        text_node = fields.get("text")
+        if not isinstance(text_node, yaml.ScalarNode):
+            self.problem(node, "条目没有 text 文字（entry has no 'text' string），未检查")
+            return
+        scene = fields["scene"].value if isinstance(fields.get("scene"), yaml.ScalarNode) else None
+        if scene is not None and scene not in SCENES:
+            # Reported, and the reply still checked: a misspelt scene must not hide a red reply.
+            self.problem(fields["scene"], f"未知场景「{scene}」（unknown scene; known: {', '.join(SCENES)}），已按无场景检查", skipped=False)
+            scene = None
+        ignore: tuple[str, ...] = ()
+        if "ignore" in fields:
+            ignore_node = fields["ignore"]
+            if isinstance(ignore_node, yaml.SequenceNode):
+                ignore = tuple(str(item.value).strip() for item in ignore_node.value if isinstance(item, yaml.ScalarNode))
+            elif isinstance(ignore_node, yaml.ScalarNode):
+                ignore = tuple(c for c in re.split(r"[,，、\s]+", str(ignore_node.value)) if c)
+        entry_id = fields["id"].value if isinstance(fields.get("id"), yaml.ScalarNode) else entry_id
+        message = _scalar_message(text_node, self.source, self.name, id=str(entry_id) if entry_id is not None else None,
+                                  scene=scene or group_scene, ignore=ignore)
+        self.messages.append(message)
+        if "ignore" in fields:
+            self.suppressions.append(Suppression(self.name, fields["ignore"].start_mark.line + 1, ignore, "entry",
+                                                 (message.line, message.column)))
+
 
 
 def _is_plain_text(node: yaml.ScalarNode) -> bool:
@@ -472,13 +519,13 @@ def _read_csv(text: str, name: str, kind: str, text_column: str | None, bad: lis
             continue
         records += 1
         if len(cells) <= column:
-            problems.append(Problem(name, line, f"row has {len(cells)} columns, the reply column is number {column + 1}"))
+            problems.append(Problem(name, line, f"这一行只有 {len(cells)} 列，回复在第 {column + 1} 列（row has {len(cells)} columns, the reply column is number {column + 1}），未检查"))
             _settle(pending, None, suppressions)
             pending = ()
             continue
         if len(cells) != width and has_header:
             # Ragged row: still read when the reply column exists, but say so.
-            problems.append(Problem(name, line, f"row has {len(cells)} columns, the header has {width}; read anyway"))
+            problems.append(Problem(name, line, f"这一行有 {len(cells)} 列，表头有 {width} 列（row has {len(cells)} columns, the header has {width}），已照常检查", skipped=False))
         value, (cell_start, cell_end) = cells[column]
         reply = value.strip()
         if not reply:
@@ -488,7 +535,7 @@ def _read_csv(text: str, name: str, kind: str, text_column: str | None, bad: lis
         offsets = align(reply, text, cell_start, cell_end)
         scene = cells[scene_column][0].strip() if scene_column is not None and scene_column < len(cells) else None
         if scene and scene not in SCENES:
-            problems.append(Problem(name, line, f"unknown scene {scene!r}; checked without a scene"))
+            problems.append(Problem(name, line, f"未知场景「{scene}」（unknown scene; known: {', '.join(SCENES)}），已按无场景检查", skipped=False))
             scene = None
         entry_id = cells[id_column][0].strip() if id_column is not None and id_column < len(cells) else None
         message = _message_at(reply, text, offsets, name, id=entry_id or None, scene=scene or None)
@@ -537,12 +584,12 @@ def _rows_with_offsets(text: str, delimiter: str, name: str, problems: list[Prob
                         closed = True
                         index += 1
                         break
-                    if char == "\n":
-                        line += 1
+                    if char == "\n" or (char == "\r" and text[index + 1:index + 2] != "\n"):
+                        line += 1  # LF, CRLF and a lone CR (classic Mac files) each end a line
                     value_chars.append(char)
                     index += 1
                 if not closed:
-                    problems.append(Problem(name, row_line, "unclosed quote; the rest of the file could not be split into rows"))
+                    problems.append(Problem(name, row_line, "引号没有闭合（unclosed quote），从这一行到文件末尾无法分行，未检查"))
                     return
                 # text after the closing quote up to the delimiter belongs to the cell
                 tail_start = index
@@ -560,6 +607,8 @@ def _rows_with_offsets(text: str, delimiter: str, name: str, problems: list[Prob
             break
         if index < length and text[index] == "\r":
             index += 1
+            if index >= length or text[index] != "\n":
+                line += 1  # a lone CR ends the row as LF does
         if index < length and text[index] == "\n":
             index += 1
             line += 1

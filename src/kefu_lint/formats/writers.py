@@ -11,7 +11,7 @@ from xml.etree import ElementTree
 import click
 
 from .. import __version__
-from ..check import CheckReport, Finding
+from ..check import META_RULES, UNREADABLE, CheckReport, Finding
 from ..engine import Linter
 
 ZONE_COLOURS = {"red": "red", "yellow": "yellow", "green": "green"}
@@ -64,6 +64,10 @@ SUMMARY_WORDS = {
         "stale": lambda n: f"基线中有 {n} 条记录已不再匹配任何问题，可运行 --update-baseline 缩减基线：",
         "overall": lambda label, score: f"总评：{label}（得分 {score}）",
         "overall none": "总评：无（没有检查到任何回复）",
+        "overall unchecked": "总评：无（未全部检查，不评级）",
+        "not checked": "未检查（KF000）",
+        "unreadable here": lambda n: f"  {n} 处无法读取（KF000）",
+        "clean part": lambda replies, files: f"已读取的 {replies}、{files}中未发现问题。",
         "statistics": "按规则统计：",
     },
     "en": {
@@ -81,6 +85,10 @@ SUMMARY_WORDS = {
         "stale": lambda n: f"{n} baseline entr{'y' if n == 1 else 'ies'} no longer match any finding; --update-baseline shrinks the file:",
         "overall": lambda label, score: f"Overall grade: {label} (score {score})",
         "overall none": "Overall grade: none (no reply was checked)",
+        "overall unchecked": "Overall grade: none (未评级: not everything was checked)",
+        "not checked": "not checked (KF000)",
+        "unreadable here": lambda n: f"  {n} unreadable (KF000)",
+        "clean part": lambda replies, files: f"No findings in the {replies} read from {files}.",
         "statistics": "Statistics:",
     },
 }
@@ -102,10 +110,6 @@ def write_text(report: CheckReport, linter: Linter, *, colour: bool, statistics:
                 continue
             out.extend(_snippet(finding, colour))
             out.append("")
-    for problem in report.problems:
-        out.append(_style(f"{problem}", colour, fg="magenta") + "  (skipped; the rest of the file was checked)")
-    for error in report.errors:
-        out.append(_style(f"error: {error}", colour, fg="red", bold=True))
     words = SUMMARY_WORDS[language]
     if statistics:
         out.extend(_statistics(report, colour, words))
@@ -181,24 +185,37 @@ def _statistics(report: CheckReport, colour: bool, words: dict) -> list[str]:
 
 
 def _summary(report: CheckReport, colour: bool, words: dict) -> list[str]:
-    zones = Counter(f.zone for f in report.findings)
+    findings = [f for f in report.findings if f.code != UNREADABLE.code]
+    unreadable = report.unreadable
+    zones = Counter(f.zone for f in findings)
     lines = [""]
-    shown = [r for r in report.files if not r.error]
-    path_width = min(max((display_width(r.path) for r in shown), default=0), 60)
-    for file_report in shown:
+    path_width = min(max((display_width(r.path) for r in report.files), default=0), 60)
+    for file_report in report.files:
+        if file_report.error:
+            lines.append(f"  {pad(file_report.path, path_width)}  {_style(words['not checked'], colour, fg='red')}")
+            continue
         score = "-" if file_report.score is None else str(file_report.score)
-        grade = words["grade"][file_report.grade] if file_report.grade else "-"
+        grade = words["grade"][file_report.grade] if file_report.grade and not file_report.unreadable else "-"
         coloured = _style(grade, colour, fg=ZONE_COLOURS.get(file_report.grade or "", "white"))
         replies = words["replies"](file_report.replies)
-        lines.append(f"  {pad(file_report.path, path_width)}  {replies:>10}  {words['score']} {score:>3}  {coloured}")
-    total = len(report.findings)
+        missing = words["unreadable here"](len(file_report.unreadable)) if file_report.unreadable else ""
+        lines.append(f"  {pad(file_report.path, path_width)}  {replies:>10}  {words['score']} {score:>3}  {coloured}{missing}")
+    total = len(findings)
     replies = words["replies"](sum(r.replies for r in report.files))
-    files = words["files"](len(shown))
+    files = words["files"](sum(1 for r in report.files if not r.error))
     if total:
         breakdown = words["zone join"].join(f"{words['zones'][zone]} {zones[zone]}" for zone in ("red", "yellow", "green") if zones[zone])
         lines.append(words["found"](total, breakdown, replies, files))
+    elif unreadable:
+        lines.append(words["clean part"](replies, files))
     else:
         lines.append(words["clean"](replies, files))
+    if unreadable:
+        files_hit = len({f.path for f in unreadable})
+        lines.append(_style(
+            f"未全部检查：{files_hit} 个文件中有 {len(unreadable)} 处输入无法读取（KF000），结果不完整。"
+            f"Not all checked: {len(unreadable)} unreadable input{'s' if len(unreadable) != 1 else ''} in {files_hit} file{'s' if files_hit != 1 else ''};"
+            " fix them, or pass --allow-unreadable to accept the rest.", colour, fg="red", bold=True))
     fixable = sum(1 for f in report.findings if f.fixable)
     if fixable:
         lines.append(words["fixable"](fixable))
@@ -212,7 +229,9 @@ def _summary(report: CheckReport, colour: bool, words: dict) -> list[str]:
             lines.append(f"  {entry.path}  {entry.code}  「{entry.flagged}」  {entry.excerpt}")
     for note in report.notes:
         lines.append(note)
-    if report.total is None:
+    if unreadable:
+        lines.append(_style(words["overall unchecked"], colour, fg="red", bold=True))
+    elif report.total is None:
         lines.append(words["overall none"])
     else:
         grade = report.total.grade
@@ -258,14 +277,18 @@ def finding_dict(finding: Finding) -> dict:
 def write_json(report: CheckReport, linter: Linter, **_) -> str:
     document = {
         "tool": {"name": "kefu-lint", "version": __version__, "ruleset": report.ruleset, "tokenizer": report.tokenizer},
-        "grade": report.grade,
-        "score": report.score,
+        # No grade when something was not checked: a partial run must not read as a pass.
+        "grade": None if report.unreadable else report.grade,
+        "score": None if report.unreadable else report.score,
+        "complete": not report.unreadable,
+        "unreadable": len(report.unreadable),
         "findings": [finding_dict(f) for f in report.findings],
         "files": [
-            {"path": r.path, "replies": r.replies, "score": r.score, "grade": r.grade, "error": r.error}
+            {"path": r.path, "replies": r.replies, "score": r.score,
+             "grade": r.grade if not r.unreadable else None, "error": r.error, "unreadable": len(r.unreadable)}
             for r in report.files
         ],
-        "problems": [{"path": p.path, "line": p.line, "reason": p.reason} for p in report.problems],
+        "problems": [{"path": p.path, "line": p.line, "reason": p.reason, "skipped": p.skipped} for p in report.problems],
         "summary": dict(Counter(f.zone for f in report.findings)),
         "baselined": report.baselined,
         "stale_baseline": [entry.as_dict() for entry in report.stale_baseline],
@@ -290,7 +313,19 @@ def write_sarif(report: CheckReport, linter: Linter, **_) -> str:
             "properties": {"zone": rule.zone, "tags": ["kefu", rule.zone]},
         }
         for rule in rules
+    ] + [
+        {
+            "id": meta.code,
+            "name": meta.name,
+            "shortDescription": {"text": f"{meta.name} ({meta.zone} zone)"},
+            "fullDescription": {"text": meta.summary},
+            "helpUri": help_uri(meta.code),  # the README's table of check's own codes
+            "defaultConfiguration": {"level": SARIF_LEVELS[meta.zone]},
+            "properties": {"zone": meta.zone, "tags": ["kefu", "kefu-lint", meta.zone]},
+        }
+        for meta in META_RULES
     ]
+    index.update({meta.code: len(rules) + position for position, meta in enumerate(META_RULES)})
     results = []
     for finding in report.findings:
         v = finding.violation
@@ -366,8 +401,6 @@ def write_github(report: CheckReport, linter: Linter, **_) -> str:
         )
         message = v.message + (f" 建议: {v.suggestion}" if v.suggestion else "")
         lines.append(f"::{levels[v.zone]} {properties}::{_escape_data(message)}")
-    for error in report.errors:
-        lines.append(f"::error ::{_escape_data(error)}")
     return "\n".join(lines) + ("\n" if lines else "")
 
 
@@ -377,16 +410,17 @@ def write_junit(report: CheckReport, linter: Linter, **_) -> str:
     suites = ElementTree.Element("testsuites", name="kefu-lint")
     tests = failures = errors = 0
     for file_report in report.files:
-        suite_tests = 1 if file_report.error else max(len(file_report.findings), 1)
+        suite_failures = 0 if file_report.error else len(file_report.findings)
+        suite_tests = max(suite_failures, 1)
         suite_errors = 1 if file_report.error else 0
         suite = ElementTree.SubElement(
             suites, "testsuite", name=file_report.path, tests=str(suite_tests),
-            failures=str(len(file_report.findings)), errors=str(suite_errors),
+            failures=str(suite_failures), errors=str(suite_errors),
         )
-        tests, failures, errors = tests + suite_tests, failures + len(file_report.findings), errors + suite_errors
+        tests, failures, errors = tests + suite_tests, failures + suite_failures, errors + suite_errors
         if file_report.error:
             case = ElementTree.SubElement(suite, "testcase", name=file_report.path, classname="kefu-lint")
-            ElementTree.SubElement(case, "error", message=file_report.error)
+            ElementTree.SubElement(case, "error", message=file_report.error, type=f"{UNREADABLE.code} {UNREADABLE.name}")
             continue
         if not file_report.findings:
             ElementTree.SubElement(suite, "testcase", name=file_report.path, classname="kefu-lint")

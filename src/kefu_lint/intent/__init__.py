@@ -20,6 +20,8 @@ from ..model import ZONES
 ROLES = ("agent", "customer")
 INTENT_KEYS = {"label", "description", "zone", "role", "examples", "excused_by", "threshold", "anchors", "negatives_from", "pools", "auxiliary", "enabled"}
 EXAMPLE_KEYS = {"positive", "negative"}
+#: Keys an example file holds besides the examples.
+EXAMPLE_FILE_KEYS = {"intent", "weight"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,13 @@ class IntentExamples:
 
     positive: tuple[str, ...] = ()
     negative: tuple[str, ...] = ()
+    #: (text, weight) for the examples that count other than once in training: a file of
+    #: paraphrased real traffic says ``weight: 4`` so a few hundred lines of it are not
+    #: drowned by thousands of written ones (importance weighting towards real logs).
+    weights: tuple[tuple[str, float], ...] = ()
+
+    def weight(self) -> dict[str, float]:
+        return dict(self.weights)
 
 
 @dataclass(frozen=True)
@@ -71,13 +80,16 @@ class Intent:
         """Every example, files first, then inline ones (read now: training and tests only)."""
         positive: list[str] = []
         negative: list[str] = []
+        weights: dict[str, float] = {}
         for path in self.example_files:
             loaded = read_example_file(path, self.name)
             positive += loaded.positive
             negative += loaded.negative
+            for text, weight in loaded.weights:
+                weights[text] = max(weight, weights.get(text, weight))
         positive += self.inline.positive
         negative += self.inline.negative
-        return IntentExamples(tuple(dict.fromkeys(positive)), tuple(dict.fromkeys(negative)))
+        return IntentExamples(tuple(dict.fromkeys(positive)), tuple(dict.fromkeys(negative)), tuple(sorted(weights.items())))
 
 
 class IntentDataError(ValueError):
@@ -95,7 +107,14 @@ def read_example_file(path: str, intent: str) -> IntentExamples:
         raise IntentDataError(f"{path}: an intent example file is a mapping with positive/negative lists")
     if data.get("intent") not in (None, intent):
         raise IntentDataError(f"{path}: holds examples for intent {data.get('intent')!r}, named for {intent!r}")
-    return parse_examples({k: v for k, v in data.items() if k != "intent"}, path)
+    weight = data.get("weight", 1)
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 < weight <= 100:
+        raise IntentDataError(f"{path}: weight is a number above 0 and at most 100, got {weight!r}")
+    examples = parse_examples({k: v for k, v in data.items() if k not in EXAMPLE_FILE_KEYS}, path)
+    if weight == 1:
+        return examples
+    weights = tuple((text, float(weight)) for text in dict.fromkeys(examples.positive + examples.negative))
+    return IntentExamples(examples.positive, examples.negative, weights)
 
 
 def parse_examples(raw: object, where: str) -> IntentExamples:
@@ -120,18 +139,23 @@ def fingerprint(intents: Mapping[str, Intent]) -> str:
         "orders": list(ORDERS),
         "max_unit": MAX_UNIT,
         "min_grams": MIN_GRAMS,
-        "intents": {
-            name: {
-                "role": intent.role,
-                "negatives_from": list(intent.negatives_from),
-                "pools": list(intent.pools),
-                "anchors": list(intent.anchors),
-                "examples": [list(e) for e in (intent.examples().positive, intent.examples().negative)],
-            }
-            for name, intent in sorted(intents.items())
-        },
+        "intents": {name: _training_inputs(intent) for name, intent in sorted(intents.items())},
     }
     return hashlib.sha256(json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _training_inputs(intent: Intent) -> dict:
+    examples = intent.examples()
+    inputs = {
+        "role": intent.role,
+        "negatives_from": list(intent.negatives_from),
+        "pools": list(intent.pools),
+        "anchors": list(intent.anchors),
+        "examples": [list(examples.positive), list(examples.negative)],
+    }
+    if examples.weights:  # absent when every example counts once: older models stay current
+        inputs["weights"] = [list(pair) for pair in examples.weights]
+    return inputs
 
 
 def check_zone(zone: object) -> str | None:

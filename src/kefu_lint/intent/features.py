@@ -20,7 +20,8 @@ import re
 from bisect import bisect_right
 from collections.abc import Sequence
 
-from ..text.analysis import Analysis, find_quotes, split_sentences
+from ..text.analysis import Analysis, find_quotes
+from ..text.normalize import normalize
 
 #: Character n-gram orders (``grams`` is written for exactly these). Most Chinese words are one to three characters, so 1–3 grams
 #: see words and their neighbours without a tokenizer (the model must not pay for jieba).
@@ -176,12 +177,22 @@ def act_units(analysis: Analysis) -> list[tuple[int, int]]:
     return spans
 
 
-def text_units(text: str) -> list[tuple[int, int]]:
-    """Units of a plain normalised string (training examples): its sentences, windowed."""
-    spans: list[tuple[int, int]] = []
-    for start, end in split_sentences(text):
-        spans.extend(_windows(text, start, end))
-    return [span for span in spans if text[span[0]:span[1]].strip()]
+def example_units(original: str) -> list[str]:
+    """The units of a training example exactly as the linter cuts a reply of that text
+    (sentences, and clauses its writer separated with spaces), as normalised strings:
+    a model judged on 「您等我们的电话」 must also have been shown such pieces."""
+    analysis = Analysis(normalize(original), _NO_TOKENIZER)
+    return [analysis.text[start:end] for start, end in _units(analysis)]
+
+
+class _Untokenized:
+    """Cutting units reads sentences and spaces, never tokens: training needs no jieba."""
+
+    def token_spans(self, text: str):  # pragma: no cover - a bug if ever reached
+        raise AssertionError("example_units must not segment")
+
+
+_NO_TOKENIZER = _Untokenized()
 
 
 def _windows(text: str, start: int, end: int) -> Sequence[tuple[int, int]]:

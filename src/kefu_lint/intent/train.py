@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from ..text.normalize import normalize
 from . import Intent
 from .classifier import IntentModel, logit
-from .features import gram_weight, text_units, unit_grams
+from .features import example_units, gram_weight, unit_grams
 
 #: Bump when training changes what it produces from the same data (the fingerprint reads it).
-TRAINER_VERSION = 7
+TRAINER_VERSION = 8
 
 RED_PRECISION = 0.97
 OTHER_PRECISION = 0.92
@@ -59,14 +59,58 @@ class IntentReport:
     target_precision: float
 
 
-def training_sets(intents: Mapping[str, Intent]) -> dict[str, tuple[list[str], list[int], list[str]]]:
-    """Per intent: normalised texts, 0/1 labels, and for each negative the intent whose file
-    it came from (a pooled intent drops look-alikes that another member's act covers)."""
+@dataclass(frozen=True, slots=True)
+class TrainingSet:
+    """One intent's training rows, column by column: normalised texts, 0/1 labels, for each
+    negative the intent whose file it came from ("" for a positive), each row's weight (its
+    file's ``weight``, 1 by default), and each row's units as the linter cuts a reply."""
+
+    texts: list[str]
+    labels: list[int]
+    origins: list[str]
+    weights: list[float]
+    units: list[list[str]]
+
+    @classmethod
+    def of_rows(cls, rows) -> TrainingSet:
+        columns = [list(column) for column in zip(*rows)] or [[], [], [], [], []]
+        return cls(*columns)
+
+    def rows(self):
+        return zip(self.texts, self.labels, self.origins, self.weights, self.units)
+
+
+def training_sets(intents: Mapping[str, Intent]) -> dict[str, TrainingSet]:
+    """Per intent, its :class:`TrainingSet`. An auxiliary intent's examples (ordinary
+    messages) are also negatives unit by unit: a message that does none of the acts has no
+    part that does one, and the linter judges replies by their units."""
     examples = {name: intent.examples() for name, intent in intents.items()}
+    originals: dict[str, str] = {}  # normalised text -> a text as written (units need its spaces)
+
+    def key(text: str) -> str:
+        normalised = normalize(text).text
+        originals.setdefault(normalised, text)
+        originals.setdefault(_swap_address(normalised), _swap_address(text))
+        return normalised
+
+    weight_of: dict[str, float] = {}
+    for loaded in examples.values():
+        for text, weight in loaded.weights:
+            normalised = key(text)
+            for form in (normalised, _swap_address(normalised)):  # the register variant weighs the same
+                weight_of[form] = max(weight, weight_of.get(form, weight))
+    units_of: dict[str, list[str]] = {}
+
+    def units(text: str) -> list[str]:
+        if text not in units_of:
+            units_of[text] = example_units(originals.get(text, text)) or [text]
+        return units_of[text]
+
+    auxiliary = {name for name, intent in intents.items() if intent.auxiliary}
     sets = {}
     for name, intent in intents.items():
         sources = [name, *intent.pools]
-        positives = list(dict.fromkeys(normalize(text).text for source in sources for text in examples[source].positive))
+        positives = list(dict.fromkeys(key(text) for source in sources for text in examples[source].positive))
         seen = set(positives)
         negatives, origins = [], []
         candidates = [(text, source) for source in sources for text in examples[source].negative]
@@ -80,13 +124,22 @@ def training_sets(intents: Mapping[str, Intent]) -> dict[str, tuple[list[str], l
             if not any(anchor in normalize(text).text for anchor in anchors)
         ]
         for text, origin in candidates:
-            key = normalize(text).text
-            if key not in seen:
-                seen.add(key)
-                negatives.append(key)
+            normalised = key(text)
+            if normalised not in seen:
+                seen.add(normalised)
+                negatives.append(normalised)
                 origins.append(origin)
         positives, negatives, origins = _with_register_variants(positives, negatives, origins)
-        sets[name] = (positives + negatives, [1] * len(positives) + [0] * len(negatives), [""] * len(positives) + origins)
+        rows = [(text, 1, "", weight_of.get(text, 1.0), units(text)) for text in positives]
+        rows += [(text, 0, origin, weight_of.get(text, 1.0), units(text)) for text, origin in zip(negatives, origins)]
+        for text, origin in zip(negatives, origins):
+            pieces = units(text)
+            if origin in auxiliary and len(pieces) > 1:
+                for piece in pieces:
+                    if piece not in seen:
+                        seen.add(piece)
+                        rows.append((piece, 0, origin, weight_of.get(text, 1.0), [piece]))
+        sets[name] = TrainingSet.of_rows(rows)
     return sets
 
 
@@ -126,7 +179,7 @@ def train(intents: Mapping[str, Intent], *, seed: int = 0, fingerprint: str = ""
 
     names = sorted(intents, key=lambda n: (_lane_group(intents, n), n))  # see IntentModel
     sets = training_sets({name: intents[name] for name in names})
-    vocabulary = _vocabulary(text for texts, _, _ in sets.values() for text in texts)
+    vocabulary = _vocabulary(text for training in sets.values() for text in training.texts)
     columns_to_grams = sorted(vocabulary, key=vocabulary.__getitem__)
 
     def matrix(texts: Sequence[str]):
@@ -144,18 +197,20 @@ def train(intents: Mapping[str, Intent], *, seed: int = 0, fingerprint: str = ""
                     values.append(weight)
         return csr_matrix((values, (rows, columns)), shape=(len(texts), len(vocabulary)))
 
-    def fit(x, y):
+    def fit(x, y, w):
         model = LogisticRegression(C=C, solver="liblinear", class_weight="balanced", random_state=seed, max_iter=1000)
-        model.fit(x, y)
+        model.fit(x, y, sample_weight=w)
         return model
 
-    def fit_intent(name: str, texts: list[str], labels: list[int], origins: list[str]):
+    def fit_intent(name: str, training: TrainingSet):
+        texts, labels, origins = training.texts, training.labels, training.origins
         y = np.array(labels)
+        w = np.array(training.weights)
         target = RED_PRECISION if intents[name].zone == "red" else OTHER_PRECISION
         precision = recall = float("nan")
         threshold = logit(MIN_THRESHOLD)
         if y.sum() >= FOLDS and (len(y) - y.sum()) >= FOLDS:
-            held_out = _held_out_scores(texts, y)
+            held_out = _held_out_scores(texts, y, w, training.units)
             # The threshold is set against the intent's own look-alikes: borrowed negatives
             # (other acts, ordinary messages) are easy, and counting them would let the
             # threshold sink until the hard cases it exists for slip through.
@@ -174,18 +229,18 @@ def train(intents: Mapping[str, Intent], *, seed: int = 0, fingerprint: str = ""
             if threshold < logit(MIN_THRESHOLD):
                 threshold = logit(MIN_THRESHOLD)
                 precision, recall = _precision_recall(held_out[hard], y[hard], threshold)
-        model = fit(matrix(texts), y)
+        model = fit(matrix(texts), y, w)
         coefficients = {columns_to_grams[c]: float(w) for c, w in enumerate(model.coef_[0]) if abs(w) >= PRUNE}
         report = IntentReport(name, int(y.sum()), int(len(y) - y.sum()), 1.0 / (1.0 + math.exp(-threshold)), precision, recall, target)
         return float(model.intercept_[0]), report, coefficients
 
-    def _held_out_scores(texts, y):
+    def _held_out_scores(texts, y, w, units):
         """Each example's score from a model that never saw it: its best unit, as the linter judges."""
         held_out = np.zeros(len(texts))
-        unit_texts, owners = _units_of(texts)
+        unit_texts, owners = _units_of(units)
         x_units, x = matrix(unit_texts), matrix(texts)
         for train_rows, test_rows in StratifiedKFold(FOLDS, shuffle=True, random_state=seed).split(texts, y):
-            model = fit(x[train_rows], y[train_rows])
+            model = fit(x[train_rows], y[train_rows], w[train_rows])
             wanted = set(test_rows.tolist())
             unit_rows = [i for i, owner in enumerate(owners) if owner in wanted]
             best: dict[int, float] = {}
@@ -198,13 +253,10 @@ def train(intents: Mapping[str, Intent], *, seed: int = 0, fingerprint: str = ""
     fitted: dict[str, tuple[float, IntentReport, dict[str, float]]] = {}
     for name in names:  # plain intents first: a pool's clean-up reads its members' models
         if not intents[name].pools:
-            texts, labels, origins = sets[name]
-            fitted[name] = fit_intent(name, texts, labels, origins)
+            fitted[name] = fit_intent(name, sets[name])
     for name in names:
         if intents[name].pools:
-            texts, labels, origins = sets[name]
-            texts, labels, origins = _without_covered(texts, labels, origins, intents[name].pools, fitted)
-            fitted[name] = fit_intent(name, texts, labels, origins)
+            fitted[name] = fit_intent(name, _without_covered(sets[name], intents[name].pools, fitted))
 
     bias, thresholds, weights, reports = [], [], {}, []
     for lane, name in enumerate(names):
@@ -232,7 +284,7 @@ def _lane_group(intents: Mapping[str, Intent], name: str) -> int:
     return 2
 
 
-def _without_covered(texts, labels, origins, members, fitted) -> tuple[list[str], list[int], list[str]]:
+def _without_covered(training: TrainingSet, members, fitted) -> TrainingSet:
     """A pool's negatives without the look-alikes another member performs: the refusal file's
     "not a refusal" list holds blame and rudeness, which are red all the same."""
     names = list(members)
@@ -242,16 +294,15 @@ def _without_covered(texts, labels, origins, members, fitted) -> tuple[list[str]
         [fitted[n][1].threshold for n in names],
         _merged([fitted[n][2] for n in names]),
     )
-    kept_texts, kept_labels, kept_origins = [], [], []
-    for text, label, origin in zip(texts, labels, origins):
+    kept = []
+    for row in training.rows():
+        text, label, origin = row[:3]
         if not label and origin in names:
             probabilities = interim.probabilities(text)
             if any(probabilities[m] >= MIN_THRESHOLD for m in names if m != origin):
                 continue
-        kept_texts.append(text)
-        kept_labels.append(label)
-        kept_origins.append(origin)
-    return kept_texts, kept_labels, kept_origins
+        kept.append(row)
+    return TrainingSet.of_rows(kept)
 
 
 def _merged(per_lane: list[dict[str, float]]) -> dict[str, dict[int, float]]:
@@ -275,13 +326,12 @@ def _vocabulary(texts) -> dict[str, int]:
     return {gram: index for index, gram in enumerate(kept)}
 
 
-def _units_of(texts: Sequence[str]) -> tuple[list[str], list[int]]:
+def _units_of(units: Sequence[Sequence[str]]) -> tuple[list[str], list[int]]:
+    """Every row's units, flattened, with the row each came from."""
     unit_texts, owners = [], []
-    for owner, text in enumerate(texts):
-        spans = text_units(text) or [(0, len(text))]
-        for start, end in spans:
-            unit_texts.append(text[start:end])
-            owners.append(owner)
+    for owner, pieces in enumerate(units):
+        unit_texts.extend(pieces)
+        owners.extend([owner] * len(pieces))
     return unit_texts, owners
 
 
@@ -336,4 +386,4 @@ def _pct(value: float) -> str:
     return "–" if value != value else f"{value:.1%}"
 
 
-__all__ = ["train", "training_sets", "format_reports", "IntentReport", "TRAINER_VERSION", "logit"]
+__all__ = ["train", "training_sets", "TrainingSet", "format_reports", "IntentReport", "TRAINER_VERSION", "logit"]

@@ -55,6 +55,10 @@ def _fold_char(char: str) -> str:
     category = unicodedata.category(char)
     if category in ("Mn", "Me", "Cf"):
         return ""
+    if category == "Cs":
+        # A lone surrogate (an undecodable byte in the caller's string) is no character:
+        # OpenCC and the tokenizers cannot encode it. It is matched as U+FFFD, one for one.
+        return "\ufffd"
     folded = unicodedata.normalize("NFKC", char)
     # NFKC turns U+3000 and friends into ASCII space and leaves the rest of the text alone.
     return "".join(c for c in folded if unicodedata.category(c) not in ("Mn", "Me", "Cf")).lower()

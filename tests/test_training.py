@@ -1,0 +1,109 @@
+"""What training reads: example weights, units cut as the linter cuts them, ordinary messages
+split into units. The shipped model's own checks are in test_intents.py."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from hypothesis import given, strategies as st
+
+from kefu_lint import Linter
+from kefu_lint.intent import IntentDataError, fingerprint
+from kefu_lint.intent.features import example_units, units
+from kefu_lint.intent.train import training_sets
+from kefu_lint.rulesets import load_ruleset
+from kefu_lint.text.analysis import analyze
+
+HAS_SKLEARN = importlib.util.find_spec("sklearn") is not None
+
+LINTER = Linter()
+
+#: Pieces of log-style replies: Han words, the punctuation and the spaces agents type.
+_PIECES = st.sampled_from(["不可以的", "亲", "您好", "这边帮您查询", "请稍等", "不好意思", "没办法", "的哦", "A面", "[订单x]", "123", "，", "。", "？", " ", "  ", "~"])
+
+
+@given(st.lists(_PIECES, min_size=1, max_size=12).map("".join))
+def test_training_cuts_an_example_into_the_units_the_linter_judges(text):
+    """A model scored on 「您等我们的电话」 cut out of 「您等我们的电话 别着急」 must have been
+    trained and thresholded on such pieces: the cut is one function for both."""
+    analysis = analyze(text, LINTER.tokenizer)
+    assert example_units(text) == [analysis.text[s:e] for s, e in units(analysis)]
+
+
+def _shop(tmp_path, weight_line: str = "weight: 3", ordinary: str = "您好 这边帮您查询一下 请稍等") -> str:
+    (tmp_path / "real.yaml").write_text(
+        f"intent: rude\n{weight_line}\npositive: [你烦不烦啊 说了多少遍了]\nnegative: [您稍等 我马上帮您看]\n", encoding="utf-8"
+    )
+    (tmp_path / "plain.yaml").write_text(f"intent: ordinary\npositive: [{ordinary}]\nnegative: [你烦不烦啊]\n", encoding="utf-8")
+    shop = tmp_path / "shop.yaml"
+    shop.write_text(textwrap.dedent("""\
+        name: shop
+        intents:
+          rude:
+            description: 粗鲁
+            role: agent
+            zone: red
+            negatives_from: [ordinary]
+            examples: [real.yaml]
+          ordinary:
+            description: 普通消息
+            role: agent
+            auxiliary: true
+            examples: [plain.yaml]
+        rules: {}
+        """), encoding="utf-8")
+    return str(shop)
+
+
+def test_an_example_files_weight_reaches_every_form_of_its_examples(tmp_path):
+    definitions = load_ruleset(_shop(tmp_path)).intents.definitions
+    rude = training_sets(definitions)["rude"]
+    weight = dict(zip(rude.texts, rude.weights))
+    assert weight["你烦不烦啊说了多少遍了"] == 3.0
+    assert weight["您烦不烦啊说了多少遍了"] == 3.0  # the 您 ⇄ 你 variant training adds
+    assert weight["您稍等我马上帮您看"] == 3.0
+    assert weight["您好这边帮您查询一下请稍等"] == 1.0  # another file: counts once
+
+
+def test_ordinary_messages_are_also_negatives_unit_by_unit(tmp_path):
+    definitions = load_ruleset(_shop(tmp_path)).intents.definitions
+    rude = training_sets(definitions)["rude"]
+    rows = {text: (label, origin, pieces) for text, label, origin, _, pieces in rude.rows()}
+    # 您好 is too short to be a clause of its own (features.MIN_CLAUSE)
+    assert rows["您好这边帮您查询一下请稍等"] == (0, "ordinary", ["您好这边帮您查询一下", "请稍等"])
+    for piece in ("您好这边帮您查询一下", "请稍等"):
+        assert rows[piece][:2] == (0, "ordinary")
+    # an act's own look-alikes are not split: 「很抱歉 这个退不了 我帮您换货」 holds a clause that alone would be the act
+    assert "您稍等" not in rows
+
+
+def test_changing_a_weight_makes_the_model_out_of_date(tmp_path):
+    once = fingerprint(load_ruleset(_shop(tmp_path, "weight: 1")).intents.definitions)
+    thrice = fingerprint(load_ruleset(_shop(tmp_path, "weight: 3")).intents.definitions)
+    assert once != thrice
+
+
+@pytest.mark.parametrize("weight", ["weight: 0", "weight: -2", "weight: many", "weight: true", "weight: 1000"])
+def test_a_bad_weight_is_an_error_naming_the_file(tmp_path, weight):
+    shop = _shop(tmp_path, weight)
+    with pytest.raises(IntentDataError, match=r"real\.yaml: weight"):
+        load_ruleset(shop).intents.definitions["rude"].examples()
+    result = subprocess.run([sys.executable, "-m", "kefu_lint.cli", "train", shop, "--check"], capture_output=True, text=True)
+    assert result.returncode == 2 and "real.yaml: weight" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(not HAS_SKLEARN, reason="kefu-lint[train] not installed")
+def test_weighted_real_traffic_outweighs_written_examples(tmp_path):
+    """The same look-alike, once and weighted: the weight moves the model."""
+    from kefu_lint.intent.train import train
+
+    def probability(weight_line: str) -> float:
+        definitions = load_ruleset(_shop(tmp_path, weight_line)).intents.definitions
+        model, _ = train(definitions)
+        return model.score("您稍等我马上帮您看", "rude").probability
+
+    assert probability("weight: 20") < probability("weight: 1")
