@@ -31,6 +31,7 @@ CONFIG_FILES = ("pyproject.toml", "kefu-lint.toml", ".kefu-lint.yaml")
 KEYS = {
     "ruleset", "select", "extend-select", "ignore", "per-file-ignores", "exclude", "extend-exclude",
     "fail-on", "scenes", "tokenizer", "respect-gitignore", "encoding", "text-column", "group-scenes", "allow-unreadable",
+    "shop-numbers",
 }
 DEFAULT_EXCLUDE = (".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".mypy_cache", ".pytest_cache")
 
@@ -51,6 +52,8 @@ class Settings:
     respect_gitignore: bool = True
     encoding: str | None = None
     text_column: str | None = None
+    #: The shop's own numbers (hotline, return-address phone): never flagged nor masked.
+    shop_numbers: tuple[str, ...] = ()
     #: A grouped YAML library's categories → the scene of their entries (added to GROUP_SCENES).
     group_scenes: tuple[tuple[str, str], ...] = tuple(GROUP_SCENES.items())
     #: Unreadable input (KF000) is still reported but does not fail the run.
@@ -210,6 +213,8 @@ KEY_TYPES: dict[str, _ValueType] = {
     "encoding": _ValueType("the name of a text encoding, e.g. \"gb18030\"", _is_text),
     "text-column": _ValueType("a column name or a 1-based column number",
                               lambda value: _is_text(value) or (type(value) is int and value >= 1)),
+    "shop-numbers": _ValueType("a list of the shop's own phone numbers, e.g. [\"400-820-8820\"]",
+                               lambda value: _is_text_list(value) and all(any(c.isdigit() for c in item) for item in value)),
     "group-scenes": _table_of("a table of YAML categories to scenes, e.g. {\"售前\" = \"presale\"}",
                               _ValueType(f"one of {', '.join(SCENES)}", _is_one_of(tuple(SCENES)))),
     "allow-unreadable": _ValueType("true or false", lambda value: isinstance(value, bool)),
@@ -274,6 +279,7 @@ def settings_from(data: dict, path: Path) -> Settings:
         respect_gitignore=data.get("respect-gitignore"),
         encoding=data.get("encoding"),
         text_column=str(data["text-column"]) if data.get("text-column") is not None else None,
+        shop_numbers=listed("shop-numbers"),
         group_scenes=tuple(group_scenes.items()),
         allow_unreadable=data.get("allow-unreadable"),
     )
