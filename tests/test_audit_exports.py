@@ -274,3 +274,19 @@ def test_the_audit_reads_the_top_level_encoding_and_its_own_overrides_it(tmp_pat
     as_gbk = audit("export.csv", *EXPORT_COLUMNS, "--out", "own", cwd=tmp_path)
     assert as_gbk.returncode == 0, as_gbk.err
     assert rows(tmp_path / "own" / "audit.db", "SELECT COUNT(*) FROM messages") == [(len(EXPORT_ROWS),)]
+
+
+def test_the_shops_own_numbers_are_not_flagged_in_an_audit_either(tmp_path):
+    # `shop-numbers` is one of the project's settings, and the audit judges by them as check does
+    log = tmp_path / "log.jsonl"
+    log.write_text("\n".join(json.dumps({"conversation_id": "c", "role": "agent", "text": text}, ensure_ascii=False) for text in (
+        "您好，退货请寄到杭州市西湖区文三路1号，电话13812345678",
+        "您的收货电话是13900001111，地址没问题",
+    )) + "\n", encoding="utf-8")
+    flagged = lambda out: rows(tmp_path / out / "audit.db", "SELECT substr(m.text, f.start + 1, f.end - f.start) FROM findings f"
+                                                   " JOIN messages m USING (run_id, seq) WHERE f.code = 'KF104'")  # noqa: E731
+    assert audit(log, "--out", "without", cwd=tmp_path).returncode == 0
+    assert sorted(flagged("without")) == [("13812345678",), ("13900001111",)]
+    (tmp_path / "kefu-lint.toml").write_text('shop-numbers = ["138-1234-5678"]\n', encoding="utf-8")
+    assert audit(log, "--out", "with", cwd=tmp_path).returncode == 0
+    assert flagged("with") == [("13900001111",)]

@@ -36,14 +36,18 @@ def test_examples_bad_exit_1_with_underlined_words():
     lines = result.out.splitlines()
     at = lines.index("4 | 不行,这个不算售后")
     assert lines[at + 1] == "  | ^^^^"  # two CJK characters are four columns wide
-    assert "Overall grade: red" in result.out
+    assert result.out.rstrip().endswith("总评：红（得分 59）")
     assert "Traceback" not in result.err
+    english = run("check", "--lang", "en", EXAMPLES / "scripts" / "bad.yaml").out
+    assert "Found 13 findings (red 5, yellow 6, green 2) in 9 replies, 1 file." in english
+    assert english.rstrip().endswith("Overall grade: red (score 59)")
 
 
 def test_examples_good_exit_0():
     result = run("check", EXAMPLES / "scripts" / "good.yaml")
     assert result.returncode == 0, result.out + result.err
-    assert "All checked!" in result.out
+    assert "检查了 5 条回复、1 个文件，未发现问题。" in result.out
+    assert result.out.rstrip().endswith("总评：绿（得分 100）")
 
 
 def test_colour_only_when_asked_and_no_color_wins():
@@ -101,9 +105,13 @@ def test_json_github_junit_concise():
     assert "^^^" not in concise and "KF101 [red]" in concise
 
 
-def test_statistics():
+def test_statistics_show_the_counts_instead_of_every_finding():
     result = run("check", "--statistics", EXAMPLES / "scripts" / "bad.yaml")
-    assert "Statistics:" in result.out and "negative-opener" in result.out
+    assert "按规则统计：" in result.out and "negative-opener" in result.out
+    assert "bad.yaml:4:9:" not in result.out and "^^^" not in result.out
+    counts = [int(line.split()[0]) for line in result.out.splitlines() if line.strip().startswith(tuple("0123456789")) and "KF" in line]
+    assert sum(counts) == 13  # the table accounts for every finding
+    assert "共发现 13 个问题" in result.out
 
 
 def test_fail_on_levels(tmp_path):
@@ -192,7 +200,7 @@ def test_baseline_fails_only_on_new_findings(tmp_path):
     script.write_text("不行\n你好\n", encoding="utf-8")
     baseline = tmp_path / "baseline.json"
     first = run("check", "--baseline", baseline, script)
-    assert first.returncode == 0 and baseline.exists() and "recorded" in first.out
+    assert first.returncode == 0 and baseline.exists() and "已记录" in first.out
     assert run("check", "--baseline", baseline, script).returncode == 0
     script.write_text("# moved down a line\n不行\n你好\n这个不算售后\n", encoding="utf-8")
     result = run("check", "-o", "json", "--baseline", baseline, script)
@@ -224,10 +232,10 @@ def test_fix_rewrites_only_the_fixed_bytes_and_is_idempotent(tmp_path):
         .replace("''引号'' 你'", "''引号'' 您'")
     )
     assert fixed == expected
-    assert "Fixed" in result.out
+    assert "已修复" in result.out
     again = run("check", "--fix", path)
     assert path.read_text(encoding="utf-8") == expected
-    assert "Fixed" not in again.out
+    assert "已修复" not in again.out
 
 
 def test_diff_shows_without_writing(tmp_path):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -56,8 +57,10 @@ def check(repo: Path, *args: str):
 
 
 def checked_files(output: str) -> list[str]:
-    """The files the text report's summary lists (one line per file checked)."""
-    return sorted(line.split()[0] for line in output.splitlines() if " replies  score" in line or " reply  score" in line)
+    """The files the text report's summary lists (one line per file checked, in Chinese by
+    default: ``scripts/a.txt   1 条回复  得分   0  红``; ``--lang en``: ``1 reply  score``)."""
+    summary = re.compile(r"^\s*(\S+)\s+\d+ (?:条回复|replies|reply)\s+(?:得分|score)\s")
+    return sorted(match[1] for match in map(summary.match, output.splitlines()) if match)
 
 
 def test_folders_skip_other_tools_files_and_the_configs_excludes(shop):
@@ -102,7 +105,7 @@ def test_the_shipped_hook_in_a_real_repository(shop, tmp_path):
     assert result.returncode == 1, result.stdout + result.stderr  # the hook ran and failed on the red reply
     assert "scripts/after_sales.txt:1:1: KF101 [red]" in hook
     assert checked_files(hook) == ["scripts/after_sales.txt", "scripts/closing.csv", "scripts/presale.yaml"], hook
-    assert "Found 2 findings (red 2) in 3 replies, 3 files." in hook
+    assert "共发现 2 个问题（红 2），涉及 3 条回复、3 个文件。" in hook
     assert not any(name in hook for name in NOT_SCRIPTS), hook
     assert "error" not in hook.lower() and "unsupported" not in hook
     # a commit that touches only other files: nothing for the hook to check, and it passes

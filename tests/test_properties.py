@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kefu_lint import Linter, SCENES
-from kefu_lint.engine import GRADE_CEILING, grade_of
+from kefu_lint.engine import GRADE_CEILING, grade_of_score
 from kefu_lint.text.normalize import _t2s
 
 FRAGMENTS = [
@@ -39,7 +39,7 @@ def test_any_string_lints_without_error_and_spans_are_sound(text, scene):
 def test_grade_agrees_with_violations_and_score_stays_in_range(text, scene):
     result = _linter.score(text, scene=scene)
     assert 0 <= result.value <= 100
-    assert result.grade == grade_of(result.violations)
+    assert result.grade == grade_of_score(result.value)
     assert result.value <= GRADE_CEILING[result.grade]
     if result.grade == "green":
         assert result.value == 100 and not result.violations

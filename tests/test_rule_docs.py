@@ -123,4 +123,4 @@ def test_rules_markdown_is_the_readme_table():
     assert result.returncode == 0
     assert result.stdout.strip() == generated_blocks()["default-rules"]
     chinese = subprocess.run([sys.executable, "-m", "kefu_lint.cli", "rules", "-o", "markdown"], capture_output=True, text=True).stdout
-    assert "| KF202 | `informal-you` |" in chinese and "您" in chinese
+    assert '| <a id="kf202"></a>KF202 | `informal-you` |' in chinese and "您" in chinese

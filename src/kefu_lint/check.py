@@ -14,11 +14,14 @@ import stat
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import regex
+
 from .config import Settings
-from .engine import Linter, apply_edits, grade_of, replacement_of
+from .engine import Linter, combine_scores, score_violations
 from .errors import ConfigError, InputError
 from .formats.scripts import SCRIPT_SUFFIXES, Problem, ScriptFile, Suppression, kind_of, read_script_file
 from .model import ZONE_SEVERITY, Message, Score, Violation
@@ -40,7 +43,10 @@ class MetaRule:
 #: output format, never baselined, and it fails the run unless ``allow-unreadable`` is set.
 UNREADABLE = MetaRule("KF000", "unreadable-input", "red", "输入中有无法读取的条目、行或文件：它们没有被检查（或只检查了一部分），修好它们，本次结果才算完整。")
 UNUSED = MetaRule("KF001", "unused-suppression", "yellow", "一条 ignore: 或 # kefu-lint: disable-… 抑制指令没有抑制任何问题。")
-META_RULES = (UNREADABLE, UNUSED)
+UNKNOWN_CODE = MetaRule("KF002", "unknown-code", "yellow", "抑制里写的代码或名称不是任何规则，这条抑制不起作用。")
+UNKNOWN_DIRECTIVE = MetaRule("KF003", "unknown-directive", "yellow", "一条 # kefu-lint: 注释不是能识别的指令（未知指令、缺少代码，或在 YAML 里用了 disable-next-line）。")
+#: Findings of `check` about the input, not about a reply: they cost no points.
+META_RULES = (UNREADABLE, UNUSED, UNKNOWN_CODE, UNKNOWN_DIRECTIVE)
 UNUSED_SUPPRESSION = (UNUSED.code, UNUSED.name)
 META_CODES = {rule.code for rule in META_RULES}
 
@@ -57,6 +63,10 @@ class Finding:
     violation: Violation
     reply: Message | None
     fixable: bool = False
+    #: Which reply of its file (None for a finding about the file, such as an unused suppression).
+    reply_index: int | None = None
+    #: What the finding costs its reply's score (the rule's weight).
+    points: int = 0
 
     @property
     def code(self) -> str:
@@ -74,18 +84,33 @@ class FileReport:
     replies: int
     records: int
     findings: tuple[Finding, ...] = ()
-    scores: tuple[Score, ...] = ()
     problems: tuple[Problem, ...] = ()
     error: str | None = None
 
-    @property
-    def score(self) -> int | None:
-        """The mean reply score, or None for a file with no replies."""
-        return round(sum(s.value for s in self.scores) / len(self.scores)) if self.scores else None
+    @cached_property
+    def scores(self) -> tuple[Score, ...]:
+        """Each reply's score, from the findings the report still holds: a finding hidden by
+        the baseline or a suppression costs nothing (README, "Score model")."""
+        by_reply: list[list[Finding]] = [[] for _ in range(self.replies)]
+        for finding in self.findings:
+            if finding.reply_index is not None:
+                by_reply[finding.reply_index].append(finding)
+        return tuple(
+            score_violations([f.violation for f in found], {f.code: f.points for f in found}) for found in by_reply
+        )
+
+    @cached_property
+    def total(self) -> Score | None:
+        """The file's score and grade (None for a file with no replies)."""
+        return combine_scores(self.scores)
 
     @property
-    def grade(self) -> str:
-        return grade_of_findings(self.findings)
+    def score(self) -> int | None:
+        return self.total.value if self.total else None
+
+    @property
+    def grade(self) -> str | None:
+        return self.total.grade if self.total else None
 
     @property
     def unreadable(self) -> list[Finding]:
@@ -100,6 +125,8 @@ class CheckReport:
     baselined: int = 0
     fixed: int = 0
     notes: tuple[str, ...] = field(default=())
+    #: Baseline entries that matched no finding (the baseline can shrink).
+    stale_baseline: tuple["BaselineEntry", ...] = ()
 
     @property
     def findings(self) -> list[Finding]:
@@ -113,9 +140,18 @@ class CheckReport:
     def problems(self) -> list[Problem]:
         return [p for r in self.files for p in r.problems]
 
+    @cached_property
+    def total(self) -> Score | None:
+        """The run's score and grade over every reply checked (None when no reply was)."""
+        return combine_scores(score for report in self.files for score in report.scores)
+
     @property
-    def grade(self) -> str:
-        return grade_of_findings(self.findings)
+    def score(self) -> int | None:
+        return self.total.value if self.total else None
+
+    @property
+    def grade(self) -> str | None:
+        return self.total.grade if self.total else None
 
     @property
     def unreadable(self) -> list[Finding]:
@@ -128,11 +164,6 @@ class CheckReport:
         if fail_on == "never":
             return False
         return any(ZONE_SEVERITY[f.zone] >= ZONE_SEVERITY[fail_on] for f in findings) if fail_on != "green" else bool(findings)
-
-
-def grade_of_findings(findings: Iterable[Finding]) -> str:
-    """The reply grade model applied to a file or a run: tool meta-findings do not count."""
-    return grade_of(f.violation for f in findings if f.code not in META_CODES)
 
 
 # ----------------------------------------------------------------------------- discovery
@@ -289,14 +320,29 @@ class Checker:
             # Ignoring it would be the silent skip it exists to prevent.
             raise ConfigError(f"{UNREADABLE.code} {UNREADABLE.name} cannot be ignored: what was not read is always reported; "
                               "pass --allow-unreadable (or allow-unreadable = true) so that it does not fail the run")
-        self.report_unused = _meta_selected(UNUSED_SUPPRESSION, select, settings.ignore)
+        self.reported_meta = {rule.code for rule in META_RULES if _meta_selected((rule.code, rule.name), select, settings.ignore)}
+        meta_selectors = META_CODES | {rule.name for rule in META_RULES}
         self.linter = linter or Linter(
             settings.ruleset,
-            select=[s for s in select if s not in META_CODES] if select is not None else None,
-            ignore=[s for s in settings.ignore if s not in META_CODES],
+            select=[s for s in select if s not in meta_selectors] if select is not None else None,
+            ignore=[s for s in settings.ignore if s not in meta_selectors],
             tokenizer=settings.tokenizer,
+            shop_numbers=settings.shop_numbers,
         )
         self.forced_kind = forced_kind
+        # What a suppression may name: any rule of the ruleset (selected or not) by code or by
+        # name, and check's own codes; anything else is an unknown code (KF002).
+        self.rule_codes: dict[str, str] = {}
+        for code, name in [*((rule.code, rule.name) for rule in self.linter.ruleset.rules), *((m.code, m.name) for m in META_RULES)]:
+            self.rule_codes[code.upper()] = code
+            self.rule_codes[name.lower()] = code
+
+    def resolve(self, selector: str) -> str | None:
+        """The rule code a suppression's selector names (a code or a rule name), or None."""
+        return self.rule_codes.get(selector.upper()) or self.rule_codes.get(selector.lower())
+
+    def _resolved(self, selectors) -> set[str]:
+        return {code for code in map(self.resolve, selectors) if code is not None}
 
     def read(self, path: Path, data: bytes | None = None) -> ScriptFile:
         kind = kind_of(path, self.forced_kind)
@@ -319,45 +365,58 @@ class Checker:
             script = self.read(path, data)
         except InputError as error:
             return _unreadable_file(display, kind_of(path, self.forced_kind) or "?", str(error))
-        findings, scores = self.lint_script(script, path, display)
+        findings = self.lint_script(script, path, display)
         problems = tuple(Problem(display, p.line, p.reason, p.skipped) for p in script.problems)
         findings.extend(_unreadable(problem) for problem in problems)
         findings.sort(key=lambda f: (f.line, f.column, f.code))
-        return FileReport(display, script.kind, len(script.messages), script.records, tuple(findings), tuple(scores), problems)
+        return FileReport(display, script.kind, len(script.messages), script.records, tuple(findings), problems)
 
     def _file_context(self, script: ScriptFile, path: Path) -> tuple[set[str], str | None]:
         """Codes ignored for the whole file (directives + per-file-ignores) and its default scene:
         worked out once per file, for checking and for fixing alike."""
-        return set(script.file_ignores) | set(self.settings.ignored_codes_for(path)), self.settings.scene_for(path)
+        return self._resolved(script.file_ignores) | self._resolved(self.settings.ignored_codes_for(path)), self.settings.scene_for(path)
 
-    def lint_script(self, script: ScriptFile, path: Path, display: str) -> tuple[list[Finding], list[Score]]:
-        file_ignores, default_scene = self._file_context(script, path)
+    def lint_script(self, script: ScriptFile, path: Path, display: str) -> list[Finding]:
+        _, default_scene = self._file_context(script, path)
+        configured = self._resolved(self.settings.ignored_codes_for(path))
+        by_target: dict[tuple[int, int], list[int]] = {}
+        for number, suppression in enumerate(script.suppressions):
+            if suppression.target is not None:
+                by_target.setdefault(suppression.target, []).append(number)
+        whole_file = [number for number, suppression in enumerate(script.suppressions) if suppression.scope == "file"]
         used: set[tuple[int, str]] = set()
-        findings: list[Finding] = []
-        scores: list[Score] = []
-        for message in script.messages:
-            scene = message.scene or default_scene
-            kept = []
-            for violation in self.linter.lint(message.text, scene=scene):
-                if violation.code in message.ignore:
-                    used.update(_matching(script.suppressions, message, violation.code))
-                    continue
-                if violation.code in file_ignores:
-                    used.update((i, violation.code) for i, s in enumerate(script.suppressions) if s.scope == "file" and violation.code in s.codes)
-                    continue
-                kept.append(violation)
-            scores.append(self.linter.score_violations(kept))
-            for violation in kept:
-                findings.append(self._locate(script, display, message, violation))
-        if self.report_unused:
-            for index, suppression in enumerate(script.suppressions):
-                for code in suppression.codes:
-                    if (index, code) not in used:
-                        findings.append(_unused(display, suppression, code))
-        findings.sort(key=lambda f: (f.line, f.column, f.code))
-        return findings, scores
 
-    def _locate(self, script: ScriptFile, display: str, message: Message, violation: Violation) -> Finding:
+        def suppressing(numbers: list[int], code: str) -> list[tuple[int, str]]:
+            return [(n, selector) for n in numbers for selector in script.suppressions[n].codes if self.resolve(selector) == code]
+
+        findings: list[Finding] = []
+        for index, message in enumerate(script.messages):
+            scene = message.scene or default_scene
+            own = by_target.get((message.line, message.column), [])
+            for violation in self.linter.lint(message.text, scene=scene):
+                users = suppressing(own, violation.code) or suppressing(whole_file, violation.code)
+                if users:
+                    used.update(users)
+                elif violation.code not in configured:
+                    findings.append(self._locate(script, display, message, violation, index))
+        meta: list[Finding] = []
+        for number, suppression in enumerate(script.suppressions):
+            for selector in suppression.codes:
+                code = self.resolve(selector)
+                if code is None:
+                    meta.append(_meta_finding(display, suppression.line, UNKNOWN_CODE, _unknown_code_message(selector, self.rule_codes)))
+                elif (number, selector) not in used and code not in META_CODES:
+                    meta.append(_meta_finding(display, suppression.line, UNUSED,
+                                              f"未使用的抑制「{selector}」：这里没有 {code} 的问题，请删除这条抑制，以免掩盖以后的问题。"))
+        meta.extend(_meta_finding(display, problem.line or 1, UNKNOWN_DIRECTIVE, problem.reason + "。")
+                    for problem in script.bad_directives)
+        # check's own findings obey --select/--ignore and a file's own disable-file of them
+        silenced = self._resolved(script.file_ignores) | configured
+        findings.extend(f for f in meta if f.code in self.reported_meta and f.code not in silenced)
+        findings.sort(key=lambda f: (f.line, f.column, f.code))
+        return findings
+
+    def _locate(self, script: ScriptFile, display: str, message: Message, violation: Violation, index: int) -> Finding:
         if message.offsets:
             start_index = message.offsets[min(violation.start, len(message.offsets) - 1)]
             end_index = message.offsets[max(min(violation.end, len(message.offsets)) - 1, 0)] + 1
@@ -366,37 +425,39 @@ class Checker:
         else:
             line, column, end_line, end_column = message.line, message.column, message.line, message.column
         fixable = violation.fix is not None and message.source_range(violation.start, violation.end) is not None
-        return Finding(display, line, column, end_line, end_column, violation, message, fixable)
+        return Finding(display, line, column, end_line, end_column, violation, message, fixable, index,
+                       self.linter.weights.get(violation.code, 0))
 
     # -- fixes --
 
     def fix_script(self, path: Path, data: bytes, unsafe: bool) -> tuple[bytes, int]:
-        """Apply fixes to one file's bytes until none is left; every other byte stays as it was."""
+        """Apply fixes to one file's bytes; every byte outside the changed characters stays.
+
+        Each reply is fixed by the engine (``Linter.fix``: the same rewrite as the API, kept
+        only when it reads well), and the difference between its old and new text is written
+        back at the characters' source positions. A reply whose changes cannot be placed (an
+        escape or a fold inside them) or that would not read back as written is left alone.
+        """
         script = self.read(path, data)
-        original_count = len(script.messages)
-        total = 0
-        # Directives are comments and fixes never touch them, so the file context holds across passes.
         file_ignores, default_scene = self._file_context(script, path)
-        for _ in range(8):
-            edits = []
-            for message in script.messages:
-                for violation in self.linter.lint(message.text, scene=message.scene or default_scene):
-                    if violation.code in message.ignore or violation.code in file_ignores or replacement_of(violation, unsafe) is None:
-                        continue
-                    source_range = message.source_range(violation.start, violation.end)
-                    if source_range is None or "\n" in (replacement_of(violation, unsafe) or ""):
-                        continue
-                    edits.append(_shifted(violation, *source_range))
-            new_text, used = apply_edits(script.text, edits, unsafe)
-            if not used:
-                break
-            candidate = self.read(path, new_text.encode(script.encoding))
-            if len(candidate.messages) != original_count:
-                # The edit changed the file's structure (quoting, columns): keep what we had.
-                break
-            script = candidate
-            total += len(used)
-        return script.text.encode(script.encoding), total
+        planned: dict[int, tuple[str, list[tuple[int, int, str]], int]] = {}
+        for index, message in enumerate(script.messages):
+            new_text, used = self.linter.fix(message.text, scene=message.scene or default_scene, unsafe=unsafe,
+                                             exclude=self._resolved(message.ignore) | file_ignores)
+            edits = _source_edits(message, new_text) if used and new_text != message.text else None
+            if edits:
+                planned[index] = (new_text, edits, len(used))
+        for _ in range(2):  # a second try without the replies that did not read back
+            text = _with_edits(script.text, [edit for _, edits, _ in planned.values() for edit in edits])
+            candidate = self.read(path, text.encode(script.encoding))
+            if len(candidate.messages) != len(script.messages):
+                planned = {}
+                continue
+            wrong = [i for i, (expected, _, _) in planned.items() if candidate.messages[i].text != expected]
+            if not wrong:
+                return text.encode(script.encoding), sum(count for _, _, count in planned.values())
+            planned = {i: plan for i, plan in planned.items() if i not in wrong}
+        return script.text.encode(script.encoding), 0
 
 
 def _unreadable(problem: Problem, *, whole_file: bool = False) -> Finding:
@@ -436,31 +497,45 @@ def replace_file(path: Path, data: bytes) -> None:
         raise
 
 
-def _shifted(violation: Violation, start: int, end: int) -> Violation:
-    return dataclasses.replace(violation, start=start, end=end)
+def _source_edits(message: Message, new_text: str) -> list[tuple[int, int, str]] | None:
+    """The reply's change as (start, end, replacement) edits of the source, or None when a
+    changed range is not one contiguous run of source characters."""
+    from difflib import SequenceMatcher
 
-
-def _matching(suppressions: tuple[Suppression, ...], message: Message, code: str) -> set[tuple[int, str]]:
-    found = set()
-    for index, suppression in enumerate(suppressions):
-        if suppression.scope == "file" or code not in suppression.codes:
+    edits = []
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, message.text, new_text, autojunk=False).get_opcodes():
+        if tag == "equal":
             continue
-        if suppression.scope == "entry" or suppression.line < message.line:
-            # the nearest directive above the reply is the one that applied
-            found.add((index, code))
-    return {max(found)} if found else set()
+        source_range = message.source_range(i1, i2)
+        replacement = new_text[j1:j2]
+        if source_range is None or "\n" in replacement or "\r" in replacement:
+            return None
+        edits.append((*source_range, replacement))
+    return edits
 
 
-def _unused(display: str, suppression: Suppression, code: str) -> Finding:
-    violation = Violation(
-        code=UNUSED_SUPPRESSION[0],
-        name=UNUSED_SUPPRESSION[1],
-        zone="yellow",
-        message=f"未使用的抑制指令 {code}:这里没有 {code} 的问题,请删除这条抑制,以免掩盖以后的问题",
-        start=0,
-        end=0,
-    )
-    return Finding(display, suppression.line, 1, suppression.line, 1, violation, None)
+def _with_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
+    pieces, position = [], 0
+    for start, end, replacement in sorted(edits):
+        pieces.append(text[position:start])
+        pieces.append(replacement)
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def _meta_finding(display: str, line: int, rule: MetaRule, message: str) -> Finding:
+    violation = Violation(code=rule.code, name=rule.name, zone=rule.zone, message=message, start=0, end=0)
+    return Finding(display, line, 1, line, 1, violation, None)
+
+
+def _unknown_code_message(selector: str, known: dict[str, str]) -> str:
+    import difflib  # only for a misspelt suppression
+
+    close = difflib.get_close_matches(selector.upper(), [k for k in known if k[:2] == "KF"], n=1, cutoff=0.6) or \
+        difflib.get_close_matches(selector.lower(), [k for k in known if k[:2] != "KF"], n=1, cutoff=0.6)
+    hint = f"是不是「{close[0]}」？" if close else "可用 kefu-lint rules 查看全部规则。"
+    return f"抑制里的「{selector}」不是任何规则的代码或名称，这条抑制不起作用：{hint}"
 
 
 def _meta_selected(meta: tuple[str, str], select, ignore) -> bool:
@@ -474,36 +549,119 @@ def _meta_selected(meta: tuple[str, str], select, ignore) -> bool:
 
 
 # ----------------------------------------------------------------------------- baseline
+#
+# A baseline is a list of findings a team has accepted for now, written so a person can review
+# it: where, which rule, the flagged words and a short excerpt of the reply. An entry matches a
+# finding on its path, rule, flagged words and the clause around them, each normalised (width,
+# Traditional/Simplified, punctuation and spaces dropped), so moving a reply or editing another
+# clause of it (「亲，」 put in front) does not bring the finding back. An entry left over is
+# then matched on path, rule and flagged words alone (one containing the other: a finding on
+# the whole reply grows with it), so the context of the words may change too; each entry
+# hides one finding, so a second finding of the same words still shows.
+
+BASELINE_VERSION = 2
+EXCERPT_CHARS = 12
+_CLAUSE_BREAKS = regex.compile(r"[\p{P}\p{S}\p{Z}\s]+")
+
+
+@dataclass(frozen=True)
+class BaselineEntry:
+    """One accepted finding, as the baseline file records it."""
+
+    path: str
+    code: str
+    name: str
+    flagged: str
+    excerpt: str
+    fingerprint: str
+
+    def as_dict(self) -> dict:
+        return {"path": self.path, "code": self.code, "name": self.name, "flagged": self.flagged,
+                "excerpt": self.excerpt, "fingerprint": self.fingerprint}
+
+
+def _bare(text: str) -> str:
+    """Normalised for matching: folded (width, case, Traditional→Simplified) with
+    punctuation, symbols and spaces dropped."""
+    from .text.normalize import normalize
+
+    return _CLAUSE_BREAKS.sub("", normalize(text).text)
+
+
+def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The clauses of ``text`` (split at punctuation and spaces) that overlap ``[start, end)``."""
+    found, position = [], 0
+    for gap in [*_CLAUSE_BREAKS.finditer(text), None]:
+        clause_end = gap.start() if gap else len(text)
+        if clause_end > position and position < max(end, start + 1) and clause_end > start:
+            found.append((position, clause_end))
+        if gap is None:
+            break
+        position = gap.end()
+    return found
+
+
+def _match_key(finding: Finding) -> tuple[str, str]:
+    """(normalised flagged words, normalised clauses around them) of a finding."""
+    reply = finding.reply.text if finding.reply else ""
+    v = finding.violation
+    clauses = _clauses(reply, v.start, v.end)
+    context = reply[clauses[0][0]:clauses[-1][1]] if clauses else reply[v.start:v.end]
+    return _bare(reply[v.start:v.end]), _bare(context)
+
 
 def fingerprint(finding: Finding) -> str:
-    """Stable across line moves: the file, the rule, the reply and the flagged words."""
+    """Stable across line moves and edits elsewhere in the reply (see above)."""
+    import hashlib  # baselines and SARIF only: kept off the cold start
+
+    flagged, context = _match_key(finding)
+    digest = hashlib.sha256("\x1f".join((finding.path, finding.code, flagged, context)).encode("utf-8")).hexdigest()
+    return digest[:16]
+
+
+def _excerpt(finding: Finding) -> str:
+    """The flagged words with a few characters either side, on one line."""
     reply = finding.reply.text if finding.reply else ""
-    flagged = reply[finding.violation.start:finding.violation.end]
-    import hashlib  # baselines only: kept off the cold start
+    v = finding.violation
+    start, end = max(v.start - EXCERPT_CHARS, 0), min(v.end + EXCERPT_CHARS, len(reply))
+    text = ("…" if start else "") + reply[start:end] + ("…" if end < len(reply) else "")
+    return " ".join(text.split())
 
-    digest = hashlib.sha256("\x1f".join((finding.path, finding.code, reply, flagged)).encode("utf-8")).hexdigest()
-    return digest[:24]
 
-
-BASELINE_VERSION = 1
+def baseline_entry(finding: Finding) -> BaselineEntry:
+    reply = finding.reply.text if finding.reply else ""
+    flagged = " ".join(reply[finding.violation.start:finding.violation.end].split())
+    return BaselineEntry(finding.path, finding.code, finding.violation.name, flagged, _excerpt(finding), fingerprint(finding))
 
 
 def write_baseline(path: Path, findings: Iterable[Finding]) -> int:
-    # Unreadable input is never grandfathered: a baseline must not hide what was not checked.
-    counts = Counter(fingerprint(f) for f in findings if f.code != UNREADABLE.code)
-    document = {"kefu-lint-baseline": BASELINE_VERSION, "findings": dict(sorted(counts.items()))}
+    entries = sorted((baseline_entry(f) for f in findings), key=lambda e: (e.path, e.code, e.flagged, e.fingerprint))
+    document = {"kefu-lint-baseline": BASELINE_VERSION, "entries": [e.as_dict() for e in entries]}
     try:
         path.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     except OSError as error:
-        raise ConfigError(f"--baseline {path}: cannot write the baseline: {error.strerror or error}") from None
-    return sum(counts.values())
+        raise ConfigError(f"--baseline {path}: cannot write the baseline（无法写入基线文件）: {error.strerror or error}") from None
+    return len(entries)
 
 
-def read_baseline(path: Path) -> Counter:
-    """The baseline's counts; any other shape (a count of ``1e400``, another version) is a
-    ConfigError naming the file and what is wrong."""
+class OldBaseline(ConfigError):
+    """A version 1 baseline (opaque hashes): migrated by ``--update-baseline``, refused otherwise."""
+
+    def __init__(self, path: Path, counts: Counter) -> None:
+        self.counts = counts
+        super().__init__(
+            f"{path}: 这是旧格式（版本 1）的基线，只记录了无法审阅的哈希，不能再用来匹配。"
+            f"请运行 `kefu-lint check --baseline {path} --update-baseline` 把它迁移为新格式："
+            "旧基线中仍能匹配的问题会被保留，新出现的问题不会被写入。"
+            "(old version 1 baseline: rerun with --update-baseline to migrate it)"
+        )
+
+
+def read_baseline(path: Path) -> list[BaselineEntry]:
+    """The entries of a baseline file; a version 1 file raises ``OldBaseline``; any other
+    shape is a ConfigError naming the file and what is wrong."""
     def invalid(why: str) -> ConfigError:
-        return ConfigError(f"{path}: not a kefu-lint baseline file ({why})")
+        return ConfigError(f"{path}: 不是 kefu-lint 基线文件（not a kefu-lint baseline file: {why}）")
 
     try:
         document = json.loads(path.read_text(encoding="utf-8"), parse_constant=lambda name: math.nan)
@@ -514,29 +672,75 @@ def read_baseline(path: Path) -> Counter:
     if not isinstance(document, dict) or "kefu-lint-baseline" not in document:
         raise invalid("no 'kefu-lint-baseline' version key")
     version = document["kefu-lint-baseline"]
+    if type(version) is int and version == 1:
+        findings = document.get("findings")
+        if not isinstance(findings, dict):
+            raise invalid("'findings' must map fingerprints to counts")
+        for key, count in findings.items():
+            if type(count) is not int or not 1 <= count <= 1_000_000_000:
+                raise invalid(f"the count of {key[:24]!r} must be a whole number from 1, not {str(count)[:20]}")
+        raise OldBaseline(path, Counter(findings))
     if type(version) is not int or version != BASELINE_VERSION:
-        raise invalid(f"version {str(version)[:20]!r}; this kefu-lint reads version {BASELINE_VERSION}: record it again with --update-baseline")
-    findings = document.get("findings")
-    if not isinstance(findings, dict):
-        raise invalid("'findings' must map fingerprints to counts")
-    for key, count in findings.items():
-        if type(count) is not int or not 1 <= count <= 1_000_000_000:
-            raise invalid(f"the count of {key[:24]!r} must be a whole number from 1, not {str(count)[:20]}")
-    return Counter(findings)
+        raise invalid(f"version {str(version)[:20]!r}; this kefu-lint reads version {BASELINE_VERSION} "
+                      "(and migrates version 1 with --update-baseline)")
+    if not isinstance(document.get("entries"), list):
+        raise invalid("'entries' must be a list of accepted findings")
+    entries = []
+    for number, item in enumerate(document["entries"], start=1):
+        fields = {name: item.get(name) for name in BaselineEntry.__dataclass_fields__} if isinstance(item, dict) else {}
+        if not fields or not all(isinstance(value, str) for value in fields.values()):
+            raise invalid(f"基线文件的第 {number} 条记录不完整，需要 path、code、name、flagged、excerpt、fingerprint 六个文本字段")
+        entries.append(BaselineEntry(**fields))
+    return entries
 
 
-def apply_baseline(report: CheckReport, baseline: Counter) -> CheckReport:
-    remaining = Counter(baseline)
-    files = []
-    dropped = 0
-    for file_report in report.files:
-        kept = []
-        for finding in file_report.findings:
-            key = fingerprint(finding)
-            if remaining[key] > 0 and finding.code != UNREADABLE.code:
-                remaining[key] -= 1
-                dropped += 1
-                continue
+def migrated_findings(findings: Iterable[Finding], old: Counter) -> list[Finding]:
+    """The findings a version 1 baseline accepted (by its old hash), for writing them anew."""
+    import hashlib
+
+    remaining = Counter(old)
+    kept = []
+    for finding in findings:
+        reply = finding.reply.text if finding.reply else ""
+        flagged = reply[finding.violation.start:finding.violation.end]
+        key = hashlib.sha256("\x1f".join((finding.path, finding.code, reply, flagged)).encode("utf-8")).hexdigest()[:24]
+        if remaining[key] > 0:
+            remaining[key] -= 1
             kept.append(finding)
-        files.append(FileReport(**{**file_report.__dict__, "findings": tuple(kept)}))
-    return CheckReport(tuple(files), report.ruleset, report.tokenizer, dropped, report.fixed, report.notes)
+    return kept
+
+
+def apply_baseline(report: CheckReport, baseline: Iterable[BaselineEntry]) -> CheckReport:
+    """The report without the findings the baseline accepts (each entry hides one finding);
+    scores are worked out from what is left, so hidden findings cost nothing."""
+    by_fingerprint: dict[str, list[BaselineEntry]] = {}
+    for entry in baseline:
+        by_fingerprint.setdefault(entry.fingerprint, []).append(entry)
+    hidden: set[int] = set()
+    candidates = [f for f in report.findings if f.code not in META_CODES]
+    for finding in candidates:  # first the exact matches: the words and their clause
+        waiting = by_fingerprint.get(fingerprint(finding))
+        if waiting:
+            waiting.pop()
+            hidden.add(id(finding))
+    left = [entry for entries in by_fingerprint.values() for entry in entries]
+    loose: dict[tuple[str, str], list[BaselineEntry]] = {}
+    for entry in left:
+        loose.setdefault((entry.path, entry.code), []).append(entry)
+    for finding in candidates:  # then the words alone, for a clause that was edited
+        entries = loose.get((finding.path, finding.code))
+        if id(finding) in hidden or not entries:
+            continue
+        flagged = _match_key(finding)[0]
+        for entry in entries:
+            old = _bare(entry.flagged)
+            if old and (old in flagged or flagged in old) and flagged:
+                entries.remove(entry)
+                hidden.add(id(finding))
+                break
+    files = [
+        dataclasses.replace(file_report, findings=tuple(f for f in file_report.findings if id(f) not in hidden))
+        for file_report in report.files
+    ]
+    stale = sorted((e for entries in loose.values() for e in entries), key=lambda e: (e.path, e.code, e.flagged))
+    return dataclasses.replace(report, files=tuple(files), baselined=report.baselined + len(hidden), stale_baseline=tuple(stale))

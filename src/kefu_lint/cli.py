@@ -136,11 +136,13 @@ def main() -> None:
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--allow-unreadable", is_flag=True, default=None,
               help="Report unreadable entries, lines and files (KF000) without failing the run on them.")
+@click.option("--lang", "language", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of the text summary (中文 or English).")
+@click.option("--add-noqa", is_flag=True, help="Suppress every current finding in place (YAML: the entry's ignore:, TXT/CSV: a disable-next-line comment).")
 def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, output_format, output_file, statistics,
           fix, unsafe_fixes, diff, baseline, update_baseline, scene, encoding, text_column, input_format,
-          respect_gitignore, force_exclude, tokenizer, color, exit_zero, allow_unreadable):
+          respect_gitignore, force_exclude, tokenizer, color, exit_zero, allow_unreadable, language, add_noqa):
     """Check reply-script files (YAML, TXT, CSV/TSV; directories recursively; - for stdin)."""
-    from .check import CheckReport, Checker, apply_baseline, discover, read_baseline, write_baseline
+    from .check import CheckReport, Checker, discover
     from .errors import ConfigError
     from .formats.writers import WRITERS
 
@@ -158,6 +160,8 @@ def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, o
     checker = Checker(settings, forced_kind=None if input_format == "auto" else input_format)
 
     files = list(discover(paths, settings))
+    if add_noqa:
+        _add_noqa(checker, files)
     stdin_data = sys.stdin.buffer.read() if any(str(p) == "-" for p in files) else None
     fixed_total = 0
     diffs: list[str] = []
@@ -176,16 +180,11 @@ def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, o
     reports = tuple(checker.check_file(path, stdin_data if str(path) == "-" else None) for path in files)
     report = CheckReport(reports, str(settings.ruleset), checker.linter.tokenizer_name, fixed=fixed_total)
     if baseline is not None:
-        if update_baseline or not baseline.exists():
-            count = write_baseline(baseline, report.findings)
-            report = CheckReport(report.files, report.ruleset, report.tokenizer, fixed=fixed_total,
-                                 notes=(f"Baseline {baseline} recorded with {count} finding{'s' if count != 1 else ''}; later runs report only new ones.",))
-            report = apply_baseline(report, read_baseline(baseline))
-        else:
-            report = apply_baseline(report, read_baseline(baseline))
+        report = _with_baseline(report, baseline, update_baseline)
 
     writer = WRITERS[output_format]
-    rendered = writer(report, checker.linter, colour=_colour(color) and output_file is None, statistics=statistics)
+    rendered = writer(report, checker.linter, colour=_colour(color) and output_file is None, statistics=statistics,
+                      language=language)
     if output_file is not None:
         try:
             output_file.write_text(rendered, encoding="utf-8")
@@ -201,6 +200,83 @@ def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, o
     if not exit_zero and report.fails(settings.fail_on):
         sys.exit(EXIT_FINDINGS)
     sys.exit(EXIT_OK)
+
+
+def _add_noqa(checker, files: list[Path]) -> None:
+    """``--add-noqa``: write a suppression for every current finding, then exit (0 when every
+    finding is now suppressed, 1 when some reply could not take one, 2 on an input error)."""
+    from .check import META_CODES
+    from .errors import ConfigError, InputError
+    from .formats.noqa import add_suppressions
+
+    if any(str(path) == "-" for path in files):
+        raise ConfigError("--add-noqa 会改写文件，不能用于标准输入（-）")
+    added = replies = 0
+    left: list[str] = []
+    failed = False
+    from .check import Unlisted, replace_file
+
+    for path in files:
+        if isinstance(path, Unlisted):
+            click.echo(f"error: {path.path}: {path.reason}", err=True)
+            failed = True
+            continue
+        try:
+            script = checker.read(path)
+        except InputError as error:
+            click.echo(f"error: {error}", err=True)
+            failed = True
+            continue
+        codes: dict[int, set[str]] = {}
+        count: dict[int, int] = {}
+        for finding in checker.lint_script(script, path, str(path)):
+            if finding.reply_index is not None and finding.code not in META_CODES:
+                codes.setdefault(finding.reply_index, set()).add(finding.code)
+                count[finding.reply_index] = count.get(finding.reply_index, 0) + 1
+        if not codes:
+            continue
+        text, refused = add_suppressions(script, {i: sorted(c) for i, c in codes.items()})
+        after = checker.read(path, text.encode(script.encoding))
+        if len(after.messages) != len(script.messages) or after.problems != script.problems:
+            click.echo(f"error: {path}: 添加抑制会改变文件结构，未修改此文件", err=True)
+            failed = True
+            continue
+        try:
+            replace_file(path, text.encode(script.encoding))
+        except OSError as error:
+            click.echo(f"error: {path}: 无法写入：{error.strerror or error}", err=True)
+            failed = True
+            continue
+        for index in refused:
+            message = script.messages[index]
+            left.append(f"{path}:{message.line}:{message.column}: 多行文本不能改写为带 ignore 的条目，请手动添加 ignore: [{', '.join(sorted(codes[index]))}]")
+        replies += len(codes) - len(refused)
+        added += sum(n for i, n in count.items() if i not in refused)
+    for line in left:
+        click.echo(line)
+    click.echo(f"已为 {replies} 条回复添加抑制，共 {added} 个问题。")
+    sys.exit(EXIT_ERROR if failed else EXIT_FINDINGS if left else EXIT_OK)
+
+
+def _with_baseline(report, baseline: Path, update: bool):
+    """Hide the findings ``baseline`` accepts; record it first when it is missing or ``update``
+    asks (a version 1 file is migrated: only the findings it accepted are written anew)."""
+    from dataclasses import replace
+
+    from .check import META_CODES, OldBaseline, apply_baseline, migrated_findings, read_baseline, write_baseline
+
+    if update or not baseline.exists():
+        accepted = [f for f in report.findings if f.code not in META_CODES]
+        migrated = False
+        if baseline.exists():
+            try:
+                read_baseline(baseline)
+            except OldBaseline as old:
+                accepted, migrated = migrated_findings(accepted, old.counts), True
+        count = write_baseline(baseline, accepted)
+        verb = "已迁移为新格式" if migrated else "已记录"
+        report = replace(report, notes=report.notes + (f"基线 {baseline} {verb}，共 {count} 条；以后只报告新出现的问题。",))
+    return apply_baseline(report, read_baseline(baseline))
 
 
 def _fix_one(checker, path, stdin_data: bytes | None, unsafe: bool, *, write: bool, diffs: list[str],
@@ -280,7 +356,8 @@ def audit(inputs, config_file, out_dir, database, report, columns, agent_role, c
     options = AuditOptions(
         ruleset=str(given(ruleset, settings.ruleset)), select=_codes(select) if select else settings.selection,
         ignore=tuple(settings.ignore) + (_codes(ignore) or ()),
-        tokenizer=given(tokenizer, settings.tokenizer), columns=given(columns, configured.columns),
+        tokenizer=given(tokenizer, settings.tokenizer), shop_numbers=settings.shop_numbers,
+        columns=given(columns, configured.columns),
         agent_role=given(agent_role, configured.agent_role), customer_role=given(customer_role, configured.customer_role),
         input_format=given(input_format, configured.input_format, "auto"),
         # the config's encodings are checked when it is read
@@ -417,7 +494,8 @@ def _audit_on_spark(inputs, out_dir, options, master, max_rejected):
     session = kefu_spark.session(master)
     try:
         summary = kefu_spark.run_files(session, list(inputs), out_dir, ruleset=options.ruleset, select=options.select,
-                                       ignore=options.ignore, tokenizer=options.tokenizer, mapping=mapping,
+                                       ignore=options.ignore, tokenizer=options.tokenizer,
+                                       shop_numbers=options.shop_numbers, mapping=mapping,
                                        input_format=options.input_format, partial=options.partial, encoding=options.encoding,
                                        timezone=zone)
     finally:

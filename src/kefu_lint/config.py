@@ -30,7 +30,7 @@ CONFIG_FILES = ("pyproject.toml", "kefu-lint.toml", ".kefu-lint.yaml")
 KEYS = {
     "ruleset", "select", "extend-select", "ignore", "per-file-ignores", "include", "extend-include", "exclude",
     "extend-exclude", "force-exclude", "fail-on", "scenes", "tokenizer", "respect-gitignore", "encoding", "text-column",
-    "group-scenes", "allow-unreadable", "audit",
+    "group-scenes", "allow-unreadable", "shop-numbers", "audit",
 }
 #: The files a folder is searched for: every kind kefu-lint reads. ``include`` narrows it
 #: (``include = ["话术/*"]``); a file of another kind is never a reply script.
@@ -56,7 +56,8 @@ DEFAULT_EXCLUDE = (
 @dataclass(frozen=True)
 class AuditSettings:
     """``[tool.kefu-lint.audit]``: the audit's own options (the top-level ``ruleset``,
-    ``select``, ``extend-select``, ``ignore`` and ``tokenizer`` apply to it as to ``check``).
+    ``select``, ``extend-select``, ``ignore``, ``tokenizer``, ``encoding`` and ``shop-numbers``
+    apply to it as to ``check``; ``encoding`` here wins over the top-level one).
     None is unset: the command line, then the built-in default, decide."""
 
     columns: str | None = None          # the --columns spec, field=column pairs
@@ -92,6 +93,8 @@ class Settings:
     respect_gitignore: bool = True
     encoding: str | None = None
     text_column: str | None = None
+    #: The shop's own numbers (hotline, return-address phone): never flagged nor masked.
+    shop_numbers: tuple[str, ...] = ()
     #: A grouped YAML library's categories → the scene of their entries (added to GROUP_SCENES).
     group_scenes: tuple[tuple[str, str], ...] = tuple(GROUP_SCENES.items())
     #: Unreadable input (KF000) is still reported but does not fail the run.
@@ -258,6 +261,8 @@ KEY_TYPES: dict[str, _ValueType] = {
     "encoding": _ValueType("the name of a text encoding, e.g. \"gb18030\"", _is_text),
     "text-column": _ValueType("a column name or a 1-based column number",
                               lambda value: _is_text(value) or (type(value) is int and value >= 1)),
+    "shop-numbers": _ValueType("a list of the shop's own phone numbers, e.g. [\"400-820-8820\"]",
+                               lambda value: _is_text_list(value) and all(any(c.isdigit() for c in item) for item in value)),
     "group-scenes": _table_of("a table of YAML categories to scenes, e.g. {\"售前\" = \"presale\"}",
                               _ValueType(f"one of {', '.join(SCENES)}", _is_one_of(tuple(SCENES)))),
     "allow-unreadable": _ValueType("true or false", lambda value: isinstance(value, bool)),
@@ -352,6 +357,7 @@ def settings_from(data: dict, path: Path) -> Settings:
         respect_gitignore=data.get("respect-gitignore"),
         encoding=data.get("encoding"),
         text_column=str(data["text-column"]) if data.get("text-column") is not None else None,
+        shop_numbers=listed("shop-numbers"),
         group_scenes=tuple(group_scenes.items()),
         allow_unreadable=data.get("allow-unreadable"),
         audit=_audit_settings(data.get("audit") or {}, root),

@@ -1,13 +1,17 @@
 """The Linter: text -> normalised text and tokens -> rules -> violations -> score. No I/O.
 
-Score model (documented in the README):
+Score model (documented in the README, "Score model"; one model for replies, conversations,
+files and runs):
 
 - every finding subtracts its rule's ``weight`` (ruleset data; defaults red 50, yellow 10,
-  green 15) from 100, and the result is clamped to 0..100;
-- the grade is the worst zone found: any red finding gives ``red`` (一票否决, one hit fails
-  the reply), otherwise any finding gives ``yellow``, none gives ``green``;
-- the value is capped by the grade, so a grade can always be read off the number:
-  red < 60 <= yellow < 85 <= green.
+  green 15) from 100, clamped to 0..100;
+- a red finding caps the value at 59 (一票否决: one hit fails the reply); without one the
+  value stays within 60..99 (a reply with a finding is never green, and only a red finding
+  fails it, however many small ones add up: auditors grade by the worst zone);
+- the grade is read off the value by the thresholds: red < 60 <= yellow < 100 = green, so the
+  grade and the score can never disagree;
+- an aggregate (a file, a run) is the mean of its replies' values, capped by its worst reply's
+  grade, so its grade is its worst reply's grade and still the thresholds of its value.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
+
+import regex
 
 from .conversation import (
     AgentResult,
@@ -30,7 +36,7 @@ from .conversation import (
     order_messages,
 )
 from .errors import ConfigError
-from .model import SCENES, ZONE_SEVERITY, ZONES, ChatMessage, IntentHit, Score, Violation
+from .model import GRADE_FLOORS, SCENES, ZONE_SEVERITY, ZONES, ChatMessage, IntentHit, Score, Violation
 from .rules import ConditionRule, Rule
 from .rules.acts import act_spans, performed_acts
 from .rules.matching import PhraseAutomaton
@@ -38,10 +44,13 @@ from .rules.triggers import TriggerIndex
 from .rulesets import Ruleset, load_ruleset
 from .text.analysis import Analysis, analyze
 from .text.normalize import normalize
+from .text.punctuation import full_width_punctuation
 from .text.tokenize import Tokenizer, make_tokenizer
 
-#: Highest value each grade may carry: red < 60 <= yellow < 85 <= green.
-GRADE_CEILING = {"red": 59, "yellow": 84, "green": 100}
+#: Highest value each grade may carry (the thresholds read the other way).
+GRADE_CEILING = {"red": 59, "yellow": 99, "green": 100}
+#: The range a reply's value is kept in, by its worst finding's zone (None: no finding).
+VALUE_RANGE = {"red": (0, 59), "yellow": (60, 99), "green": (60, 99), None: (100, 100)}
 
 #: Distinct (reply, scene) results kept per Linter: template replies repeat heavily in logs.
 CACHE_SIZE = 16384
@@ -80,15 +89,19 @@ def replacement_of(violation: Violation, unsafe: bool) -> str | None:
     """The text that replaces the finding's span: its safe fix, or with ``unsafe`` its suggestion."""
     if violation.fix is not None:
         return violation.fix
-    return violation.suggestion if unsafe else None
+    if not unsafe or violation.advice_only or violation.suggestion is None:
+        return None
+    return violation.suggestion.removesuffix("…")  # 「很抱歉，暂时无法…」 + the rest of the reply
 
 
 def apply_edits(text: str, violations: Sequence[Violation], unsafe: bool = False) -> tuple[str, list[Violation]]:
-    """Apply the non-overlapping replacements left to right; overlapping ones are skipped."""
+    """Apply the non-overlapping replacements left to right; overlapping ones are skipped.
+    With ``unsafe``, of two starting together the longer goes first: a suggestion for 「你问问
+    仓库」 replaces the words that the safe fix of 「你」 would only touch."""
     used: list[Violation] = []
     pieces: list[str] = []
     position = 0
-    for violation in sorted(violations, key=lambda v: (v.start, v.end)):
+    for violation in sorted(violations, key=lambda v: (v.start, -v.end if unsafe else v.end)):
         replacement = replacement_of(violation, unsafe)
         if replacement is None or violation.start < position:
             continue
@@ -113,18 +126,38 @@ def scene_set(scene: str | Iterable[str] | None) -> frozenset[str]:
     return scenes
 
 
-def grade_of(violations: Iterable[Violation]) -> str:
-    worst = max((ZONE_SEVERITY[v.zone] for v in violations), default=None)
-    if worst is None:
-        return "green"
-    return "red" if worst == ZONE_SEVERITY["red"] else "yellow"
+def grade_of_score(value: int) -> str:
+    """The grade of a score by the README's thresholds: the only place a grade comes from."""
+    return next(grade for grade, floor in GRADE_FLOORS if value >= floor)
+
+
+def grade_of(violations: Iterable[Violation], weights: dict[str, int] | None = None) -> str:
+    """The grade of a reply with these findings (weights by code; by zone when not given)."""
+    violations = list(violations)
+    if weights is None:
+        from .rulesets import DEFAULT_WEIGHTS
+
+        weights = {v.code: DEFAULT_WEIGHTS[v.zone] for v in violations}
+    return score_violations(violations, weights).grade
 
 
 def score_violations(violations: Sequence[Violation], weights: dict[str, int]) -> Score:
-    grade = grade_of(violations)
-    raw = 100 - sum(weights.get(v.code, 0) for v in violations)
-    value = min(max(raw, 0), GRADE_CEILING[grade])
-    return Score(value=value, grade=grade, violations=tuple(violations))
+    worst = max((v.zone for v in violations), key=ZONE_SEVERITY.__getitem__, default=None)
+    low, high = VALUE_RANGE[worst]
+    value = min(max(100 - sum(weights.get(v.code, 0) for v in violations), low), high)
+    return Score(value=value, grade=grade_of_score(value), violations=tuple(violations))
+
+
+def combine_scores(scores: Iterable[Score]) -> Score | None:
+    """The score of a file or a run: the mean of its replies' values, capped by the worst
+    reply's grade (a file with a red reply is red however many good ones it has); None for
+    no replies."""
+    scores = list(scores)
+    if not scores:
+        return None
+    worst = max(scores, key=lambda score: ZONE_SEVERITY[score.grade]).grade
+    value = min(round(sum(score.value for score in scores) / len(scores)), GRADE_CEILING[worst])
+    return Score(value=value, grade=grade_of_score(value), violations=tuple(v for s in scores for v in s.violations))
 
 
 class Linter:
@@ -142,8 +175,12 @@ class Linter:
         select: Iterable[str] | None = None,
         ignore: Iterable[str] | None = None,
         tokenizer: str = "jieba",
+        shop_numbers: Iterable[str] = (),
     ) -> None:
         self.ruleset = ruleset if isinstance(ruleset, Ruleset) else load_ruleset(ruleset)
+        #: The shop's own numbers (hotline, return-address phone), digits only: no rule flags
+        #: them, so no fix masks them (``shop-numbers`` in the config).
+        self.shop_numbers = frozenset(filter(None, map(_digits, shop_numbers)))
         self.rules: tuple[Rule, ...] = tuple(select_rules(self.ruleset.rules, select, ignore))
         self.weights = {rule.code: rule.weight for rule in self.ruleset.rules}
         self.tokenizer: Tokenizer = make_tokenizer(tokenizer, self.ruleset.tokenizer_words())
@@ -313,21 +350,60 @@ class Linter:
     def score_violations(self, violations: Sequence[Violation]) -> Score:
         return score_violations(violations, self.weights)
 
-    def fix(self, text: str, *, scene: str | Iterable[str] | None = None, unsafe: bool = False) -> tuple[str, list[Violation]]:
+    def fix(self, text: str, *, scene: str | Iterable[str] | None = None, unsafe: bool = False,
+            exclude: Iterable[str] = ()) -> tuple[str, list[Violation]]:
         """Apply fixes until none is left: ``(fixed text, the findings that were fixed)``.
 
-        Safe fixes only, unless ``unsafe`` also applies suggestions. Overlapping edits wait
-        for the next pass, so applying the result again changes nothing (idempotent).
+        Safe fixes only, unless ``unsafe`` also applies suggestions; findings of the codes in
+        ``exclude`` (suppressed ones) are left alone. Overlapping edits wait for the next pass,
+        so applying the result again changes nothing (idempotent).
+
+        A reply rewritten with suggestions is written in Chinese punctuation throughout, and
+        is kept only when it reads well (``reads_well``): otherwise the suggestions stay advice
+        and only the safe fixes are applied, rather than a reply that contradicts itself.
         """
+        exclude = frozenset(exclude)
+        safe_text, safe_applied = self._apply_fixes(text, scene, False, exclude)
+        if not unsafe:
+            return safe_text, safe_applied
+        rewritten, applied = self._apply_fixes(text, scene, True, exclude)
+        if all(v.fix is not None for v in applied):
+            return rewritten, applied  # no suggestion was needed: the safe result
+        rewritten = full_width_punctuation(rewritten)
+        # A red finding must be rewritten by its own suggestion: one that went away only
+        # because another suggestion offered help now excuses words still telling the
+        # customer to go away (「我马上帮您查询一下，您问问仓库吧」).
+        # And a rewrite fixes the reply's own problems: a suggestion that another rule then
+        # flags (and rewrites again) took the reply somewhere it was not.
+        original = self.lint(text, scene=scene)
+        red = Counter(v.code for v in original if v.zone == "red" and v.code not in exclude)
+        rewritten_red = Counter(v.code for v in applied if v.zone == "red")
+        strays = {v.code for v in applied} - {v.code for v in original}
+        if strays or any(rewritten_red[code] < count for code, count in red.items()) or not self.reads_well(text, rewritten, scene=scene):
+            return safe_text, safe_applied
+        return rewritten, applied
+
+    def _apply_fixes(self, text: str, scene, unsafe: bool, exclude: frozenset[str]) -> tuple[str, list[Violation]]:
         applied: list[Violation] = []
         for _ in range(MAX_FIX_PASSES):
-            edits = [v for v in self.lint(text, scene=scene) if replacement_of(v, unsafe) is not None]
+            edits = [v for v in self.lint(text, scene=scene) if v.code not in exclude and replacement_of(v, unsafe) is not None]
             new_text, used = apply_edits(text, edits, unsafe)
             if not used or new_text == text:
                 break
             applied.extend(used)
             text = new_text
         return text, applied
+
+    def reads_well(self, original: str, rewritten: str, *, scene: str | Iterable[str] | None = None) -> bool:
+        """Whether a reply rewritten by suggestions can replace ``original``: it refuses or
+        deflects nowhere (no red finding left: 「我马上帮您查询一下，您问问仓库吧」 offers help
+        and pushes the customer away at once), brings no problem of its own, and has no word
+        doubled or pronoun stacked by a replacement (「快递快递」, 「我们我帮您」)."""
+        before = {v.code for v in self.lint(original, scene=scene)}
+        after = self.lint(rewritten, scene=scene)
+        if any(v.zone == "red" or v.code not in before for v in after):
+            return False
+        return not any(pattern.search(rewritten) and not pattern.search(original) for pattern in _SPLICE_FAULTS)
 
     def _select_for_scenes(self, scenes: frozenset[str], in_conversation: bool) -> tuple[int, dict[int, Rule]]:
         """The rules that apply in ``scenes``: their bits in the trigger mask, and each by its
@@ -346,13 +422,45 @@ class Linter:
         analysis = analyze(text, self.tokenizer)
         to_run = self._triggers.fired(analysis.text) & applicable
         found: list[Violation] = []
+        own = _own_number_spans(text, self.shop_numbers) if self.shop_numbers else ()
         while to_run:  # the set bits in rule order; a clean reply usually has none
             bit = to_run & -to_run
-            found.extend(by_bit[bit].check(analysis))
+            rule = by_bit[bit]
+            found_here = rule.check(analysis)
+            if own and not rule.whole_reply:
+                found_here = (v for v in found_here if not _only_own_numbers(text, v, own))
+            found.extend(found_here)
             to_run ^= bit
         if len(found) > 1:
             found.sort(key=lambda v: (v.start, v.end, v.code))
         return tuple(found)
+
+
+#: What a replacement spliced into a reply must not leave behind: a word written twice
+#: (快递快递), or a subject pronoun followed by the suggestion's own (我们我帮您, 你我帮您).
+_SPLICE_FAULTS = (
+    regex.compile(r"(\p{Han}{2,})\1"),
+    regex.compile(r"(?:我们|咱们|你们|我|你|您)(?:我们|我)(?=帮|来|马上|为|再|把|会|这就)"),
+    # a sentence's opening (an apology, a condition) run on from the words before it
+    regex.compile(r"\p{Han}(?:很抱歉|非常抱歉)|(?:我们|我|您)(?:如有问题|如果您)"),
+)
+_NUMBER_RUN = regex.compile(r"\d(?:[\d\-]*\d)?")
+
+
+def _digits(text: str) -> str:
+    # full-width digits count as digits; ² is no digit of a phone number (and int("²") fails)
+    return "".join(str(int(c)) for c in text if c.isdecimal())
+
+
+def _own_number_spans(text: str, numbers: frozenset[str]) -> tuple[tuple[int, int], ...]:
+    """Where the shop's own numbers are written in ``text`` (digits compared, dashes ignored)."""
+    return tuple(match.span() for match in _NUMBER_RUN.finditer(text) if _digits(match.group()) in numbers)
+
+
+def _only_own_numbers(text: str, violation: Violation, own: tuple[tuple[int, int], ...]) -> bool:
+    """True when the finding is about numbers and every number it flags is the shop's own."""
+    runs = [m.span() for m in _NUMBER_RUN.finditer(text, violation.start, violation.end)]
+    return bool(runs) and all(any(s <= start and end <= e for s, e in own) for start, end in runs)
 
 
 def _check_role(role: str) -> None:
@@ -374,4 +482,4 @@ def default_linter() -> Linter:
     return _default_linter
 
 
-__all__ = ["Linter", "default_linter", "select_rules", "score_violations", "grade_of", "ZONES"]
+__all__ = ["Linter", "default_linter", "select_rules", "score_violations", "combine_scores", "grade_of", "grade_of_score", "ZONES"]

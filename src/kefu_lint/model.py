@@ -25,6 +25,9 @@ SCENE_NAMES_ZH: dict[str, str] = {
 
 Grade = Zone
 
+#: The README's score thresholds, the lowest value of each grade: red < 60 <= yellow < 100 = green.
+GRADE_FLOORS: tuple[tuple[Grade, int], ...] = (("green", 100), ("yellow", 60), ("red", 0))
+
 
 @dataclass(frozen=True, slots=True)
 class Span:
@@ -70,7 +73,9 @@ class Violation:
 
     ``text[start:end]`` is the flagged words. ``suggestion`` is better wording for those
     words (applied only by ``--unsafe-fixes``); ``fix`` is a replacement that is safe to
-    apply automatically.
+    apply automatically. ``advice_only`` marks a suggestion that cannot replace the flagged
+    words where they stand (a clause of its own in the middle of one): it is shown, never
+    applied. A suggestion ending in ``…`` continues with the rest of the reply.
     """
 
     code: str
@@ -83,6 +88,7 @@ class Violation:
     fix: str | None = None
     #: Set when the finding was judged by intent (rules/acts.py): why it fired.
     evidence: Evidence | None = None
+    advice_only: bool = False
 
     def __post_init__(self) -> None:
         if self.zone not in ZONES:
@@ -97,7 +103,8 @@ class Violation:
 
 @dataclass(frozen=True, slots=True)
 class Score:
-    """A reply's score: ``value`` 0..100, ``grade`` from the worst zone found."""
+    """A score: ``value`` 0..100 and its ``grade`` by the thresholds in ``GRADE_FLOORS``
+    (engine.py builds them; a grade that disagrees with its value is refused)."""
 
     value: int
     grade: Grade
@@ -108,6 +115,8 @@ class Score:
             raise ValueError(f"score {self.value} outside 0..100")
         if self.grade not in ZONES:
             raise ValueError(f"unknown grade {self.grade!r}")
+        if self.grade != next(grade for grade, floor in GRADE_FLOORS if self.value >= floor):
+            raise ValueError(f"grade {self.grade!r} disagrees with score {self.value} (thresholds {GRADE_FLOORS})")
 
 
 @dataclass(frozen=True, slots=True)

@@ -176,6 +176,7 @@ def audit_dataframe(
     select: Sequence[str] | None = None,
     ignore: Sequence[str] = (),
     tokenizer: str = "jieba",
+    shop_numbers: Sequence[str] = (),
     columns: dict[str, str] | None = None,
     rejected: DataFrame | None = None,
     partial: bool = False,
@@ -185,7 +186,7 @@ def audit_dataframe(
     rules judged by; local-time columns in ``timezone``."""
     from pyspark.sql import functions as F
 
-    spec = ScorerSpec(ruleset, tuple(select) if select is not None else None, tuple(ignore), tokenizer)
+    spec = ScorerSpec(ruleset, tuple(select) if select is not None else None, tuple(ignore), tokenizer, tuple(shop_numbers))
     linter = _linter(spec)  # fail on the driver, with a clear message, if the ruleset is wrong
     frame = messages
     for field, column in (columns or {}).items():
@@ -344,12 +345,13 @@ OUTPUT_TABLES = ("messages", "conversations", "findings", "agents", "rejected", 
 
 def run_files(spark: SparkSession, inputs: Sequence[str], out_dir: Path, *, ruleset: str = "default",
               select: Sequence[str] | None = None, ignore: Sequence[str] = (), tokenizer: str = "jieba",
-              mapping: ColumnMapping | None = None, input_format: str = "auto", partial: bool = False,
+              shop_numbers: Sequence[str] = (), mapping: ColumnMapping | None = None, input_format: str = "auto", partial: bool = False,
               encoding: str | None = None, timezone: datetime.tzinfo = CHINA_STANDARD_TIME) -> dict:
     """Read, audit and write Parquet (messages, conversations, findings, agents, rejected)."""
     messages, rejected = read_messages(spark, inputs, mapping=mapping, input_format=input_format, encoding=encoding,
                                        timezone=timezone)
-    result = audit_dataframe(messages, ruleset=ruleset, select=select, ignore=ignore, tokenizer=tokenizer, rejected=rejected,
+    result = audit_dataframe(messages, ruleset=ruleset, select=select, ignore=ignore, tokenizer=tokenizer,
+                             shop_numbers=shop_numbers, rejected=rejected,
                              partial=partial, timezone=timezone)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in OUTPUT_TABLES:

@@ -311,8 +311,10 @@ def test_baseline_or_output_file_in_a_missing_folder_is_a_clear_error(tmp_path, 
     ('{"kefu-lint-baseline": 1, "findings": {"abc": true}}', "the count of 'abc' must be a whole number"),
     ('{"kefu-lint-baseline": 1, "findings": {"abc": NaN}}', "the count of 'abc' must be a whole number"),
     ('{"kefu-lint-baseline": 1, "findings": ["abc"]}', "'findings' must map fingerprints to counts"),
-    ('{"kefu-lint-baseline": 2, "findings": {}}', "version '2'; this kefu-lint reads version 1"),
-    ('{"kefu-lint-baseline": "1", "findings": {}}', "version '1'; this kefu-lint reads version 1"),
+    ('{"kefu-lint-baseline": 3, "entries": []}', "version '3'; this kefu-lint reads version 2"),
+    ('{"kefu-lint-baseline": "2", "entries": []}', "version '2'; this kefu-lint reads version 2"),
+    ('{"kefu-lint-baseline": 2, "findings": {}}', "'entries' must be a list"),
+    ('{"kefu-lint-baseline": 2, "entries": [{"code": "KF101"}]}', "第 1 条记录不完整"),
     ('{"findings": {}}', "no 'kefu-lint-baseline' version key"),
     ('[1, 2]', "no 'kefu-lint-baseline' version key"),
     ('{"kefu-lint-baseline": 1, ', "invalid JSON"),
@@ -321,14 +323,14 @@ def test_baseline_or_output_file_in_a_missing_folder_is_a_clear_error(tmp_path, 
 def test_a_baseline_of_the_wrong_shape_is_a_clear_error(tmp_path, content, message):
     (tmp_path / "a.txt").write_text("不行\n", encoding="utf-8")
     (tmp_path / "b.json").write_text(content, encoding="utf-8")
-    assert_clean_error(run("check", "--baseline", "b.json", "a.txt", cwd=tmp_path), "b.json: not a kefu-lint baseline file", message)
+    assert_clean_error(run("check", "--baseline", "b.json", "a.txt", cwd=tmp_path), "b.json: 不是 kefu-lint 基线文件（not a kefu-lint baseline file", message)
 
 
 def test_a_recorded_baseline_still_hides_its_findings(tmp_path):
     (tmp_path / "a.txt").write_text("不行\n", encoding="utf-8")
     assert run("check", "--baseline", "b.json", "a.txt", cwd=tmp_path).returncode == 0
     result = run("check", "--baseline", "b.json", "a.txt", cwd=tmp_path)
-    assert result.returncode == 0 and "1 finding hidden by the baseline" in result.stdout
+    assert result.returncode == 0 and "1 个问题已被基线隐藏" in result.stdout
 
 
 # ----------------------------------------------------------------------------- D23 CR-only files

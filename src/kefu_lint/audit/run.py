@@ -60,6 +60,7 @@ class AuditOptions:
     select: tuple[str, ...] | None = None
     ignore: tuple[str, ...] = ()
     tokenizer: str = "jieba"
+    shop_numbers: tuple[str, ...] = ()
     columns: str | None = None
     agent_role: str | None = None
     customer_role: str | None = None
@@ -76,7 +77,7 @@ class AuditOptions:
     keep_history: bool = False
 
     def scorer_spec(self) -> ScorerSpec:
-        return ScorerSpec(self.ruleset, self.select, self.ignore, self.tokenizer)
+        return ScorerSpec(self.ruleset, self.select, self.ignore, self.tokenizer, self.shop_numbers)
 
     def identity(self) -> dict:
         """What changes the results; the run id hashes it (jobs and batch size do not)."""

@@ -15,6 +15,9 @@ class ScorerSpec:
     select: tuple[str, ...] | None = None
     ignore: tuple[str, ...] = ()
     tokenizer: str = "jieba"
+    #: The shop's own phone numbers (``shop-numbers``): never flagged, as in ``check``.
+    shop_numbers: tuple[str, ...] = ()
 
     def linter(self) -> Linter:
-        return Linter(self.ruleset, select=self.select, ignore=self.ignore, tokenizer=self.tokenizer)
+        return Linter(self.ruleset, select=self.select, ignore=self.ignore, tokenizer=self.tokenizer,
+                      shop_numbers=self.shop_numbers)

@@ -202,7 +202,8 @@ def rules_table(rules: Iterable[Rule], language: str = "en") -> str:
         scenes = ", ".join(rule.config.scenes) or "all"
         fix = "safe" if rule.fixable else ""
         text = summary(rule, language).replace("|", "\\|")
-        lines.append(f"| {rule.code} | `{rule.name}` | {rule.zone} | {rule.weight} | {scenes} | {fix} | {text} |")
+        # the anchor is where SARIF's helpUri points (formats/writers.py)
+        lines.append(f"| <a id=\"{rule.code.lower()}\"></a>{rule.code} | `{rule.name}` | {rule.zone} | {rule.weight} | {scenes} | {fix} | {text} |")
     return "\n".join(lines)
 
 

@@ -30,7 +30,7 @@ import csv
 import re
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -39,7 +39,11 @@ from ..errors import InputError
 from ..model import SCENES, Message
 from .decode import decode
 
-DIRECTIVE = re.compile(r"#\s*kefu-lint:\s*(disable-next-line|disable-file)\b\s*(.*)$")
+#: A comment addressed to kefu-lint: ``# kefu-lint: DIRECTIVE CODES [-- reason]`` (the colon
+#: may be left out before ``disable…``). Anything after ``kefu-lint:`` that is not a known
+#: directive with codes is reported (KF003), never taken for a plain comment.
+DIRECTIVE = re.compile(r"#\s*kefu-lint(?:\s*:|\s+(?=disable))\s*(?P<rest>.*)$", re.IGNORECASE)
+DIRECTIVES = {"disable-next-line": "next-line", "disable-file": "file"}
 TEXT_COLUMN_NAMES = ("内容", "话术", "回复", "回复内容", "快捷短语", "短语内容", "content", "text", "reply", "message")
 SCENE_COLUMN_NAMES = ("scene", "场景")
 ID_COLUMN_NAMES = ("id", "编号", "快捷编码", "shortcut", "快捷键")
@@ -78,12 +82,17 @@ class Problem:
 
 @dataclass(frozen=True)
 class Suppression:
-    """A ``# kefu-lint: disable-…`` directive or a YAML ``ignore:``; tracked to report unused ones."""
+    """A ``# kefu-lint: disable-…`` directive or a YAML ``ignore:``; tracked to report unused
+    and unknown ones. ``codes`` are the selectors as written: rule codes or rule names, which
+    the checker resolves against the ruleset."""
 
     path: str
     line: int
     codes: tuple[str, ...]
     scope: str  # "next-line", "file" or "entry"
+    #: (line, column) of the reply it applies to; None for a file directive, or a directive
+    #: no reply followed (then it suppresses nothing and is reported unused).
+    target: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +107,8 @@ class ScriptFile:
     file_ignores: tuple[str, ...] = field(default=())
     #: Entries found (replies + rejected records): the "nothing lost" count.
     records: int = 0
+    #: Comments addressed to kefu-lint that are no directive it knows, or lack codes (KF003).
+    bad_directives: tuple[Problem, ...] = ()
 
     def line_column(self, index: int) -> tuple[int, int]:
         """1-based (line, column) of source index ``index``."""
@@ -162,17 +173,19 @@ def read_script_file(
             raise InputError(f"{name}: cannot read: {error.strerror or error}") from None
     decoded = decode(data, name, encoding)
     text = decoded.text
+    bad_directives: list[Problem] = []
     if kind == "yaml":
-        messages, problems, suppressions, records = _read_yaml(text, name, GROUP_SCENES if group_scenes is None else group_scenes)
-        file_ignores: tuple[str, ...] = ()
+        messages, problems, suppressions, file_ignores, records = _read_yaml(
+            text, name, GROUP_SCENES if group_scenes is None else group_scenes, bad_directives)
     elif kind in ("csv", "tsv"):
-        messages, problems, suppressions, file_ignores, records = _read_csv(text, name, kind, text_column)
+        messages, problems, suppressions, file_ignores, records = _read_csv(text, name, kind, text_column, bad_directives)
     elif kind == "txt":
-        messages, problems, suppressions, file_ignores, records = _read_txt(text, name)
+        messages, problems, suppressions, file_ignores, records = _read_txt(text, name, bad_directives)
     else:
         raise InputError(f"{name}: unknown input format {kind!r} (yaml, txt, csv, tsv)")
     messages, problems = _within_length_limit(messages, problems, name)
-    return ScriptFile(name, kind, text, decoded.encoding, tuple(messages), tuple(problems), tuple(suppressions), file_ignores, records)
+    return ScriptFile(name, kind, text, decoded.encoding, tuple(messages), tuple(problems), tuple(suppressions), file_ignores,
+                      records, tuple(bad_directives))
 
 
 def _within_length_limit(messages, problems, name: str) -> tuple[list[Message], list[Problem]]:
@@ -224,37 +237,54 @@ def _message_at(text: str, source: str, offsets: tuple[int, ...], name: str, **e
 
 # ----------------------------------------------------------------------------- TXT
 
-def _directive(line: str, path: str, number: int, problems: list[Problem]):
-    match = DIRECTIVE.search(line)
+def _directive(line: str, path: str, number: int, bad: list[Problem]) -> Suppression | None:
+    """The suppression a comment line states; a comment addressed to kefu-lint that states
+    none it understands is recorded in ``bad`` (reported as KF003)."""
+    match = DIRECTIVE.match(line)
     if not match:
         return None
-    scope, rest = match.groups()
-    codes = tuple(code.strip().upper() for code in re.split(r"[,\s]+", rest) if code.strip())
+    rest = match.group("rest").split(" -- ", 1)[0].split("#", 1)[0].strip()  # "-- reason" and later comments
+    name, _, codes_text = rest.partition(" ")
+    scope = DIRECTIVES.get(name.lower())
+    if scope is None:
+        known = "、".join(DIRECTIVES)
+        bad.append(Problem(path, number, f"无法识别的 kefu-lint 指令「{name or rest}」：可用的指令是 {known}，例如「# kefu-lint: disable-next-line KF202」"))
+        return None
+    codes = tuple(code for code in re.split(r"[,，、\s]+", codes_text) if code)
     if not codes:
-        problems.append(Problem(path, number, f"抑制指令 kefu-lint: {scope} 缺少规则代码，例如「# kefu-lint: {scope} KF202」", skipped=False))
+        bad.append(Problem(path, number, f"指令「{name}」缺少规则代码或名称，例如「# kefu-lint: {name} KF202」或「# kefu-lint: {name} informal-you」"))
         return None
-    return Suppression(path, number, codes, "file" if scope == "disable-file" else "next-line")
+    return Suppression(path, number, codes, scope)
 
 
-def _take_directive(comment: str, name: str, number: int, problems: list[Problem],
-                    suppressions: list[Suppression], file_ignores: list[str]) -> Suppression | None:
-    """Record a ``# kefu-lint: disable-…`` comment; return it when it applies to the next reply."""
-    directive = _directive(comment, name, number, problems)
+def _take_directive(comment: str, name: str, number: int, bad: list[Problem], suppressions: list[Suppression],
+                    file_ignores: list[str], pending: tuple[Suppression, ...]) -> tuple[Suppression, ...]:
+    """Record a ``# kefu-lint: disable-…`` comment; return the directives waiting for the
+    next reply (directive lines stacked above one reply all apply to it)."""
+    directive = _directive(comment, name, number, bad)
     if directive is None:
-        return None
-    suppressions.append(directive)
+        return pending
     if directive.scope == "file":
+        suppressions.append(directive)
         file_ignores.extend(directive.codes)
-        return None
-    return directive
+        return pending
+    return pending + (directive,)
 
 
-def _read_txt(text: str, name: str):
+def _settle(pending: tuple[Suppression, ...], message: Message | None, suppressions: list[Suppression]) -> tuple[str, ...]:
+    """File the waiting directives as applying to ``message`` (None: no reply followed them);
+    the codes they suppress on it."""
+    target = (message.line, message.column) if message is not None else None
+    suppressions.extend(replace(directive, target=target) for directive in pending)
+    return tuple(code for directive in pending for code in directive.codes)
+
+
+def _read_txt(text: str, name: str, bad: list[Problem]):
     messages: list[Message] = []
     problems: list[Problem] = []
     suppressions: list[Suppression] = []
     file_ignores: list[str] = []
-    pending: Suppression | None = None
+    pending: tuple[Suppression, ...] = ()
     position = 0
     for number, line in enumerate(text.splitlines(keepends=True), start=1):
         line_start = position
@@ -264,16 +294,16 @@ def _read_txt(text: str, name: str):
         if not stripped:
             continue
         if stripped.startswith("#"):
-            pending = _take_directive(stripped, name, number, problems, suppressions, file_ignores) or pending
+            pending = _take_directive(stripped, name, number, bad, suppressions, file_ignores, pending)
             continue
         leading = len(content) - len(content.lstrip())
         reply = stripped
         offsets = tuple(range(line_start + leading, line_start + leading + len(reply)))
-        messages.append(
-            Message(text=reply, source=name, line=number, column=leading + 1, offsets=offsets,
-                    ignore=pending.codes if pending else ())
-        )
-        pending = None
+        message = Message(text=reply, source=name, line=number, column=leading + 1, offsets=offsets)
+        messages.append(replace(message, ignore=_settle(pending, message, suppressions)))
+        pending = ()
+    _settle(pending, None, suppressions)
+    suppressions.sort(key=lambda suppression: suppression.line)
     return messages, problems, suppressions, tuple(file_ignores), len(messages)
 
 
@@ -305,7 +335,7 @@ def _compose(text: str):
     return yaml.compose(text, Loader=loader_class)
 
 
-def _read_yaml(text: str, name: str, group_scenes: Mapping[str, str]):
+def _read_yaml(text: str, name: str, group_scenes: Mapping[str, str], bad: list[Problem]):
     try:
         root = _compose(text)
     except yaml.MarkedYAMLError as error:
@@ -317,8 +347,9 @@ def _read_yaml(text: str, name: str, group_scenes: Mapping[str, str]):
     except RecursionError:
         raise InputError(f"{name}: invalid YAML: nested too deeply") from None
     reader = _YamlReader(text, name)
+    file_ignores = _yaml_directives(text, root, name, bad, reader.suppressions)
     if root is None:
-        return reader.messages, reader.problems, reader.suppressions, 0
+        return reader.messages, reader.problems, reader.suppressions, file_ignores, 0
     if isinstance(root, yaml.MappingNode) and _looks_like_entries_mapping(root):
         # {entries: [...]} or {scripts: [...]} wrapper
         for key, value in root.value:
@@ -341,7 +372,39 @@ def _read_yaml(text: str, name: str, group_scenes: Mapping[str, str]):
                 reader.entry(value, key.value, None)
     else:
         raise InputError(f"{name}: a script library is a list of entries, an id: text mapping or a mapping of categories to lists, not a single value")
-    return reader.messages, reader.problems, reader.suppressions, reader.records
+    return reader.messages, reader.problems, reader.suppressions, file_ignores, reader.records
+
+
+
+def _yaml_directives(text: str, root, name: str, bad: list[Problem], suppressions: list[Suppression]) -> tuple[str, ...]:
+    """``# kefu-lint: disable-file`` in a YAML comment line. An entry is suppressed with its own
+    ``ignore:`` key, so a ``disable-next-line`` comment is reported with that hint rather
+    than read as a plain comment. Lines inside a multi-line text are text, not comments."""
+    inside: set[int] = set()
+    stack = [root] if root is not None else []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.ScalarNode):
+            # a block text ends at the start of the line after it: that line is not inside
+            inside.update(range(node.start_mark.line + 1, node.end_mark.line + (1 if node.end_mark.column else 0)))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend(item for pair in node.value for item in pair)
+    file_ignores: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped.startswith("#") or (number - 1) in inside:
+            continue
+        directive = _directive(stripped, name, number, bad)
+        if directive is None:
+            continue
+        if directive.scope == "next-line":
+            bad.append(Problem(name, number, "YAML 话术库里请用条目自己的「ignore: [KF202]」抑制问题；disable-next-line 只用于 TXT 和 CSV"))
+            continue
+        suppressions.append(directive)
+        file_ignores.extend(directive.codes)
+    return tuple(file_ignores)
 
 
 def _looks_like_entries_mapping(root: yaml.MappingNode) -> bool:
@@ -399,13 +462,17 @@ class _YamlReader:
         if "ignore" in fields:
             ignore_node = fields["ignore"]
             if isinstance(ignore_node, yaml.SequenceNode):
-                ignore = tuple(str(item.value).upper() for item in ignore_node.value if isinstance(item, yaml.ScalarNode))
+                ignore = tuple(str(item.value).strip() for item in ignore_node.value if isinstance(item, yaml.ScalarNode))
             elif isinstance(ignore_node, yaml.ScalarNode):
-                ignore = tuple(c.strip().upper() for c in str(ignore_node.value).split(",") if c.strip())
-            self.suppressions.append(Suppression(self.name, ignore_node.start_mark.line + 1, ignore, "entry"))
+                ignore = tuple(c for c in re.split(r"[,，、\s]+", str(ignore_node.value)) if c)
         entry_id = fields["id"].value if isinstance(fields.get("id"), yaml.ScalarNode) else entry_id
-        self.messages.append(_scalar_message(text_node, self.source, self.name, id=str(entry_id) if entry_id is not None else None,
-                                             scene=scene or group_scene, ignore=ignore))
+        message = _scalar_message(text_node, self.source, self.name, id=str(entry_id) if entry_id is not None else None,
+                                  scene=scene or group_scene, ignore=ignore)
+        self.messages.append(message)
+        if "ignore" in fields:
+            self.suppressions.append(Suppression(self.name, fields["ignore"].start_mark.line + 1, ignore, "entry",
+                                                 (message.line, message.column)))
+
 
 
 def _is_plain_text(node: yaml.ScalarNode) -> bool:
@@ -425,7 +492,7 @@ def _scalar_message(node: yaml.ScalarNode, source: str, name: str, **extra) -> M
 
 # ----------------------------------------------------------------------------- CSV / TSV
 
-def _read_csv(text: str, name: str, kind: str, text_column: str | None):
+def _read_csv(text: str, name: str, kind: str, text_column: str | None, bad: list[Problem]):
     messages: list[Message] = []
     problems: list[Problem] = []
     suppressions: list[Suppression] = []
@@ -441,19 +508,20 @@ def _read_csv(text: str, name: str, kind: str, text_column: str | None):
     scene_column = _named_column(header, SCENE_COLUMN_NAMES) if has_header else None
     id_column = _named_column(header, ID_COLUMN_NAMES) if has_header else None
     width = len(rows[0][1])
-    pending: Suppression | None = None
+    pending: tuple[Suppression, ...] = ()
     records = 0
     for line, cells in body:
         first = cells[0][0].strip() if cells else ""
         if first.startswith("#"):
-            pending = _take_directive(first, name, line, problems, suppressions, file_ignores) or pending
+            pending = _take_directive(first, name, line, bad, suppressions, file_ignores, pending)
             continue
         if all(not value.strip() for value, _ in cells):
             continue
         records += 1
         if len(cells) <= column:
             problems.append(Problem(name, line, f"这一行只有 {len(cells)} 列，回复在第 {column + 1} 列（row has {len(cells)} columns, the reply column is number {column + 1}），未检查"))
-            pending = None
+            _settle(pending, None, suppressions)
+            pending = ()
             continue
         if len(cells) != width and has_header:
             # Ragged row: still read when the reply column exists, but say so.
@@ -461,7 +529,8 @@ def _read_csv(text: str, name: str, kind: str, text_column: str | None):
         value, (cell_start, cell_end) = cells[column]
         reply = value.strip()
         if not reply:
-            pending = None
+            _settle(pending, None, suppressions)
+            pending = ()
             continue
         offsets = align(reply, text, cell_start, cell_end)
         scene = cells[scene_column][0].strip() if scene_column is not None and scene_column < len(cells) else None
@@ -469,11 +538,12 @@ def _read_csv(text: str, name: str, kind: str, text_column: str | None):
             problems.append(Problem(name, line, f"未知场景「{scene}」（unknown scene; known: {', '.join(SCENES)}），已按无场景检查", skipped=False))
             scene = None
         entry_id = cells[id_column][0].strip() if id_column is not None and id_column < len(cells) else None
-        messages.append(
-            _message_at(reply, text, offsets, name, id=entry_id or None, scene=scene or None, ignore=pending.codes if pending else ())
-        )
-        pending = None
+        message = _message_at(reply, text, offsets, name, id=entry_id or None, scene=scene or None)
+        messages.append(replace(message, ignore=_settle(pending, message, suppressions)))
+        pending = ()
     records += sum(1 for p in problems if "unclosed quote" in p.reason)
+    _settle(pending, None, suppressions)
+    suppressions.sort(key=lambda suppression: suppression.line)
     return messages, problems, suppressions, tuple(file_ignores), records
 
 

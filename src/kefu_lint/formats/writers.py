@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections import Counter
 from collections.abc import Callable
+from functools import lru_cache
 from xml.etree import ElementTree
 
 import click
@@ -15,14 +15,83 @@ from ..check import META_RULES, UNREADABLE, CheckReport, Finding
 from ..engine import Linter
 
 ZONE_COLOURS = {"red": "red", "yellow": "yellow", "green": "green"}
-ZONE_LABELS = {"red": "红", "yellow": "黄", "green": "绿"}
 SARIF_LEVELS = {"red": "error", "yellow": "warning", "green": "note"}
 INFORMATION_URI = "https://pypi.org/project/kefu-lint/"
 
 
+def help_uri(code: str) -> str:
+    """Where a shipped rule is documented: its row in the README's rule tables, which
+    carry an anchor per code (formats/rule_docs.py)."""
+    return f"{INFORMATION_URI}#{code.lower()}"
+
+
+@lru_cache(maxsize=1)
+def shipped_codes() -> frozenset[str]:
+    """Codes of the shipped rulesets (a shop's own rules have no page of ours to point at)."""
+    from ..rulesets import load_ruleset
+
+    return frozenset(rule.code for name in ("default", "platform") for rule in load_ruleset(name).rules)
+
+
 def display_width(text: str) -> int:
-    """Terminal columns: CJK and full-width characters take two."""
-    return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else (0 if unicodedata.combining(c) else 1) for c in text)
+    """Terminal columns (wcwidth: CJK and full-width take two, combining marks none; a
+    control character counts one rather than making the whole width unknown)."""
+    from wcwidth import wcswidth, wcwidth
+
+    width = wcswidth(text)
+    return width if width >= 0 else sum(max(wcwidth(c), 1) if c.isprintable() else 1 for c in text)
+
+
+def pad(text: str, width: int) -> str:
+    """``text`` padded with spaces to ``width`` terminal columns."""
+    return text + " " * max(width - display_width(text), 0)
+
+
+#: The summary's words: Chinese for the CS team by default, English with ``--lang en``.
+SUMMARY_WORDS = {
+    "zh": {
+        "grade": {"red": "红", "yellow": "黄", "green": "绿"},
+        "replies": lambda n: f"{n} 条回复",
+        "score": "得分",
+        "files": lambda n: f"{n} 个文件",
+        "found": lambda total, breakdown, replies, files: f"共发现 {total} 个问题（{breakdown}），涉及 {replies}、{files}。",
+        "zones": {"red": "红", "yellow": "黄", "green": "绿"},
+        "zone join": "，",
+        "clean": lambda replies, files: f"检查了 {replies}、{files}，未发现问题。",
+        "fixable": lambda n: f"[*] 其中 {n} 个可用 --fix 自动修复。",
+        "fixed": lambda n: f"已修复 {n} 个问题。",
+        "baselined": lambda n: f"{n} 个问题已被基线隐藏，不计入得分。",
+        "stale": lambda n: f"基线中有 {n} 条记录已不再匹配任何问题，可运行 --update-baseline 缩减基线：",
+        "overall": lambda label, score: f"总评：{label}（得分 {score}）",
+        "overall none": "总评：无（没有检查到任何回复）",
+        "overall unchecked": "总评：无（未全部检查，不评级）",
+        "not checked": "未检查（KF000）",
+        "unreadable here": lambda n: f"  {n} 处无法读取（KF000）",
+        "clean part": lambda replies, files: f"已读取的 {replies}、{files}中未发现问题。",
+        "statistics": "按规则统计：",
+    },
+    "en": {
+        "grade": {"red": "red", "yellow": "yellow", "green": "green"},
+        "replies": lambda n: f"{n} repl{'y' if n == 1 else 'ies'}",
+        "score": "score",
+        "files": lambda n: f"{n} file{'' if n == 1 else 's'}",
+        "found": lambda total, breakdown, replies, files: f"Found {total} finding{'' if total == 1 else 's'} ({breakdown}) in {replies}, {files}.",
+        "zones": {"red": "red", "yellow": "yellow", "green": "green"},
+        "zone join": ", ",
+        "clean": lambda replies, files: f"Checked {replies} in {files}: no findings.",
+        "fixable": lambda n: f"[*] {n} fixable with --fix.",
+        "fixed": lambda n: f"Fixed {n} finding{'' if n == 1 else 's'}.",
+        "baselined": lambda n: f"{n} finding{'' if n == 1 else 's'} hidden by the baseline (not scored).",
+        "stale": lambda n: f"{n} baseline entr{'y' if n == 1 else 'ies'} no longer match any finding; --update-baseline shrinks the file:",
+        "overall": lambda label, score: f"Overall grade: {label} (score {score})",
+        "overall none": "Overall grade: none (no reply was checked)",
+        "overall unchecked": "Overall grade: none (未评级: not everything was checked)",
+        "not checked": "not checked (KF000)",
+        "unreadable here": lambda n: f"  {n} unreadable (KF000)",
+        "clean part": lambda replies, files: f"No findings in the {replies} read from {files}.",
+        "statistics": "Statistics:",
+    },
+}
 
 
 def _style(text: str, colour: bool, **style) -> str:
@@ -31,17 +100,20 @@ def _style(text: str, colour: bool, **style) -> str:
 
 # ----------------------------------------------------------------------------- text
 
-def write_text(report: CheckReport, linter: Linter, *, colour: bool, statistics: bool, concise: bool = False) -> str:
+def write_text(report: CheckReport, linter: Linter, *, colour: bool, statistics: bool, concise: bool = False,
+               language: str = "zh") -> str:
     out: list[str] = []
-    for finding in report.findings:
-        out.append(_headline(finding, colour))
-        if concise or finding.reply is None:
-            continue
-        out.extend(_snippet(finding, colour))
-        out.append("")
+    if not statistics:  # --statistics shows the counts instead of every finding (as ruff does)
+        for finding in report.findings:
+            out.append(_headline(finding, colour))
+            if concise or finding.reply is None:
+                continue
+            out.extend(_snippet(finding, colour))
+            out.append("")
+    words = SUMMARY_WORDS[language]
     if statistics:
-        out.extend(_statistics(report, colour))
-    out.extend(_summary(report, colour))
+        out.extend(_statistics(report, colour, words))
+    out.extend(_summary(report, colour, words))
     return "\n".join(out) + "\n"
 
 
@@ -76,7 +148,8 @@ def _snippet(finding: Finding, colour: bool) -> list[str]:
     if v.fix is not None:
         lines.append(f"{pad} = {_style('修复', colour, fg='cyan')}: {text[v.start:v.end]} → {v.fix}")
     elif v.suggestion:
-        lines.append(f"{pad} = {_style('建议', colour, fg='cyan')}: {v.suggestion}")
+        label = "建议（请整句改写，不能直接替换）" if v.advice_only else "建议"
+        lines.append(f"{pad} = {_style(label, colour, fg='cyan')}: {v.suggestion}")
     if v.evidence is not None:
         lines.append(f"{pad} = {_style('依据', colour, fg='cyan')}: {evidence_text(v.evidence)}")
     return lines
@@ -101,65 +174,74 @@ def evidence_dict(evidence) -> dict | None:
     }
 
 
-def _statistics(report: CheckReport, colour: bool) -> list[str]:
+def _statistics(report: CheckReport, colour: bool, words: dict) -> list[str]:
     counts = Counter((f.code, f.violation.name, f.zone) for f in report.findings)
     fixable = Counter(f.code for f in report.findings if f.fixable)
-    lines = ["", _style("Statistics:", colour, bold=True)]
+    lines = [_style(words["statistics"], colour, bold=True)]
     for (code, name, zone), count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
         star = "[*]" if fixable[code] else "   "
         lines.append(f"{count:6d}  {code}  {star} {zone:<6} {name}")
     return lines
 
 
-def _summary(report: CheckReport, colour: bool) -> list[str]:
+def _summary(report: CheckReport, colour: bool, words: dict) -> list[str]:
     findings = [f for f in report.findings if f.code != UNREADABLE.code]
     unreadable = report.unreadable
     zones = Counter(f.zone for f in findings)
     lines = [""]
+    path_width = min(max((display_width(r.path) for r in report.files), default=0), 60)
     for file_report in report.files:
         if file_report.error:
-            lines.append(f"  {file_report.path:<40} {_style('not checked (KF000)', colour, fg='red')}")
+            lines.append(f"  {pad(file_report.path, path_width)}  {_style(words['not checked'], colour, fg='red')}")
             continue
         score = "-" if file_report.score is None else str(file_report.score)
-        grade = file_report.grade if file_report.replies and not file_report.unreadable else "-"
-        coloured = _style(f"{grade:<6}", colour, fg=ZONE_COLOURS.get(grade, "white"))
-        missing = f"  {len(file_report.unreadable)} unreadable (KF000)" if file_report.unreadable else ""
-        lines.append(f"  {file_report.path:<40} {file_report.replies:5d} replies  score {score:>3}  {coloured}{missing}")
+        grade = words["grade"][file_report.grade] if file_report.grade and not file_report.unreadable else "-"
+        coloured = _style(grade, colour, fg=ZONE_COLOURS.get(file_report.grade or "", "white"))
+        replies = words["replies"](file_report.replies)
+        missing = words["unreadable here"](len(file_report.unreadable)) if file_report.unreadable else ""
+        lines.append(f"  {pad(file_report.path, path_width)}  {replies:>10}  {words['score']} {score:>3}  {coloured}{missing}")
     total = len(findings)
-    replies = sum(r.replies for r in report.files)
-    breakdown = ", ".join(f"{zone} {zones[zone]}" for zone in ("red", "yellow", "green") if zones[zone])
-    checked = sum(1 for r in report.files if not r.error)
+    replies = words["replies"](sum(r.replies for r in report.files))
+    files = words["files"](sum(1 for r in report.files if not r.error))
     if total:
-        lines.append(f"Found {total} finding{'s' if total != 1 else ''} ({breakdown}) in {replies} replies, {checked} file{'s' if checked != 1 else ''}.")
+        breakdown = words["zone join"].join(f"{words['zones'][zone]} {zones[zone]}" for zone in ("red", "yellow", "green") if zones[zone])
+        lines.append(words["found"](total, breakdown, replies, files))
     elif unreadable:
-        lines.append(f"No findings in the {replies} replies read from {checked} file{'s' if checked != 1 else ''}.")
+        lines.append(words["clean part"](replies, files))
     else:
-        lines.append(f"All checked! {replies} replies in {checked} file{'s' if checked != 1 else ''}, no findings.")
+        lines.append(words["clean"](replies, files))
     if unreadable:
-        files = len({f.path for f in unreadable})
+        files_hit = len({f.path for f in unreadable})
         lines.append(_style(
-            f"未全部检查：{files} 个文件中有 {len(unreadable)} 处输入无法读取（KF000），结果不完整。"
-            f"Not all checked: {len(unreadable)} unreadable input{'s' if len(unreadable) != 1 else ''} in {files} file{'s' if files != 1 else ''};"
+            f"未全部检查：{files_hit} 个文件中有 {len(unreadable)} 处输入无法读取（KF000），结果不完整。"
+            f"Not all checked: {len(unreadable)} unreadable input{'s' if len(unreadable) != 1 else ''} in {files_hit} file{'s' if files_hit != 1 else ''};"
             " fix them, or pass --allow-unreadable to accept the rest.", colour, fg="red", bold=True))
     fixable = sum(1 for f in report.findings if f.fixable)
     if fixable:
-        lines.append(f"[*] {fixable} fixable with --fix.")
+        lines.append(words["fixable"](fixable))
     if report.fixed:
-        lines.append(f"Fixed {report.fixed} finding{'s' if report.fixed != 1 else ''}.")
+        lines.append(words["fixed"](report.fixed))
     if report.baselined:
-        lines.append(f"{report.baselined} finding{'s' if report.baselined != 1 else ''} hidden by the baseline.")
+        lines.append(words["baselined"](report.baselined))
+    if report.stale_baseline:
+        lines.append(words["stale"](len(report.stale_baseline)))
+        for entry in report.stale_baseline:
+            lines.append(f"  {entry.path}  {entry.code}  「{entry.flagged}」  {entry.excerpt}")
     for note in report.notes:
         lines.append(note)
     if unreadable:
-        lines.append("Overall grade: " + _style("none (未评级: not everything was checked)", colour, fg="red", bold=True))
-        return lines
-    grade = report.grade
-    lines.append("Overall grade: " + _style(f"{grade} ({ZONE_LABELS[grade]})", colour, fg=ZONE_COLOURS[grade], bold=True))
+        lines.append(_style(words["overall unchecked"], colour, fg="red", bold=True))
+    elif report.total is None:
+        lines.append(words["overall none"])
+    else:
+        grade = report.total.grade
+        label = _style(words["grade"][grade], colour, fg=ZONE_COLOURS[grade], bold=True)
+        lines.append(words["overall"](label, report.total.value))
     return lines
 
 
-def write_concise(report: CheckReport, linter: Linter, *, colour: bool, statistics: bool) -> str:
-    return write_text(report, linter, colour=colour, statistics=statistics, concise=True)
+def write_concise(report: CheckReport, linter: Linter, *, colour: bool, statistics: bool, language: str = "zh") -> str:
+    return write_text(report, linter, colour=colour, statistics=statistics, concise=True, language=language)
 
 
 # ----------------------------------------------------------------------------- JSON
@@ -183,8 +265,11 @@ def finding_dict(finding: Finding) -> dict:
         "start": v.start,
         "end": v.end,
         "suggestion": v.suggestion,
+        "advice_only": v.advice_only,
         "fix": v.fix,
         "fixable": finding.fixable,
+        "points": finding.points,
+        "fingerprint": _fingerprint(finding),
         "evidence": evidence_dict(v.evidence),
     }
 
@@ -194,16 +279,19 @@ def write_json(report: CheckReport, linter: Linter, **_) -> str:
         "tool": {"name": "kefu-lint", "version": __version__, "ruleset": report.ruleset, "tokenizer": report.tokenizer},
         # No grade when something was not checked: a partial run must not read as a pass.
         "grade": None if report.unreadable else report.grade,
+        "score": None if report.unreadable else report.score,
         "complete": not report.unreadable,
         "unreadable": len(report.unreadable),
         "findings": [finding_dict(f) for f in report.findings],
         "files": [
             {"path": r.path, "replies": r.replies, "score": r.score,
-             "grade": r.grade if r.replies and not r.unreadable else None, "error": r.error, "unreadable": len(r.unreadable)}
+             "grade": r.grade if not r.unreadable else None, "error": r.error, "unreadable": len(r.unreadable)}
             for r in report.files
         ],
         "problems": [{"path": p.path, "line": p.line, "reason": p.reason, "skipped": p.skipped} for p in report.problems],
         "summary": dict(Counter(f.zone for f in report.findings)),
+        "baselined": report.baselined,
+        "stale_baseline": [entry.as_dict() for entry in report.stale_baseline],
     }
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
 
@@ -220,6 +308,7 @@ def write_sarif(report: CheckReport, linter: Linter, **_) -> str:
             "shortDescription": {"text": f"{rule.name} ({rule.zone} zone)"},
             "fullDescription": {"text": rule.config.message.replace("{matched}", "…").replace("{missing}", "…").replace("{kind}", "…").replace("{template}", "…")},
             "help": {"text": rule.doc(), "markdown": rule.doc()},
+            **({"helpUri": help_uri(rule.code)} if rule.code in shipped_codes() else {}),
             "defaultConfiguration": {"level": SARIF_LEVELS[rule.zone]},
             "properties": {"zone": rule.zone, "tags": ["kefu", rule.zone]},
         }
@@ -230,6 +319,7 @@ def write_sarif(report: CheckReport, linter: Linter, **_) -> str:
             "name": meta.name,
             "shortDescription": {"text": f"{meta.name} ({meta.zone} zone)"},
             "fullDescription": {"text": meta.summary},
+            "helpUri": help_uri(meta.code),  # the README's table of check's own codes
             "defaultConfiguration": {"level": SARIF_LEVELS[meta.zone]},
             "properties": {"zone": meta.zone, "tags": ["kefu", "kefu-lint", meta.zone]},
         }
@@ -315,15 +405,19 @@ def write_github(report: CheckReport, linter: Linter, **_) -> str:
 
 
 def write_junit(report: CheckReport, linter: Linter, **_) -> str:
-    errors = sum(1 for r in report.files if r.error)
-    suites = ElementTree.Element("testsuites", name="kefu-lint", tests=str(len(report.files)),
-                                 failures=str(sum(len(r.findings) for r in report.files if not r.error)), errors=str(errors))
+    """One test suite per file, one failing test case per finding (a file without findings is
+    one passing case, an unreadable file one error), so the totals are the sums of the suites."""
+    suites = ElementTree.Element("testsuites", name="kefu-lint")
+    tests = failures = errors = 0
     for file_report in report.files:
-        failures = 0 if file_report.error else len(file_report.findings)
+        suite_failures = 0 if file_report.error else len(file_report.findings)
+        suite_tests = max(suite_failures, 1)
+        suite_errors = 1 if file_report.error else 0
         suite = ElementTree.SubElement(
-            suites, "testsuite", name=file_report.path, tests=str(max(failures, 1)),
-            failures=str(failures), errors="1" if file_report.error else "0",
+            suites, "testsuite", name=file_report.path, tests=str(suite_tests),
+            failures=str(suite_failures), errors=str(suite_errors),
         )
+        tests, failures, errors = tests + suite_tests, failures + suite_failures, errors + suite_errors
         if file_report.error:
             case = ElementTree.SubElement(suite, "testcase", name=file_report.path, classname="kefu-lint")
             ElementTree.SubElement(case, "error", message=file_report.error, type=f"{UNREADABLE.code} {UNREADABLE.name}")
@@ -337,6 +431,9 @@ def write_junit(report: CheckReport, linter: Linter, **_) -> str:
             )
             failure = ElementTree.SubElement(case, "failure", message=v.message, type=v.zone)
             failure.text = f"{finding.path}:{finding.line}:{finding.column}: {v.code} [{v.zone}] {v.message}"
+    suites.set("tests", str(tests))
+    suites.set("failures", str(failures))
+    suites.set("errors", str(errors))
     return ElementTree.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 

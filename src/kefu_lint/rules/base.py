@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import regex
+
 from ..model import Evidence, Violation, Zone
 from ..text.analysis import Analysis
 from .triggers import Trigger
@@ -243,6 +245,10 @@ class Rule:
     options: ClassVar[Mapping[str, Option]] = {}
     #: True when findings of this rule span the whole reply (green "missing" rules).
     whole_reply: ClassVar[bool] = False
+    #: What a suggestion of this rule replaces: "words" (the flagged words, anywhere), or
+    #: "clause" (a clause of its own: it replaces the flagged words only where they end a
+    #: clause, or, ending in ``…``, only where the reply goes on; elsewhere it is advice).
+    suggestion_kind: str = "words"
 
     def __init__(self, config: RuleConfig) -> None:
         self.config = config
@@ -319,7 +325,8 @@ class Rule:
     ) -> Violation:
         """A finding for ``text[start:end]`` in original offsets, with the message filled in."""
         message = self.config.message.format_map(_Defaulting(matched=text[start:end], **message_fields))
-        return Violation(self.code, self.name, self.zone, message, start, end, suggestion, fix, evidence)
+        advice_only = self.suggestion_kind == "clause" and suggestion is not None and fix is None and not _fits_clause(text, end, suggestion)
+        return Violation(self.code, self.name, self.zone, message, start, end, suggestion, fix, evidence, advice_only)
 
 
     def whole_reply_violation(
@@ -328,6 +335,20 @@ class Rule:
         """A finding about the reply as a whole (something missing, or the reply too curt)."""
         start, end = trimmed_range(analysis.original)
         return self.violation_in(analysis.original, start, end, suggestion=suggestion, **message_fields)
+
+
+#: What may follow a clause before it ends: particles, then a mark, a space or the end.
+_CLAUSE_END = regex.compile(r"[了吧呢哦噢啊哈呀啦嘛哟喔~～]*(?:[\p{P}\p{S}\s]|$)")
+
+
+def _fits_clause(text: str, end: int, suggestion: str) -> bool:
+    """Whether a clause suggestion can replace the words ending at ``end``: where they end a
+    clause (「不知道，…」 → 「我马上帮您查询一下，…」), or, for one ending in …, where the
+    reply goes on (「不能退款」 → 「很抱歉，暂时无法退款」). 「不会掉色的」 → 「请您放心掉色的」
+    would say the opposite: there the suggestion is advice."""
+    if text[end:end + 1] in ("?", "？") and not suggestion.endswith(("吗", "？", "?")):
+        return False  # 「看不懂吗？」 → 「我再为您详细说明一下？」 would ask a statement
+    return (_CLAUSE_END.match(text, end) is not None) != suggestion.endswith("…")
 
 
 class _Defaulting(dict):

@@ -33,6 +33,7 @@ from typing import Any
 
 from ..model import SCENE_NAMES_ZH, Violation
 from ..text.analysis import Analysis
+from ..text.punctuation import append_sentence, full_width_punctuation, prepend_clause
 from .acts import performed_acts
 from .base import (
     Option,
@@ -210,8 +211,9 @@ class ConditionRule(Rule):
     def _with_template(self, reply: str) -> str | None:
         if not self.template or self.insert == "none":
             return None
-        reply = reply.strip()
-        return reply + self.template if self.insert == "end" else self.template + reply
+        # the whole reply is rewritten, so it is written in Chinese punctuation throughout
+        joined = append_sentence(reply, self.template) if self.insert == "end" else prepend_clause(self.template, reply)
+        return full_width_punctuation(joined)
 
     # -- a conversation --
 

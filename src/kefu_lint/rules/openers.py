@@ -34,6 +34,8 @@ class NegativeOpener(Rule):
     """
 
     check_name = "negative-opener"
+    # 「不会掉色的」 → 「请您放心掉色的」 says the opposite: an opener's better wording is a clause
+    suggestion_kind = "clause"
     options = {
         "prefixes": Option(string_list, "the characters a negation starts with; a sentence opening with one is a candidate", ("不",)),
         "phrases": Option(phrase_list, "negations flagged whenever they open a sentence, each with a better wording", ()),

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from ..model import Violation
 from ..text.analysis import Analysis
-from .base import Option, Phrase, Rule, RuleConfig, boolean, pattern_list, phrase_list, string_list
+from .base import Option, Phrase, Rule, RuleConfig, boolean, choice, pattern_list, phrase_list, string_list
 from .matching import CompiledPatterns, PhraseAutomaton, filter_hits
 from .triggers import Trigger
 
@@ -29,6 +29,7 @@ class PhraseRule(Rule):
         "skip_quotes": Option(boolean, "words inside quotation marks are the customer's and not flagged", True),
         "intents": Option(string_list, "intents (acts) the rule bans, judged by the intent model in any wording", ()),
         "excused_by_intents": Option(string_list, "intents that excuse a refusal in the same reply (a remedy, help, a transfer)", ()),
+        "suggestions": Option(choice("words", "clause"), "what a `suggest` replaces: other `words` in place, or a `clause` of its own (applied only where the flagged words end a clause; ending in … only where the reply goes on; elsewhere shown as advice)", "words"),
     }
 
     def __init__(self, config: RuleConfig) -> None:
@@ -40,6 +41,7 @@ class PhraseRule(Rule):
         self.excuse_phrases: tuple[str, ...] = options["excused_by"]
         self.boundaries: bool = options["boundaries"]
         self.skip_quotes: bool = options["skip_quotes"]
+        self.suggestion_kind = options["suggestions"]
         self._automaton = PhraseAutomaton((p.text, p) for p in self.phrases)
         self._patterns = CompiledPatterns(((p.text, p) for p in self.patterns), rule=self.code)
         self._exceptions = PhraseAutomaton((e, e) for e in self.exception_phrases)

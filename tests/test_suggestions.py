@@ -1,0 +1,150 @@
+"""Fixes and suggestions a trainer would accept: the reviewed before/after pairs in
+tests/data/suggestions.yaml, through the installed console script on a real file and through
+the API; every shipped suggestion, fix and template exercised; the shop's own numbers never
+flagged nor masked."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from kefu_lint import Linter
+from kefu_lint.rulesets import load_ruleset
+from kefu_lint.text.punctuation import append_sentence, full_width_punctuation
+from test_cli import run
+
+PAIRS = yaml.safe_load((ROOT / "tests" / "data" / "suggestions.yaml").read_text(encoding="utf-8"))
+RULESETS = ("default", "platform")
+LINTERS = {name: Linter(name) for name in RULESETS}
+
+
+def _shipped_texts():
+    """(ruleset, code, the wording) of every suggestion, safe fix and template shipped."""
+    for name in RULESETS:
+        for rule in load_ruleset(name).rules:
+            options = rule.config.options
+            if rule.config.suggest:
+                yield name, rule.code, rule.config.suggest
+            for key in ("phrases", "patterns", "words"):
+                for phrase in options.get(key) or ():
+                    yield from ((name, rule.code, text) for text in (phrase.suggest, phrase.fix) if text)
+            if options.get("template"):
+                yield name, rule.code, options["template"]
+
+
+SHIPPED = sorted(set(_shipped_texts()))
+
+
+def test_at_least_sixty_reviewed_pairs():
+    assert len(PAIRS) >= 60
+    assert len({pair["before"] for pair in PAIRS}) == len(PAIRS)
+
+
+@pytest.mark.parametrize("ruleset", RULESETS)
+def test_the_pairs_through_check_fix_unsafe_fixes_on_a_real_file(tmp_path, ruleset):
+    pairs = [p for p in PAIRS if p.get("ruleset", "default") == ruleset]
+    library = tmp_path / "话术库.yaml"
+    library.write_text(
+        yaml.safe_dump([{"id": f"p{n}", **({"scene": p["scene"]} if "scene" in p else {}), "text": p["before"]}
+                        for n, p in enumerate(pairs)], allow_unicode=True, sort_keys=False),
+        encoding="utf-8",
+    )
+    result = run("check", "--fix", "--unsafe-fixes", "--ruleset", ruleset, "--exit-zero", library)
+    assert result.returncode == 0, result.err
+    fixed = yaml.safe_load(library.read_text(encoding="utf-8"))
+    wrong = [(p["before"], p["after"], entry["text"]) for p, entry in zip(pairs, fixed) if entry["text"] != p["after"]]
+    assert not wrong, wrong
+
+
+@pytest.mark.parametrize("pair", PAIRS, ids=[p["before"] for p in PAIRS])
+def test_each_pair_reads_well(pair):
+    linter = LINTERS[pair.get("ruleset", "default")]
+    scene = pair.get("scene")
+    after, _ = linter.fix(pair["before"], scene=scene, unsafe=True)
+    assert after == pair["after"]
+    assert linter.fix(after, scene=scene, unsafe=True)[0] == after  # idempotent
+    safe, _ = linter.fix(pair["before"], scene=scene)
+    if pair.get("advice"):
+        # the suggestion is shown, and the reply keeps only its safe fixes
+        assert after == safe
+        assert any(v.suggestion and v.fix is None for v in linter.lint(pair["before"], scene=scene))
+    elif after != safe:
+        # a rewritten reply: Chinese punctuation throughout and nothing red left in it
+        assert full_width_punctuation(after) == after
+        assert not [v for v in linter.lint(after, scene=scene) if v.zone == "red"]
+
+
+def test_every_shipped_suggestion_fix_and_template_is_exercised():
+    shown: set[str] = set()  # platform extends default: the same entry's data is exercised once
+    for pair in PAIRS:
+        name = pair.get("ruleset", "default")
+        for violation in LINTERS[name].lint(pair["before"], scene=pair.get("scene")):
+            shown.update(filter(None, (violation.suggestion, violation.fix, violation.message)))
+    # a template is exercised when a finding's suggestion (or, for one never inserted, its message) holds it
+    missing = sorted({(code, text) for _, code, text in SHIPPED if not any(text in s for s in shown)})
+    assert not missing, missing
+
+
+def test_shipped_wordings_are_full_width_and_not_findings_themselves():
+    for name, code, text in SHIPPED:
+        assert full_width_punctuation(text) == text, (name, code, text)
+        if text in ("您", "您好", "您的"):
+            continue
+        flagged = [(v.code, text[v.start:v.end]) for v in LINTERS[name].lint(text.removesuffix("…"))]
+        assert not flagged, (name, code, text, flagged)
+
+
+@pytest.mark.parametrize("reply, template, joined", [
+    ("好的，还有其他问题吗", "感谢您的信任，祝您购物愉快！", "好的，还有其他问题吗？感谢您的信任，祝您购物愉快！"),
+    ("好的，已经给您处理好了", "感谢您的信任，祝您购物愉快！", "好的，已经给您处理好了。感谢您的信任，祝您购物愉快！"),
+    ("已经给您发货了！", "感谢您的信任，祝您购物愉快！", "已经给您发货了！感谢您的信任，祝您购物愉快！"),
+    ("请问是否需要发票  ", "感谢您的信任。", "请问是否需要发票？感谢您的信任。"),
+])
+def test_an_appended_template_is_its_own_sentence(reply, template, joined):
+    assert append_sentence(reply, template) == joined
+
+
+@pytest.mark.parametrize("typed, expected", [
+    ("好的,已经给您处理好了", "好的，已经给您处理好了"),
+    ("您的电话是138****5678!", "您的电话是138****5678！"),
+    ("10:00发货,1,000件", "10:00发货，1,000件"),
+    ("见 www.taobao.com", "见 www.taobao.com"),
+    ("SKU:A-1", "SKU:A-1"),
+])
+def test_half_width_marks_in_chinese_text_become_full_width(typed, expected):
+    assert full_width_punctuation(typed) == expected
+
+
+def test_the_shops_own_numbers_are_never_flagged_nor_masked(tmp_path):
+    (tmp_path / "kefu-lint.toml").write_text('shop-numbers = ["400-820-8820", "0571-88776655", "13812345678"]\n', encoding="utf-8")
+    library = tmp_path / "quick.txt"
+    text = ("退货请寄到杭州市西湖区文三路1号，电话0571-88776655\n"
+            "有问题请拨打客服热线400-820-8820或13812345678\n"
+            "您的收货电话是13900001111，地址没问题\n")
+    library.write_text(text, encoding="utf-8")
+    findings = json.loads(run("check", "-o", "json", library, cwd=tmp_path).out)["findings"]
+    assert [(f["code"], f["line"], f["text"]) for f in findings] == [("KF104", 3, "13900001111")]
+    run("check", "--fix", library, cwd=tmp_path)
+    assert library.read_text(encoding="utf-8") == text.replace("13900001111", "139****1111")
+    # without the declaration the shop's own mobile is masked like a customer's
+    (tmp_path / "kefu-lint.toml").write_text("", encoding="utf-8")
+    assert "138****5678" in run("check", "--diff", library, cwd=tmp_path).out
+
+
+def test_a_shop_number_that_is_no_number_is_a_config_error(tmp_path):
+    (tmp_path / "kefu-lint.toml").write_text('shop-numbers = "400-820-8820"\n', encoding="utf-8")
+    (tmp_path / "a.txt").write_text("您好\n", encoding="utf-8")
+    result = run("check", "a.txt", cwd=tmp_path)
+    assert result.returncode == 2 and "shop-numbers" in result.err and "Traceback" not in result.err
+
+
+def test_advice_is_labelled_in_the_text_output(tmp_path):
+    path = tmp_path / "s.txt"
+    path.write_text("不会掉色的\n", encoding="utf-8")
+    out = run("check", path).out
+    assert "= 建议（请整句改写，不能直接替换）: 请您放心" in out
+    document = json.loads(run("check", "-o", "json", path).out)
+    assert document["findings"][0]["advice_only"] is True
