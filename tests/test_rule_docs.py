@@ -124,3 +124,17 @@ def test_rules_markdown_is_the_readme_table():
     assert result.stdout.strip() == generated_blocks()["default-rules"]
     chinese = subprocess.run([sys.executable, "-m", "kefu_lint.cli", "rules", "-o", "markdown"], capture_output=True, text=True).stdout
     assert '| <a id="kf202"></a>KF202 | `informal-you` |' in chinese and "您" in chinese
+
+
+def test_conversation_rules_say_they_judge_conversations_not_every_reply():
+    """KF401–KF404 judge no lone reply: `rules` must not list them as applying to all scenes."""
+    import json
+    import subprocess
+    import sys
+
+    listed = json.loads(subprocess.run([sys.executable, "-m", "kefu_lint.cli", "rules", "-o", "json"], capture_output=True, text=True, check=True).stdout)
+    where = {row["code"]: row["applies_in"] for row in listed}
+    assert {where[code] for code in ("KF401", "KF402", "KF403", "KF404")} == {"conversations (audit)"}
+    assert where["KF101"] == "all" and where["KF301"] == "closing"
+    text = subprocess.run([sys.executable, "-m", "kefu_lint.cli", "rules"], capture_output=True, text=True, check=True).stdout
+    assert "conversations (audit)" in next(line for line in text.splitlines() if line.startswith("KF401"))

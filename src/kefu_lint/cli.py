@@ -523,8 +523,11 @@ def rules(ruleset, config_file, output_format, language):
 
         click.echo(rules_table(loaded.rules, language))
         return
+    from .formats.rule_docs import applies_in
+
     rows = [
-        {"code": r.code, "name": r.name, "zone": r.zone, "weight": r.weight, "scenes": list(r.config.scenes), "fixable": r.fixable}
+        {"code": r.code, "name": r.name, "zone": r.zone, "weight": r.weight, "scenes": list(r.config.scenes),
+         "level": r.level, "applies_in": applies_in(r), "fixable": r.fixable}
         for r in loaded.rules
     ]
     if output_format == "json":
@@ -532,7 +535,7 @@ def rules(ruleset, config_file, output_format, language):
         return
     click.echo(f"{'code':<7}{'name':<24}{'zone':<8}{'weight':>6}  {'fix':<4}scenes")
     for row in rows:
-        click.echo(f"{row['code']:<7}{row['name']:<24}{row['zone']:<8}{row['weight']:>6}  {'yes' if row['fixable'] else '':<4}{', '.join(row['scenes']) or 'all'}")
+        click.echo(f"{row['code']:<7}{row['name']:<24}{row['zone']:<8}{row['weight']:>6}  {'yes' if row['fixable'] else '':<4}{row['applies_in']}")
 
 
 @main.command()

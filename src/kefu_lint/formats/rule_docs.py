@@ -27,6 +27,7 @@ _WORDS = {
         "weight": "扣 {} 分",
         "scenes": "场景：{}",
         "all scenes": "全部",
+        "conversations": "对话（audit）",
         "intents": "## 判断依据的意图",
         "flags": "判为违规",
         "excuses": "出现时免于判罚",
@@ -60,6 +61,7 @@ _WORDS = {
         "weight": "weight {}",
         "scenes": "scenes: {}",
         "all scenes": "all",
+        "conversations": "conversations (audit)",
         "intents": "## Intents it judges by",
         "flags": "flags",
         "excuses": "excuses a hit",
@@ -95,7 +97,7 @@ def explain_rule(loaded, rule: Rule, language: str = "zh") -> str:
     """A rule's page: heading, documentation, what it judges by, options, source, examples."""
     words = _WORDS[language]
     sep = words["sep"]
-    scenes = sep.join(_scene(s, language) for s in rule.config.scenes) or words["all scenes"]
+    scenes = applies_in(rule, language)
     heading = sep.join((words["zone"](rule.zone), words["weight"].format(rule.weight), words["scenes"].format(scenes)))
     lines = [f"# {rule.code} {rule.name}{words['open']}{heading}{words['close']}", "", rule.doc(language)]
 
@@ -195,11 +197,20 @@ def title(rule: Rule, language: str = "zh") -> str:
     return match[0] if match else text
 
 
+def applies_in(rule: Rule, language: str = "en") -> str:
+    """Where a rule judges: its scenes; else every reply, or for a conversation rule that judges
+    no lone reply (timing, unanswered messages) the conversations an audit reads."""
+    words = _WORDS[language]
+    if rule.config.scenes:
+        return words["sep"].join(_scene(s, language) for s in rule.config.scenes)
+    return words["conversations"] if rule.level == "conversation" else words["all scenes"]
+
+
 def rules_table(rules: Iterable[Rule], language: str = "en") -> str:
     """The Markdown table of rules: code, name, zone, weight, scenes, fix, what it does."""
     lines = ["| code | name | zone | weight | scenes | fix | what it does |", "|---|---|---|---|---|---|---|"]
     for rule in rules:
-        scenes = ", ".join(rule.config.scenes) or "all"
+        scenes = applies_in(rule, language)
         fix = "safe" if rule.fixable else ""
         text = summary(rule, language).replace("|", "\\|")
         # the anchor is where SARIF's helpUri points (formats/writers.py)
