@@ -35,9 +35,6 @@ class IntentExamples:
     #: drowned by thousands of written ones (importance weighting towards real logs).
     weights: tuple[tuple[str, float], ...] = ()
 
-    def weight(self) -> dict[str, float]:
-        return dict(self.weights)
-
 
 @dataclass(frozen=True)
 class Intent:

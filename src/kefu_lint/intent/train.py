@@ -86,18 +86,24 @@ def training_sets(intents: Mapping[str, Intent]) -> dict[str, TrainingSet]:
     part that does one, and the linter judges replies by their units."""
     examples = {name: intent.examples() for name, intent in intents.items()}
     originals: dict[str, str] = {}  # normalised text -> a text as written (units need its spaces)
+    normalised_of: dict[str, str] = {}  # every intent borrows the same examples: normalise each once
+
+    def normalised(text: str) -> str:
+        if text not in normalised_of:
+            normalised_of[text] = normalize(text).text
+        return normalised_of[text]
 
     def key(text: str) -> str:
-        normalised = normalize(text).text
-        originals.setdefault(normalised, text)
-        originals.setdefault(_swap_address(normalised), _swap_address(text))
-        return normalised
+        normalised_text = normalised(text)
+        originals.setdefault(normalised_text, text)
+        originals.setdefault(_swap_address(normalised_text), _swap_address(text))
+        return normalised_text
 
     weight_of: dict[str, float] = {}
     for loaded in examples.values():
         for text, weight in loaded.weights:
-            normalised = key(text)
-            for form in (normalised, _swap_address(normalised)):  # the register variant weighs the same
+            normalised_text = key(text)
+            for form in (normalised_text, _swap_address(normalised_text)):  # the register variant weighs the same
                 weight_of[form] = max(weight, weight_of.get(form, weight))
     units_of: dict[str, list[str]] = {}
 
@@ -121,13 +127,13 @@ def training_sets(intents: Mapping[str, Intent]) -> dict[str, TrainingSet]:
             (text, other)
             for other in intent.negatives_from if other in examples
             for text in examples[other].positive
-            if not any(anchor in normalize(text).text for anchor in anchors)
+            if not any(anchor in normalised(text) for anchor in anchors)
         ]
         for text, origin in candidates:
-            normalised = key(text)
-            if normalised not in seen:
-                seen.add(normalised)
-                negatives.append(normalised)
+            normalised_text = key(text)
+            if normalised_text not in seen:
+                seen.add(normalised_text)
+                negatives.append(normalised_text)
                 origins.append(origin)
         positives, negatives, origins = _with_register_variants(positives, negatives, origins)
         rows = [(text, 1, "", weight_of.get(text, 1.0), units(text)) for text in positives]
