@@ -77,8 +77,22 @@ class Finding:
         return self.violation.zone
 
 
+class _Totalled:
+    """The score and grade of a report's ``total`` (None when it holds no reply)."""
+
+    total: Score | None
+
+    @property
+    def score(self) -> int | None:
+        return self.total.value if self.total else None
+
+    @property
+    def grade(self) -> str | None:
+        return self.total.grade if self.total else None
+
+
 @dataclass(frozen=True)
-class FileReport:
+class FileReport(_Totalled):
     path: str
     kind: str
     replies: int
@@ -105,20 +119,12 @@ class FileReport:
         return combine_scores(self.scores)
 
     @property
-    def score(self) -> int | None:
-        return self.total.value if self.total else None
-
-    @property
-    def grade(self) -> str | None:
-        return self.total.grade if self.total else None
-
-    @property
     def unreadable(self) -> list[Finding]:
         return [f for f in self.findings if f.code == UNREADABLE.code]
 
 
 @dataclass(frozen=True)
-class CheckReport:
+class CheckReport(_Totalled):
     files: tuple[FileReport, ...]
     ruleset: str
     tokenizer: str
@@ -144,14 +150,6 @@ class CheckReport:
     def total(self) -> Score | None:
         """The run's score and grade over every reply checked (None when no reply was)."""
         return combine_scores(score for report in self.files for score in report.scores)
-
-    @property
-    def score(self) -> int | None:
-        return self.total.value if self.total else None
-
-    @property
-    def grade(self) -> str | None:
-        return self.total.grade if self.total else None
 
     @property
     def unreadable(self) -> list[Finding]:

@@ -55,7 +55,6 @@ SUMMARY_WORDS = {
         "score": "得分",
         "files": lambda n: f"{n} 个文件",
         "found": lambda total, breakdown, replies, files: f"共发现 {total} 个问题（{breakdown}），涉及 {replies}、{files}。",
-        "zones": {"red": "红", "yellow": "黄", "green": "绿"},
         "zone join": "，",
         "clean": lambda replies, files: f"检查了 {replies}、{files}，未发现问题。",
         "fixable": lambda n: f"[*] 其中 {n} 个可用 --fix 自动修复。",
@@ -76,7 +75,6 @@ SUMMARY_WORDS = {
         "score": "score",
         "files": lambda n: f"{n} file{'' if n == 1 else 's'}",
         "found": lambda total, breakdown, replies, files: f"Found {total} finding{'' if total == 1 else 's'} ({breakdown}) in {replies}, {files}.",
-        "zones": {"red": "red", "yellow": "yellow", "green": "green"},
         "zone join": ", ",
         "clean": lambda replies, files: f"Checked {replies} in {files}: no findings.",
         "fixable": lambda n: f"[*] {n} fixable with --fix.",
@@ -204,7 +202,7 @@ def _summary(report: CheckReport, colour: bool, words: dict) -> list[str]:
     replies = words["replies"](sum(r.replies for r in report.files))
     files = words["files"](sum(1 for r in report.files if not r.error))
     if total:
-        breakdown = words["zone join"].join(f"{words['zones'][zone]} {zones[zone]}" for zone in ("red", "yellow", "green") if zones[zone])
+        breakdown = words["zone join"].join(f"{words['grade'][zone]} {zones[zone]}" for zone in ("red", "yellow", "green") if zones[zone])
         lines.append(words["found"](total, breakdown, replies, files))
     elif unreadable:
         lines.append(words["clean part"](replies, files))
