@@ -23,7 +23,7 @@ import regex
 from .config import Settings
 from .engine import Linter, combine_scores, score_violations
 from .errors import ConfigError, InputError
-from .formats.scripts import SCRIPT_SUFFIXES, Problem, ScriptFile, Suppression, kind_of, read_script_file
+from .formats.scripts import SCRIPT_SUFFIXES, Problem, ScriptFile, kind_of, read_script_file
 from .model import ZONE_SEVERITY, Message, Score, Violation
 
 if TYPE_CHECKING:  # imported when a .gitignore is read: most runs (one file, pre-commit) never need it
