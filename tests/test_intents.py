@@ -15,7 +15,7 @@ import pytest
 import kefu_lint
 from kefu_lint import Linter
 from kefu_lint.errors import RulesetError
-from kefu_lint.intent.classifier import IntentModel
+from kefu_lint.intent.classifier import IntentModel, sigmoid
 from kefu_lint.intent.features import MIN_GRAMS, unit_grams, units
 from kefu_lint.rulesets import SHIPPED_RULESETS, load_ruleset
 from kefu_lint.text.analysis import analyze
@@ -63,16 +63,30 @@ def test_the_shipped_model_was_trained_on_the_shipped_examples():
 
 
 @REQUIRED_IN_CI
-def test_retraining_reproduces_the_shipped_model_exactly(tmp_path):
+def test_retraining_reproduces_the_shipped_model(tmp_path):
+    """One command rebuilds the shipped model from the shipped data. The same run is
+    byte-identical (training is deterministic: see test_training.py); across releases of
+    scikit-learn and NumPy liblinear's floating point may move a weight in its last digits,
+    so the rebuilt model must judge every example as the shipped one does, not match it byte
+    for byte."""
     target = tmp_path / "default.intents.json"
     result = subprocess.run(
         [sys.executable, "-m", "kefu_lint.cli", "train", "default", "--output", str(target)], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
     assert "| refusal |" in result.stdout  # the held-out table
-    shipped = json.loads((SHIPPED_RULESETS / "default.intents.json").read_text(encoding="utf-8"))
-    rebuilt = json.loads(target.read_text(encoding="utf-8"))
-    assert rebuilt == shipped
+    shipped = IntentModel.load(SHIPPED_RULESETS / "default.intents.json")
+    rebuilt = IntentModel.load(target)
+    assert (rebuilt.intents, rebuilt.fingerprint) == (shipped.intents, shipped.fingerprint)
+    assert rebuilt.thresholds == pytest.approx(shipped.thresholds, abs=0.02)
+    texts = sorted({t for d in load_ruleset().intents.definitions.values() for t in (*d.examples().positive, *d.examples().negative)})
+    disagreements = [
+        (text, lane)
+        for text in texts
+        for lane, (old, new) in enumerate(zip(shipped.logits(text), rebuilt.logits(text)))
+        if (sigmoid(old) >= shipped.thresholds[lane]) != (sigmoid(new) >= rebuilt.thresholds[lane])
+    ]
+    assert len(disagreements) <= len(texts) * len(shipped.intents) // 20000, disagreements[:20]
 
 
 def test_the_model_is_small_and_loads_with_every_declared_intent():

@@ -107,3 +107,15 @@ def test_weighted_real_traffic_outweighs_written_examples(tmp_path):
         return model.score("您稍等我马上帮您看", "rude").probability
 
     assert probability("weight: 20") < probability("weight: 1")
+
+
+@pytest.mark.skipif(not HAS_SKLEARN, reason="kefu-lint[train] not installed")
+def test_fitting_intents_in_parallel_gives_the_same_model(tmp_path):
+    """`kefu-lint train --jobs N` forks N fitters; each fit is deterministic, so the model
+    file is byte for byte the one a single process writes."""
+    from kefu_lint.intent.train import train
+
+    definitions = load_ruleset(_shop(tmp_path)).intents.definitions
+    serial, _ = train(definitions, jobs=1)
+    parallel, _ = train(definitions, jobs=2)
+    assert parallel.to_json() == serial.to_json()

@@ -610,7 +610,8 @@ def test_ruleset(rulesets, config_file):
 @click.option("--output", "output_path", type=click.Path(path_type=Path, dir_okay=False), help="Model file (default: RULESET.intents.json beside the ruleset).")
 @click.option("--check", "check_only", is_flag=True, help="Exit 1 when the model beside the ruleset was not trained on its current examples.")
 @click.option("--seed", default=0, show_default=True, help="Seed for the held-out split.")
-def train(ruleset, config_file, output_path, check_only, seed):
+@click.option("--jobs", type=click.IntRange(min=1), default=None, help="Intents fitted at once (default: one per CPU; the model is the same).")
+def train(ruleset, config_file, output_path, check_only, seed, jobs):
     """Rebuild the intent model from a ruleset's examples (needs kefu-lint[train]).
 
     RULESET defaults to the configured ruleset, else default."""
@@ -639,7 +640,7 @@ def train(ruleset, config_file, output_path, check_only, seed):
         click.echo(f"{target}: up to date ({digest})")
         return
     try:
-        model, reports = fit(definitions, seed=seed, fingerprint=digest)
+        model, reports = fit(definitions, seed=seed, fingerprint=digest, jobs=jobs)
     except RuntimeError as error:
         raise ConfigError(str(error)) from None
     click.echo(format_reports(reports))

@@ -15,7 +15,10 @@ judged the way the linter judges a reply: the highest score over its units.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+import multiprocessing
+import os
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from ..text.normalize import normalize
@@ -174,7 +177,11 @@ def _swap_address(text: str) -> str:
     return text.replace("您", "\x00").replace("你", "您").replace("\x00", "你")
 
 
-def train(intents: Mapping[str, Intent], *, seed: int = 0, fingerprint: str = "") -> tuple[IntentModel, list[IntentReport]]:
+def train(
+    intents: Mapping[str, Intent], *, seed: int = 0, fingerprint: str = "", jobs: int | None = None
+) -> tuple[IntentModel, list[IntentReport]]:
+    """The model and its held-out report. ``jobs`` intents are fitted at once (default: one
+    per CPU); every fit is deterministic on its own, so the model does not depend on it."""
     try:
         import numpy as np
         from scipy.sparse import csr_matrix
@@ -256,10 +263,9 @@ def train(intents: Mapping[str, Intent], *, seed: int = 0, fingerprint: str = ""
                 held_out[owner] = score
         return held_out
 
-    fitted: dict[str, tuple[float, IntentReport, dict[str, float]]] = {}
-    for name in names:  # plain intents first: a pool's clean-up reads its members' models
-        if not intents[name].pools:
-            fitted[name] = fit_intent(name, sets[name])
+    # plain intents first: a pool's clean-up reads its members' models
+    plain = [name for name in names if not intents[name].pools]
+    fitted = dict(zip(plain, _fit_all(fit_intent, [(name, sets[name]) for name in plain], jobs)))
     for name in names:
         if intents[name].pools:
             fitted[name] = fit_intent(name, _without_covered(sets[name], intents[name].pools, fitted))
@@ -279,6 +285,31 @@ def train(intents: Mapping[str, Intent], *, seed: int = 0, fingerprint: str = ""
     groups = [_lane_group(intents, name) for name in names]
     bounds = [groups.index(g + 1) if g + 1 in groups else len(names) for g in sorted(set(groups))]
     return IntentModel(names, bias, thresholds, weights, bounds=bounds, fingerprint=fingerprint, metrics=metrics), reports
+
+
+#: What the forked workers of ``_fit_all`` call: set just before the fork, so the closure (its
+#: vocabulary and matrices) is inherited rather than pickled.
+_FORKED_FIT: Callable | None = None
+
+
+def _fit_in_child(task):
+    assert _FORKED_FIT is not None
+    return _FORKED_FIT(*task)
+
+
+def _fit_all(fit_intent: Callable, tasks: list, jobs: int | None) -> list:
+    """``fit_intent(*task)`` for every task, in order; in ``jobs`` forked processes when the
+    platform forks (fitting is CPU-bound and single-threaded in liblinear)."""
+    global _FORKED_FIT
+    jobs = min(len(tasks), jobs or os.cpu_count() or 1)
+    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [fit_intent(*task) for task in tasks]
+    _FORKED_FIT = fit_intent
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(_fit_in_child, tasks))
+    finally:
+        _FORKED_FIT = None
 
 
 def _lane_group(intents: Mapping[str, Intent], name: str) -> int:
