@@ -31,7 +31,7 @@ REQUIREMENTS = {"greeting": "KF303", "close": "KF301", "empathy": "KF302", "apol
 #: Labelled message acts -> the codes that count as finding them.
 ACT_CODES = {
     "contradiction": {"KF101"}, "refusal": {"KF101", "KF102"}, "blame": {"KF102"}, "rude": {"KF103"},
-    "privacy": {"KF104"}, "off_platform": {"KF501"}, "curt": {"KF204"}, "informal_you": {"KF202"},
+    "privacy": {"KF104"}, "off_platform": {"KF501"}, "curt": {"KF204", "KF405"}, "informal_you": {"KF202"},
     "emotional_punct": {"KF201"}, "jargon": {"KF203"},
 }
 RED_ACTS = {"contradiction", "refusal", "blame", "rude", "privacy", "off_platform"}

@@ -155,7 +155,11 @@ def test_a_shop_writes_its_own_condition_without_code(tmp_path):
 
 
 @pytest.mark.parametrize("body, message", [
-    ("    require: [{name: x, any: [y]}]\n    max_seconds: 30\n    anchor: {role: customer}\n    range: {messages: 1}\n", "not both"),
+    ("    require: [{name: x, any: [y]}]\n    max_seconds: 30\n    anchor: {role: customer}\n    range: {messages: 1}\n", "one of require, max_seconds or only"),
+    ("    require: [{name: x, any: [y]}]\n    only: {any: [好的]}\n    range: {turn: last}\n", "got require and only"),
+    ("    only: {any: [好的]}\n    scenes: [closing]\n", "judges a range of a conversation"),
+    ("    range: {turn: last}\n", "needs 'require'"),
+    ("    only: {acts: [no-such-act]}\n    range: {turn: last}\n", "unknown act"),
     ("    require: [{name: x, acts: [no-such-act]}]\n    range: {turn: last}\n", "unknown act"),
     ("    require: [{name: x, any: [y]}]\n", "needs a 'range'"),
     ("    require: [{name: x, any: [y]}]\n    range: {turn: middle}\n", "first, last"),
@@ -168,6 +172,30 @@ def test_bad_conditions_are_reported_with_file_and_line(tmp_path, body, message)
     with pytest.raises(RulesetError) as error:
         Linter(str(path))
     assert message in str(error.value) and "bad.yaml:" in str(error.value)
+
+
+@pytest.mark.parametrize("lines, flagged", [
+    ((("customer", "这个能开发票吗"), ("agent", "可以的")), True),
+    ((("customer", "帮我把颜色改成黑色"), ("agent", "好的")), True),  # a request
+    ((("customer", "明天能到吗"), ("agent", "？")), True),
+    ((("customer", "这个能开发票吗"), ("agent", "可以的"), ("agent", "下单时勾选开具发票就行")), False),  # the turn answers
+    ((("customer", "这个能开发票吗"), ("agent", "可以的哦")), False),  # a softening particle
+    ((("customer", "这个能开发票吗"), ("agent", "可以的亲")), False),
+    ((("customer", "我已经付过款了"), ("agent", "好的")), False),  # a statement, not a question
+    ((("customer", "好的谢谢"), ("agent", "好的")), False),
+])
+def test_a_bare_answer_to_a_question_is_curt(linter, lines, flagged):
+    """KF405 is an `only` condition: the agent's next turn consists of nothing but a bare word."""
+    found = [(i, c) for i, c in codes(linter.lint_conversation(chat(*lines))) if c == "KF405"]
+    assert found == ([(1, "KF405")] if flagged else [])
+
+
+def test_a_change_handed_to_a_specialist_is_not_asked_to_be_confirmed(linter):
+    """KF404's `unless`: a transfer or an escalation excuses the range."""
+    ask = ("customer", "这个订单帮我换开增值税专用发票")
+    assert (1, "KF404") in codes(linter.lint_conversation(chat(ask, ("agent", "好的"))))
+    handed = chat(ask, ("agent", "我这边立刻把您的情况反馈给专员处理，24小时内给您回电"))
+    assert "KF404" not in {c for _, c in codes(linter.lint_conversation(handed))}
 
 
 def test_a_draft_reply_in_the_context_of_the_conversation(linter):
@@ -211,7 +239,7 @@ def test_conversation_rules_are_conditions_with_their_docs_in_the_ruleset():
     from kefu_lint.rules import ConditionRule
 
     conditions = [rule for rule in load_ruleset("default").rules if isinstance(rule, ConditionRule)]
-    assert {rule.code for rule in conditions} == {"KF301", "KF302", "KF303", "KF304", "KF401", "KF402", "KF403", "KF404"}
+    assert {rule.code for rule in conditions} == {"KF301", "KF302", "KF303", "KF304", "KF401", "KF402", "KF403", "KF404", "KF405"}
     assert all("## 检查什么" in rule.doc("zh") and "## What it does" in rule.doc("en") for rule in conditions)
 
 

@@ -12,7 +12,11 @@ A condition says *where* to look and *what* must be there:
   (not a log that starts mid-conversation);
 - ``require``: elements that must each occur somewhere in the range, each any of its
   phrases, patterns or acts (intents); or ``max_seconds``: the range's first message must
-  come within that many seconds of the anchor (a timing rule);
+  come within that many seconds of the anchor (a timing rule); or ``only``: a cue the range
+  must not consist of (every message of it shows the cue and the range said nothing else: a
+  bare 「好的」 as the whole answer to a question);
+- ``unless`` (optional): a cue that excuses the range (a transfer hands the request to a
+  colleague, who answers it);
 - ``unanswered`` (optional): when nothing answered the anchor, flag it if its turn shows
   this cue (a question left unanswered);
 - ``mark``: the message a finding marks: ``range-start`` (default), ``range-end`` or ``anchor``.
@@ -154,6 +158,8 @@ class ConditionRule(Rule):
         "applies": Option(states_option, "conversation states that must hold: ended, complete", ()),
         "require": Option(requirement_list, "elements that must each occur in the range: [{name, any, acts, patterns}]", ()),
         "max_seconds": Option(integer, "a timing rule: the range's first message within this many seconds of the anchor"),
+        "only": Option(requirement, "a finding when every message of the range shows this cue: the range said nothing else (a bare answer)"),
+        "unless": Option(requirement, "the range is excused when a message of it shows this cue (a transfer)"),
         "unanswered": Option(requirement, "when nothing answered the anchor, flag it if its turn shows this cue (a question)"),
         "mark": Option(choice("range-start", "range-end", "anchor"), "the message a finding marks (default: range-start; anchor when there is no range)"),
         "template": Option(string, "the wording a suggestion adds to the reply"),
@@ -171,10 +177,15 @@ class ConditionRule(Rule):
         self.mark: str = options["mark"] or ("anchor" if self.anchor is not None and self.range is None else "range-start")
         self.template: str | None = options["template"]
         self.insert: str = options["insert"]
-        if self.requirements and self.max_seconds is not None:
-            raise OptionError("a condition either requires elements or sets max_seconds, not both")
-        if not self.requirements and self.max_seconds is None:
-            raise OptionError("a condition needs 'require' (elements) or 'max_seconds' (a timing limit)")
+        only = options["only"]
+        unless = options["unless"]
+        kinds = [name for name, given in (("require", self.requirements), ("max_seconds", self.max_seconds is not None), ("only", only is not None)) if given]
+        if len(kinds) > 1:
+            raise OptionError(f"a condition takes one of require, max_seconds or only, got {' and '.join(kinds)}")
+        if not kinds:
+            raise OptionError("a condition needs 'require' (elements), 'max_seconds' (a timing limit) or 'only' (what the range must not consist of)")
+        if only is not None and (self.range is None or config.scenes):
+            raise OptionError("an 'only' condition judges a range of a conversation, not lone replies: give a 'range' and no 'scenes'")
         if self.range is None and not config.scenes:
             raise OptionError("a condition needs a 'range' (where in the conversation), or 'scenes' to judge lone replies")
         if self.max_seconds is not None and self.anchor is None:
@@ -183,8 +194,10 @@ class ConditionRule(Rule):
         self._anchor_cue = Cues((self.anchor.cue,)) if self.anchor is not None and self.anchor.cue is not None else None
         unanswered = options["unanswered"]
         self._unanswered = Cues((unanswered,)) if unanswered is not None else None
+        self._only = Cues((only,)) if only is not None else None
+        self._unless = Cues((unless,)) if unless is not None else None
         known = config.intents.definitions if config.intents is not None else {}
-        for cues in (self._required, self._anchor_cue, self._unanswered):
+        for cues in (self._required, self._anchor_cue, self._unanswered, self._only, self._unless):
             unknown = sorted(a for a in (cues.acts if cues else ()) if a not in known)
             if unknown:
                 raise OptionError(f"unknown act(s) {', '.join(unknown)}; the ruleset's intents are {', '.join(sorted(known)) or 'none'}")
@@ -236,6 +249,12 @@ class ConditionRule(Rule):
                         yield self.finding(conversation, anchor, seconds="∞", limit=str(self.max_seconds or ""))
                 continue
             marked = {"range-start": in_range[0], "range-end": in_range[-1], "anchor": anchor if anchor is not None else in_range[0]}[self.mark]
+            if self._unless is not None and any(self._shows(conversation, i, self._unless) for i in in_range):
+                continue
+            if self._only is not None:
+                if all(self._shows(conversation, i, self._only) for i in in_range):
+                    yield self.finding(conversation, marked)  # {matched}: the bare words
+                continue
             if self.max_seconds is not None:
                 waited = conversation.delay(anchor, in_range[0])
                 if waited is not None and waited > self.max_seconds:
@@ -321,6 +340,10 @@ class ConditionRule(Rule):
             lines.append(f"要求「{requirement.name}」：{cue(requirement)}")
         if self.max_seconds is not None:
             lines.append(f"时限：{self.max_seconds} 秒内回复")
+        if self._only is not None:
+            lines.append(f"不得只有：范围内每条消息都只是{cue(self._only.requirements[0])}时判定")
+        if self._unless is not None:
+            lines.append(f"例外：范围内出现{cue(self._unless.requirements[0])}时不判定")
         if self._unanswered is not None:
             lines.append(f"无人回复时：若该轮有{cue(self._unanswered.requirements[0])}即判定")
         if self.config.scenes:
