@@ -57,6 +57,8 @@ def merge(role: str) -> None:
             "context" in item and item["context"] in LONG_LINES
         ):
             item["dropped"] = "too close to a JDDC line: the repo holds no JDDC text"
+            for field in ("context", "paraphrase", "lookalike"):
+                item.pop(field, None)  # the text itself is not kept
             dropped += 1
         out.append(item)
     (HERE / f"{role}_labels2.yaml").write_text(yaml.safe_dump(out, allow_unicode=True, sort_keys=False, width=120), encoding="utf-8")
