@@ -325,7 +325,7 @@ class Rule:
     ) -> Violation:
         """A finding for ``text[start:end]`` in original offsets, with the message filled in."""
         message = self.config.message.format_map(_Defaulting(matched=text[start:end], **message_fields))
-        advice_only = self.suggestion_kind == "clause" and suggestion is not None and fix is None and not _fits_clause(text, end, suggestion)
+        advice_only = self.suggestion_kind == "clause" and suggestion is not None and fix is None and not _fits_clause(text, start, end, suggestion)
         return Violation(self.code, self.name, self.zone, message, start, end, suggestion, fix, evidence, advice_only)
 
 
@@ -339,13 +339,20 @@ class Rule:
 
 #: What may follow a clause before it ends: particles, then a mark, a space or the end.
 _CLAUSE_END = regex.compile(r"[了吧呢哦噢啊哈呀啦嘛哟喔~～]*(?:[\p{P}\p{S}\s]|$)")
+#: What may stand just before a clause: a mark or a space.
+_CLAUSE_BREAK = regex.compile(r"[\p{P}\p{S}\s]")  # match: just before a clause; search: a suggestion of several
 
 
-def _fits_clause(text: str, end: int, suggestion: str) -> bool:
-    """Whether a clause suggestion can replace the words ending at ``end``: where they end a
-    clause (「不知道，…」 → 「我马上帮您查询一下，…」), or, for one ending in …, where the
-    reply goes on (「不能退款」 → 「很抱歉，暂时无法退款」). 「不会掉色的」 → 「请您放心掉色的」
-    would say the opposite: there the suggestion is advice."""
+def _fits_clause(text: str, start: int, end: int, suggestion: str) -> bool:
+    """Whether a clause suggestion can replace the words ``text[start:end]``: where they start
+    a clause and end one (「不知道，…」 → 「我马上帮您查询一下，…」), or, for one ending in …,
+    where the reply goes on (「不能退款」 → 「很抱歉，暂时无法退款」). 「不会掉色的」 →
+    「请您放心掉色的」 would say the opposite, and 「您下单时没有就是没有」 →
+    「您下单时很抱歉，…」 would start a sentence of clauses in the middle of one: there the
+    suggestion is advice. A one-clause suggestion may go on after a topic (「这个跟我们没关系」
+    → 「这个我来帮您协调处理」)."""
+    if start > 0 and _CLAUSE_BREAK.match(text[start - 1]) is None and _CLAUSE_BREAK.search(suggestion.rstrip("…。！？!?")):
+        return False
     if text[end:end + 1] in ("?", "？") and not suggestion.endswith(("吗", "？", "?")):
         return False  # 「看不懂吗？」 → 「我再为您详细说明一下？」 would ask a statement
     return (_CLAUSE_END.match(text, end) is not None) != suggestion.endswith("…")
