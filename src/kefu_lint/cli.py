@@ -523,13 +523,9 @@ def rules(ruleset, config_file, output_format, language):
 
         click.echo(rules_table(loaded.rules, language))
         return
-    from .formats.rule_docs import applies_in
+    from .formats.reply_json import rule_dict
 
-    rows = [
-        {"code": r.code, "name": r.name, "zone": r.zone, "weight": r.weight, "scenes": list(r.config.scenes),
-         "level": r.level, "applies_in": applies_in(r), "fixable": r.fixable}
-        for r in loaded.rules
-    ]
+    rows = [rule_dict(r) for r in loaded.rules]
     if output_format == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -549,27 +545,11 @@ def explain(code, ruleset, config_file, language):
     CODE is a rule's code or name, or an intent's name (``intent:NAME`` when a rule has
     the same name).
     """
-    from .errors import ConfigError
-    from .formats.rule_docs import explain_intent, explain_rule
+    from .formats.rule_docs import explain_page
     from .rulesets import load_ruleset
 
     ruleset = ruleset or _project_settings(config_file).ruleset
-    loaded = load_ruleset(ruleset)
-    intent_name = code.removeprefix("intent:")
-    rule = None if intent_name != code else loaded.rule(code.upper()) or next((r for r in loaded.rules if r.name == code), None)
-    if rule is None and intent_name in loaded.intents:
-        click.echo(explain_intent(loaded, intent_name, language))
-        return
-    if rule is None:
-        from .check import META_RULES
-        from .model import ZONE_NAMES_ZH
-
-        meta = next((m for m in META_RULES if code.upper() == m.code or code == m.name), None)
-        if meta is not None:  # a finding `check` makes about the input itself
-            click.echo(f"# {meta.code} {meta.name}（{ZONE_NAMES_ZH[meta.zone]}，kefu-lint check）\n\n{meta.summary}")
-            return
-        raise ConfigError(f"no rule {code!r} in ruleset {ruleset!r}; see 'kefu-lint rules'")
-    click.echo(explain_rule(loaded, rule, language))
+    click.echo(explain_page(load_ruleset(ruleset), code, language, ruleset_name=str(ruleset)))
 
 
 @main.command(name="test")
@@ -649,6 +629,33 @@ def train(ruleset, config_file, output_path, check_only, seed):
         raise ConfigError(f"cannot write the model: {error}") from None
     size = target.stat().st_size
     click.echo(f"wrote {target} ({len(model.weights)} n-grams, {size / 1e6:.1f} MB, fingerprint {digest})")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (beyond loopback needs --token).")
+@click.option("--port", default=8081, show_default=True, type=click.IntRange(0, 65535), help="Port (LanguageTool's default is 8081).")
+@click.option("--ruleset", "rulesets", multiple=True, metavar="NAME=RULESET",
+              help="A ruleset to serve, as NAME=RULESET (a shipped name or a YAML file); repeat for several. The first is the default "
+                   "(default: the config's ruleset, as 'default').")
+@_config_option
+@click.option("--tokenizer", type=click.Choice(["jieba", "jieba-rs", "auto"]), help="Segmentation backend (default: the config's, else auto).")
+@click.option("--token", envvar="KEFU_LINT_TOKEN", help="API token requests must send (Authorization: Bearer …); or $KEFU_LINT_TOKEN.")
+@click.option("--allow-anonymous", is_flag=True, help="Serve beyond loopback without a token (anyone who reaches the port may use it).")
+@click.option("--cors-origin", "cors_origins", multiple=True, help="Origin browsers may call from (repeat; * for any), e.g. chrome-extension://ID.")
+@click.option("--max-body-bytes", default=1_000_000, show_default=True, type=int, help="Largest request body.")
+@click.option("--max-batch", default=1_000, show_default=True, type=int, help="Most replies in one /v1/batch request.")
+@click.option("--max-text-chars", default=20_000, show_default=True, type=int, help="Longest reply (characters).")
+@click.option("--workers", default=1, show_default=True, type=int, help="uvicorn worker processes.")
+def serve(host, port, rulesets, config_file, tokenizer, token, allow_anonymous, cors_origins, max_body_bytes, max_batch,
+          max_text_chars, workers):
+    """Serve kefu-lint over HTTP: JSON endpoints under /v1 and LanguageTool's /v2/check.
+
+    Needs the serve extra: pip install 'kefu-lint[serve]'. The OpenAPI document is at /openapi.json."""
+    from .serve.command import run_service
+
+    run_service(_project_settings(config_file), host=host, port=port, rulesets=rulesets, tokenizer=tokenizer, token=token,
+                allow_anonymous=allow_anonymous, cors_origins=cors_origins, max_body_bytes=max_body_bytes, max_batch=max_batch,
+                max_text_chars=max_text_chars, workers=workers)
 
 
 if __name__ == "__main__":  # pragma: no cover

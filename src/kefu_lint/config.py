@@ -89,7 +89,7 @@ class Settings:
     force_exclude: bool = False
     fail_on: str = "red"
     scenes: tuple[tuple[str, str], ...] = ()
-    tokenizer: str = "jieba"
+    tokenizer: str = "auto"
     respect_gitignore: bool = True
     encoding: str | None = None
     text_column: str | None = None

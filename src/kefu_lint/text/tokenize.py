@@ -221,6 +221,33 @@ def domain_words() -> list[tuple[str, int | None]]:
     return words
 
 
+class TokenizerPool:
+    """Tokenizers shared between Linters: one instance per backend and dictionary.
+
+    A tokenizer (its prefix dictionary) is most of what a Linter weighs (about 20 MiB for
+    jieba), and Linters of rulesets that add the same ``dictionary:`` words segment alike, so
+    a host serving one ruleset per shop (``kefu-lint serve``) builds the tokenizer once and
+    each further ruleset costs little more than its automata. Thread-safe; the instances it
+    hands out are as thread-safe as their backends (both load under a lock).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tokenizers: dict[tuple[str, tuple[tuple[str, int | None], ...]], Tokenizer] = {}
+
+    def get(self, name: str, words: Iterable[tuple[str, int | None]] = ()) -> Tokenizer:
+        """The pool's tokenizer of backend ``name`` with ``words`` added (built on first use)."""
+        key = (name, tuple(words))
+        with self._lock:
+            tokenizer = self._tokenizers.get(key)
+            if tokenizer is None:
+                tokenizer = self._tokenizers[key] = make_tokenizer(name, key[1])
+            return tokenizer
+
+    def __len__(self) -> int:
+        return len(self._tokenizers)
+
+
 def make_tokenizer(name: str, words: Iterable[tuple[str, int | None]] = ()) -> Tokenizer:
     """A backend by name; ``words`` are added on top of the shipped domain dictionary."""
     words = domain_words() + list(words)
