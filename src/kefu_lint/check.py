@@ -25,6 +25,7 @@ from .engine import Linter, combine_scores, score_violations
 from .errors import ConfigError, InputError
 from .formats.scripts import SCRIPT_SUFFIXES, Problem, ScriptFile, kind_of, read_script_file
 from .model import ZONE_SEVERITY, Message, Score, Violation
+from .text.tokenize import TokenizerPool
 
 if TYPE_CHECKING:  # imported when a .gitignore is read: most runs (one file, pre-commit) never need it
     import pathspec
@@ -255,6 +256,19 @@ def _selected(path: Path, settings: Settings) -> bool:
     return settings.included(path) and not settings.excluded(path)
 
 
+def is_checked_file(path: Path, settings: Settings, text: str) -> bool:
+    """Whether ``check`` would check the file at ``path`` (whose text is ``text``) when it
+    walks a folder: a reply script selected by the settings, not a ruleset. The language
+    server asks it of every document the editor opens."""
+    if not _selected(path, settings):
+        return False
+    return not (path.suffix.lower() in (".yaml", ".yml") and is_ruleset_text(text[:4096]))
+
+
+def is_ruleset_text(head: str) -> bool:
+    return any(line.startswith(("rules:", "extends:")) for line in head.splitlines())
+
+
 def _is_ruleset_file(path: Path) -> bool:
     """A ruleset next to the scripts is configuration, not replies."""
     return path.suffix.lower() in (".yaml", ".yml") and _is_ruleset(path)
@@ -303,7 +317,7 @@ def _is_ruleset(path: Path) -> bool:
         head = path.read_text(encoding="utf-8", errors="replace")[:4096]
     except OSError:
         return False
-    return any(line.startswith(("rules:", "extends:")) for line in head.splitlines())
+    return is_ruleset_text(head)
 
 
 # ----------------------------------------------------------------------------- checking
@@ -311,7 +325,8 @@ def _is_ruleset(path: Path) -> bool:
 class Checker:
     """Checks script files with one Linter and one set of settings."""
 
-    def __init__(self, settings: Settings, *, linter: Linter | None = None, forced_kind: str | None = None) -> None:
+    def __init__(self, settings: Settings, *, linter: Linter | None = None, forced_kind: str | None = None,
+                 tokenizers: TokenizerPool | None = None) -> None:
         self.settings = settings
         select = settings.selection
         if any(selector.upper() == UNREADABLE.code or selector == UNREADABLE.name for selector in settings.ignore):
@@ -326,6 +341,7 @@ class Checker:
             ignore=[s for s in settings.ignore if s not in meta_selectors],
             tokenizer=settings.tokenizer,
             shop_numbers=settings.shop_numbers,
+            tokenizers=tokenizers,
         )
         self.forced_kind = forced_kind
         # What a suppression may name: any rule of the ruleset (selected or not) by code or by

@@ -658,5 +658,21 @@ def serve(host, port, rulesets, config_file, tokenizer, token, allow_anonymous, 
                 max_text_chars=max_text_chars, workers=workers)
 
 
+@main.command()
+def server():
+    """Run the language server on stdin/stdout (for editors: diagnostics, fixes, hover docs).
+
+    Needs the lsp extra: pip install 'kefu-lint[lsp]'."""
+    import importlib.util
+
+    from .errors import ConfigError
+
+    if importlib.util.find_spec("pygls") is None:
+        raise ConfigError("kefu-lint server 需要 lsp 扩展：pip install 'kefu-lint[lsp]'")
+    from .lsp.server import main as serve_stdio
+
+    serve_stdio()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
