@@ -361,7 +361,7 @@ class Checker:
     def read(self, path: Path, data: bytes | None = None) -> ScriptFile:
         kind = kind_of(path, self.forced_kind)
         if kind is None and str(path) == "-":
-            kind = "txt"
+            kind = "lines"  # replies piped in: a leading # is text, not a comment
         if kind is None:
             raise InputError(f"{path}: unsupported file type (use .yaml, .txt, .csv, .tsv or --input-format)")
         return read_script_file(

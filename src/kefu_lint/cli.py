@@ -7,6 +7,7 @@ Exit codes (stable): 0 nothing at or above ``--fail-on``; 1 findings at or above
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import sys
 import warnings
@@ -138,16 +139,23 @@ def main() -> None:
               help="Report unreadable entries, lines and files (KF000) without failing the run on them.")
 @click.option("--lang", "language", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of the text summary (中文 or English).")
 @click.option("--add-noqa", is_flag=True, help="Suppress every current finding in place (YAML: the entry's ignore:, TXT/CSV: a disable-next-line comment).")
+@click.option("--stdin-filename", type=click.Path(path_type=Path, dir_okay=False),
+              help="Check stdin (-) as this file would be: its format, its config (found from it) and its name in reports (for editors and hosts).")
 def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, output_format, output_file, statistics,
           fix, unsafe_fixes, diff, baseline, update_baseline, scene, encoding, text_column, input_format,
-          respect_gitignore, force_exclude, tokenizer, color, exit_zero, allow_unreadable, language, add_noqa):
-    """Check reply-script files (YAML, TXT, CSV/TSV; directories recursively; - for stdin)."""
+          respect_gitignore, force_exclude, tokenizer, color, exit_zero, allow_unreadable, language, add_noqa, stdin_filename):
+    """Check reply-script files (YAML, TXT, CSV/TSV; directories recursively; - for stdin).
+
+    Replies piped in on stdin are one per line, and a line starting with # is a reply there
+    (with --stdin-filename NAME, stdin is read as NAME would be, comments and all)."""
     from .check import CheckReport, Checker, discover
     from .errors import ConfigError
     from .formats.writers import WRITERS
 
-    paths = list(paths) or [Path(".")]
-    settings = _project_settings(config_file, paths)
+    paths = list(paths) or ([Path("-")] if stdin_filename else [Path(".")])
+    if stdin_filename is not None and not any(str(p) == "-" for p in paths):
+        raise ConfigError("--stdin-filename 用于标准输入：请同时给出 -（例如 kefu-lint check --stdin-filename a.yaml -）")
+    settings = _project_settings(config_file, [stdin_filename] if stdin_filename else paths)
     settings = settings.merged(
         ruleset=ruleset, select=_codes(select), extend_select=_codes(extend_select), fail_on=fail_on,
         encoding=encoding, text_column=text_column, respect_gitignore=respect_gitignore, tokenizer=tokenizer,
@@ -169,7 +177,7 @@ def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, o
     if fix or diff:
         for path in files:
             fixed_total += _fix_one(checker, path, stdin_data, unsafe_fixes, write=fix and not diff, diffs=diffs,
-                                    write_errors=write_errors)
+                                    write_errors=write_errors, stdin_as=stdin_filename)
         if diff:
             click.echo("".join(diffs), nl=False)
             click.echo(f"{fixed_total} fix{'es' if fixed_total != 1 else ''} would be applied.", err=True)
@@ -177,7 +185,8 @@ def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, o
         if any(str(p) == "-" for p in files):
             return  # the fixed text went to stdout
 
-    reports = tuple(checker.check_file(path, stdin_data if str(path) == "-" else None) for path in files)
+    reports = tuple(checker.check_file(stdin_filename or path, stdin_data) if str(path) == "-" else checker.check_file(path)
+                    for path in files)
     report = CheckReport(reports, str(settings.ruleset), checker.linter.tokenizer_name, fixed=fixed_total)
     if baseline is not None:
         report = _with_baseline(report, baseline, update_baseline)
@@ -280,7 +289,7 @@ def _with_baseline(report, baseline: Path, update: bool):
 
 
 def _fix_one(checker, path, stdin_data: bytes | None, unsafe: bool, *, write: bool, diffs: list[str],
-             write_errors: list[str]) -> int:
+             write_errors: list[str], stdin_as: Path | None = None) -> int:
     from .check import Unlisted, replace_file
     from .errors import InputError
 
@@ -289,7 +298,7 @@ def _fix_one(checker, path, stdin_data: bytes | None, unsafe: bool, *, write: bo
     is_stdin = str(path) == "-"
     try:
         data = stdin_data if is_stdin else path.read_bytes()
-        new_data, count = checker.fix_script(path, data or b"", unsafe)
+        new_data, count = checker.fix_script(stdin_as if is_stdin and stdin_as else path, data or b"", unsafe)
     except (InputError, OSError):
         return 0  # reported by the check that follows
     if is_stdin and write:
@@ -305,10 +314,11 @@ def _fix_one(checker, path, stdin_data: bytes | None, unsafe: bool, *, write: bo
             write_errors.append(f"{checker.settings.relative(path)}: cannot write the fixes: {error.strerror or error}")
             return 0
     else:
-        script = checker.read(path, data)
+        shown = stdin_as if is_stdin and stdin_as else path
+        script = checker.read(shown, data)
         before = script.text.splitlines(keepends=True)
         after = new_data.decode(script.encoding).splitlines(keepends=True)
-        diffs.append("".join(difflib.unified_diff(before, after, f"a/{path}", f"b/{path}")))
+        diffs.append("".join(difflib.unified_diff(before, after, f"a/{shown}", f"b/{shown}")))
     return count
 
 
@@ -656,6 +666,40 @@ def serve(host, port, rulesets, config_file, tokenizer, token, allow_anonymous, 
     run_service(_project_settings(config_file), host=host, port=port, rulesets=rulesets, tokenizer=tokenizer, token=token,
                 allow_anonymous=allow_anonymous, cors_origins=cors_origins, max_body_bytes=max_body_bytes, max_batch=max_batch,
                 max_text_chars=max_text_chars, workers=workers)
+
+
+@main.command()
+@click.argument("texts", nargs=-1)
+@click.option("--jsonl", is_flag=True, help="Read one JSON reply per line from stdin, write one JSON result per line.")
+@_config_option
+@click.option("--ruleset", help="Shipped ruleset name or a YAML file (default: the config's, else default).")
+@click.option("--scene", type=click.Choice(["greeting", "presale", "order", "logistics_delay", "after_sales", "complaint", "closing"]),
+              help="Scene for replies that do not name one.")
+@click.option("--tokenizer", type=click.Choice(["jieba", "jieba-rs", "auto"]), help="Segmentation backend.")
+@click.option("--lang", "language", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of error records.")
+def lint(texts, jsonl, config_file, ruleset, scene, tokenizer, language):
+    """Lint replies given as arguments, or (--jsonl) as JSON lines on stdin; print JSON results.
+
+    With --jsonl, each line in is a JSON string or {"text", "scene", "id"} and gets exactly
+    one line out: /v1/lint's result with its line number, or an error record
+    {"line": N, "error": {...}} for a line that is not a reply. Exit 0, or 2 if any line
+    was an error record."""
+    import io
+
+    from .engine import Linter
+    from .errors import ConfigError
+    from .serve.pipe import run_pipe
+
+    if jsonl == bool(texts):
+        raise ConfigError("kefu-lint lint 需要回复文本参数，或 --jsonl 从标准输入逐行读取（二者选一）")
+    settings = _project_settings(config_file)
+    linter = Linter(ruleset or settings.ruleset, select=settings.selection, ignore=settings.ignore,
+                    tokenizer=tokenizer or settings.tokenizer, shop_numbers=settings.shop_numbers)
+    stdout = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", line_buffering=True, write_through=True)
+    # stdin line by line, not read to the end: a host writes a reply and waits for its answer
+    lines = iter(sys.stdin.buffer.readline, b"") if jsonl else (json.dumps(text, ensure_ascii=False).encode() for text in texts)
+    failed = run_pipe(linter, lines, stdout, language, scene)
+    sys.exit(EXIT_ERROR if failed else EXIT_OK)
 
 
 @main.command()

@@ -28,11 +28,12 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
-from ..engine import Linter, combine_scores, scene_set
+from ..engine import Linter, combine_scores
 from ..errors import KefuLintError
-from ..formats.reply_json import conversation_dict, reply_dict, rule_dict, score_dict
-from ..model import ROLES, SCENES, ChatMessage, Score
+from ..formats.reply_json import conversation_dict, rule_dict, score_dict
+from ..model import ROLES, ChatMessage, Score
 from .errors import RequestError, error_response, language_of
+from .replies import optional_text as _optional_text, reply_result, text_of
 from .options import OPTIONS_VARIABLE, ServiceOptions
 from .rulesets import ServedRulesets
 
@@ -139,26 +140,10 @@ class _Service:
         return data
 
     def text_of(self, value: Any, where: str) -> str:
-        if not isinstance(value, str):
-            raise RequestError(400, "bad-request", f"{where} 应为字符串", f"{where} must be a string")
-        if len(value) > self.options.max_text_chars:
-            raise RequestError(413, "text-too-long", f"{where} 有 {len(value):,} 个字符，超过上限 {self.options.max_text_chars:,}",
-                               f"{where} has {len(value):,} characters, over the limit of {self.options.max_text_chars:,}")
-        return value
+        return text_of(value, where, self.options.max_text_chars)
 
     def reply(self, linter: Linter, item: Any, where: str, scene: Any = None) -> dict[str, Any]:
-        """One reply's result; ``item`` is the text or ``{"text", "scene", "id"}``."""
-        reply_id = None
-        if isinstance(item, dict):
-            reply_id = _optional_text(item.get("id"), f"{where}.id")
-            scene = item.get("scene", scene)
-            item = item.get("text")
-        text = self.text_of(item, f"{where}.text" if where != "text" else where)
-        scenes = _scenes(scene, f"{where}.scene" if where != "text" else "scene")
-        score = linter.score(text, scene=scenes)
-        fixed = linter.fix(text, scene=scenes)[0] if any(v.fix is not None for v in score.violations) else text
-        return reply_dict(text, score, linter.weights, fixed=fixed, reply_id=reply_id,
-                          scene=scene if isinstance(scene, str) else None)
+        return reply_result(linter, item, where, scene, max_chars=self.options.max_text_chars)
 
     def messages(self, value: Any, conversation_id: str) -> list[ChatMessage]:
         if not isinstance(value, list) or not value:
@@ -272,26 +257,6 @@ class _Service:
         return _json({"ruleset": name, "draft": draft, "score": score.value, "grade": score.grade, "findings": [
             {"level": f.level, **violation_dict(draft, f.violation, linter.weights.get(f.violation.code, 0))} for f in findings
         ]})
-
-
-def _scenes(value: Any, where: str) -> frozenset[str]:
-    if value is None:
-        return frozenset()
-    values = [value] if isinstance(value, str) else value
-    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-        raise RequestError(400, "bad-request", f"{where} 应为场景名或场景名数组", f"{where} must be a scene name or an array of them")
-    try:
-        return scene_set(values)
-    except KefuLintError:
-        unknown = next(v for v in values if v not in SCENES)
-        raise RequestError(400, "unknown-scene", f"{where}：未知场景「{unknown}」；可用场景：{'、'.join(SCENES)}",
-                           f"{where}: unknown scene {unknown!r}; known scenes: {', '.join(SCENES)}") from None
-
-
-def _optional_text(value: Any, where: str) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    raise RequestError(400, "bad-request", f"{where} 应为字符串", f"{where} must be a string")
 
 
 def _refuse_constant(name: str) -> None:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from starlette.requests import Request
-from starlette.responses import JSONResponse
+if TYPE_CHECKING:  # the JSON-lines pipe (pipe.py) raises these errors without Starlette installed
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
 
 
 class RequestError(Exception):
     """A request the service refuses: ``status`` (4xx), a stable ``code`` and the reason in
     Chinese and English (``Accept-Language: en`` or ``?lang=en`` chooses English)."""
+
+    def message(self, language: str) -> str:
+        return self.en if language == "en" else self.zh
 
     def __init__(self, status: int, code: str, zh: str, en: str, *, headers: dict[str, str] | None = None) -> None:
         super().__init__(en)
@@ -43,6 +47,8 @@ def language_of(request: Request) -> str:
 
 
 def error_response(request: Request, error: RequestError) -> JSONResponse:
+    from starlette.responses import JSONResponse
+
     message = error.en if language_of(request) == "en" else error.zh
     body: dict[str, Any] = {"error": {"status": error.status, "code": error.code, "message": message}}
     return JSONResponse(body, status_code=error.status, headers=error.headers)
