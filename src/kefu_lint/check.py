@@ -24,7 +24,7 @@ from .config import Settings
 from .engine import Linter, combine_scores, score_violations
 from .errors import ConfigError, InputError
 from .formats.scripts import SCRIPT_SUFFIXES, Problem, ScriptFile, kind_of, read_script_file
-from .model import ZONE_SEVERITY, Message, Score, Violation
+from .model import ZONE_SEVERITY, Message, Score, Violation, Zone
 from .text.tokenize import TokenizerPool
 
 if TYPE_CHECKING:  # imported when a .gitignore is read: most runs (one file, pre-commit) never need it
@@ -36,7 +36,7 @@ class MetaRule:
 
     code: str
     name: str
-    zone: str
+    zone: Zone
     summary: str
 
 
@@ -81,7 +81,9 @@ class Finding:
 class _Totalled:
     """The score and grade of a report's ``total`` (None when it holds no reply)."""
 
-    total: Score | None
+    if TYPE_CHECKING:  # each report works out its own total
+        @property
+        def total(self) -> Score | None: ...
 
     @property
     def score(self) -> int | None:
@@ -701,8 +703,9 @@ def read_baseline(path: Path) -> list[BaselineEntry]:
         raise invalid("'entries' must be a list of accepted findings")
     entries = []
     for number, item in enumerate(document["entries"], start=1):
-        fields = {name: item.get(name) for name in BaselineEntry.__dataclass_fields__} if isinstance(item, dict) else {}
-        if not fields or not all(isinstance(value, str) for value in fields.values()):
+        fields = {name: value for name in BaselineEntry.__dataclass_fields__
+                  if isinstance(item, dict) and isinstance(value := item.get(name), str)}
+        if len(fields) != len(BaselineEntry.__dataclass_fields__):
             raise invalid(f"基线文件的第 {number} 条记录不完整，需要 path、code、name、flagged、excerpt、fingerprint 六个文本字段")
         entries.append(BaselineEntry(**fields))
     return entries

@@ -192,7 +192,7 @@ def load_settings(start: Path, explicit: Path | None = None) -> Settings:
         if not explicit.is_file():
             raise ConfigError(f"config file {explicit} not found")
         data = _read(explicit)
-        found = (explicit, data or {})
+        found: tuple[Path, dict] | None = (explicit, data or {})
     else:
         found = find_config(start)
     if found is None:

@@ -36,7 +36,7 @@ from .conversation import (
     order_messages,
 )
 from .errors import ConfigError
-from .model import GRADE_FLOORS, SCENES, ZONE_SEVERITY, ZONES, ChatMessage, IntentHit, Score, Violation
+from .model import GRADE_FLOORS, SCENES, ZONE_SEVERITY, ZONES, ChatMessage, Grade, IntentHit, Score, Violation
 from .rules import ConditionRule, Rule
 from .rules.acts import act_spans, performed_acts
 from .rules.matching import PhraseAutomaton
@@ -126,7 +126,7 @@ def scene_set(scene: str | Iterable[str] | None) -> frozenset[str]:
     return scenes
 
 
-def grade_of_score(value: int) -> str:
+def grade_of_score(value: int) -> Grade:
     """The grade of a score by the README's thresholds: the only place a grade comes from."""
     return next(grade for grade, floor in GRADE_FLOORS if value >= floor)
 

@@ -58,6 +58,7 @@ def _line_insertions(script: ScriptFile, codes: Mapping[int, Sequence[str]], new
     insertions = []
     for index, wanted in codes.items():
         message = script.messages[index]
+        assert message.offsets is not None  # the script readers locate every reply
         if row_starts is None:
             start = script.text.rfind("\n", 0, message.offsets[0]) + 1
             indent = script.text[start:message.offsets[0]]

@@ -21,7 +21,7 @@ from ..rules import CHECKS, ConditionRule, Rule
 
 LANGUAGES = ("zh", "en")
 
-_WORDS = {
+_WORDS: dict[str, dict[str, Any]] = {  # words, a zone namer and role names per language
     "zh": {
         "zone": lambda zone: ZONE_NAMES_ZH[zone],
         "weight": "扣 {} 分",

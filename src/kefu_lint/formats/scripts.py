@@ -331,6 +331,7 @@ def _compose(text: str):
             collection_anchors.add(event.anchor)
         elif isinstance(event, yaml.AliasEvent):
             aliases += 1
+            assert event.start_mark is not None  # the parser marks every event
             line = event.start_mark.line + 1
             if event.anchor in collection_anchors:
                 raise yaml.YAMLError(f"line {line}: alias *{event.anchor} repeats a list or mapping; refusing aliases that could expand exponentially")
@@ -646,7 +647,7 @@ def _text_column(header: Sequence[str], requested: str | None, body, name: str) 
     for _, cells in body[:200]:
         for position, (value, _) in enumerate(cells):
             totals[position] = totals.get(position, 0) + len(value)
-    return max(totals, key=totals.get) if totals else 0
+    return max(totals, key=totals.__getitem__) if totals else 0
 
 
 __all__ = ["ScriptFile", "Problem", "Suppression", "LineIndex", "read_script_file", "kind_of", "align"]

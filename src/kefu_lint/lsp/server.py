@@ -162,7 +162,7 @@ class KefuLanguageServer(LanguageServer):
                          else f"按建议改写 {violation.code}：「{replacement}」（请确认语义）")
                 actions.append(types.CodeAction(title=title, kind=types.CodeActionKind.QuickFix, diagnostics=[diagnostic],
                                                 is_preferred=not unsafe, edit=_edit(document.uri, [edit])))
-        if index is not None and violation.code not in META_CODES:
+        if index is not None and violation.code not in META_CODES and checked.script is not None:
             insertions, refused = suppression_insertions(checked.script, {index: [violation.code]})
             if insertions and not refused:
                 what = "这一条" if checked.script.kind == "yaml" else "这一行"

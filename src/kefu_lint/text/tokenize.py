@@ -30,6 +30,10 @@ class Tokenizer(Protocol):
         """Half-open ``(start, end)`` spans covering ``text`` in order."""
         ...
 
+    def warm_up(self) -> None:
+        """Load the dictionary now rather than on the first reply."""
+        ...
+
 
 class _QuietDuringInit(logging.Filter):
     """Drops jieba's log records emitted by threads that are initialising a kefu-lint tokenizer.
