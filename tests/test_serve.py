@@ -300,3 +300,13 @@ def test_rulesets_share_one_tokenizer(tmp_path):
     assert w.tokenizer is not a.tokenizer  # another dictionary segments differently
     assert len(served.tokenizers) == 2
     assert a.lint("不行") == Linter().lint("不行")
+
+
+def test_a_busy_port_is_a_clear_error():
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = subprocess.run([KEFU_LINT, "serve", "--port", str(port)], capture_output=True, timeout=60)
+    stderr = result.stderr.decode()
+    assert result.returncode == 2 and f"127.0.0.1:{port}" in stderr and "Traceback" not in stderr

@@ -703,19 +703,23 @@ def lint(texts, jsonl, config_file, ruleset, scene, tokenizer, language):
 
 
 @main.command()
-def server():
+@_config_option
+def server(config_file):
     """Run the language server on stdin/stdout (for editors: diagnostics, fixes, hover docs).
 
-    Needs the lsp extra: pip install 'kefu-lint[lsp]'."""
+    Each document is checked with the configuration found from it, as `check` finds it,
+    unless --config names one for all. Needs the lsp extra: pip install 'kefu-lint[lsp]'."""
     import importlib.util
 
     from .errors import ConfigError
 
     if importlib.util.find_spec("pygls") is None:
         raise ConfigError("kefu-lint server 需要 lsp 扩展：pip install 'kefu-lint[lsp]'")
+    if config_file is not None:
+        _project_settings(config_file)  # a missing or broken config stops here, not in the editor
     from .lsp.server import main as serve_stdio
 
-    serve_stdio()
+    serve_stdio(config_file)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -57,8 +57,10 @@ class _Checked:
 
 
 class KefuLanguageServer(LanguageServer):
-    def __init__(self) -> None:
+    def __init__(self, config_file: Path | None = None) -> None:
         super().__init__("kefu-lint", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        #: ``--config``: one configuration for every document (else found from each file)
+        self.config_file = config_file
         self.tokenizers = TokenizerPool()
         self.checkers: dict[Settings, Checker] = {}
         self.checked: dict[str, _Checked] = {}
@@ -68,7 +70,7 @@ class KefuLanguageServer(LanguageServer):
 
     def checker_for(self, path: Path) -> Checker:
         """The Checker of the settings that apply to ``path`` (found upward, as ``check`` does)."""
-        settings = load_settings(path)  # as `check PATH` finds it: upward from the file
+        settings = load_settings(path, self.config_file)  # as `check PATH` finds it: upward from the file
         checker = self.checkers.get(settings)
         if checker is None:
             checker = self.checkers[settings] = Checker(settings, tokenizers=self.tokenizers)
@@ -259,8 +261,8 @@ def _edit(uri: str, edits: list[types.TextEdit]) -> types.WorkspaceEdit:
     return types.WorkspaceEdit(changes={uri: edits})
 
 
-def build_server() -> KefuLanguageServer:
-    server = KefuLanguageServer()
+def build_server(config_file: Path | None = None) -> KefuLanguageServer:
+    server = KefuLanguageServer(config_file)
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: KefuLanguageServer, params: types.InitializeParams) -> None:
@@ -317,5 +319,5 @@ def _is_configuration(path: Path, text: str) -> bool:
     return path.name in CONFIG_NAMES or (path.suffix.lower() in (".yaml", ".yml") and is_ruleset_text(text[:4096]))
 
 
-def main() -> None:
-    build_server().start_io()
+def main(config_file: Path | None = None) -> None:
+    build_server(config_file).start_io()

@@ -18,6 +18,21 @@ def require_extra() -> None:
         raise ConfigError(f"kefu-lint serve 需要 serve 扩展（缺少 {', '.join(missing)}）：pip install 'kefu-lint[serve]'")
 
 
+def _require_free_port(host: str, port: int) -> None:
+    """Refuse a port another process holds, with the project's error (uvicorn would log the
+    bind error and exit 3, after loading every ruleset)."""
+    import socket
+
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind((host.strip("[]"), port))
+    except OSError as error:
+        raise ConfigError(f"无法监听 {host}:{port}：{error.strerror or error}（端口已被占用时请换一个 --port）"
+                          f" (cannot listen on {host}:{port})") from None
+
+
 def run_service(settings: Settings, *, host: str, port: int, rulesets: Sequence[str], tokenizer: str | None, token: str | None,
                 allow_anonymous: bool, cors_origins: Sequence[str], max_body_bytes: int, max_batch: int,
                 max_text_chars: int, workers: int) -> None:
@@ -31,6 +46,7 @@ def run_service(settings: Settings, *, host: str, port: int, rulesets: Sequence[
         tokenizer=tokenizer or settings.tokenizer, token=token or None, cors_origins=tuple(cors_origins),
         max_body_bytes=max_body_bytes, max_batch=max_batch, max_text_chars=max_text_chars, host=host, port=port, workers=workers,
     )
+    _require_free_port(host, port)
     import uvicorn
 
     from .app import create_app

@@ -30,10 +30,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .. import __version__
+from ..engine import Linter
 from ..model import ZONE_NAMES_ZH, Violation
 from ..formats.reply_json import Utf16Offsets
 from ..formats.rule_docs import title
-from .errors import RequestError
+from .errors import RequestError, language_of
 
 if TYPE_CHECKING:
     from .app import _Service
@@ -177,7 +178,7 @@ def _lines(text: str):
         position += len(line)
 
 
-def _codes(value: str | None, linter) -> set[str]:
+def _codes(value: str | None, linter: Linter) -> set[str]:
     """Rule codes named (by code or name) in a comma-separated list; other IDs are ignored."""
     codes = set()
     by_name = {rule.name: rule.code for rule in linter.ruleset.rules}
@@ -192,13 +193,11 @@ def _codes(value: str | None, linter) -> set[str]:
 
 
 def _language_is_english(request: Request, fields: dict[str, str]) -> bool:
-    from .errors import language_of
-
     mother = fields.get("motherTongue", "")
     return language_of(request) == "en" and not mother.lower().startswith("zh")
 
 
-def _match(linter, sent: str, utf16: Utf16Offsets, origin: _Origin, line_start: int, line: str, violation: Violation,
+def _match(linter: Linter, sent: str, utf16: Utf16Offsets, origin: _Origin, line_start: int, line: str, violation: Violation,
            english: bool) -> dict[str, Any]:
     start = origin(line_start + violation.start)
     end = origin(line_start + violation.end, end=True) if violation.end > violation.start else start
