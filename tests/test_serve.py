@@ -241,7 +241,7 @@ def test_bad_input_is_a_clear_4xx(client, openapi):
 
 
 @settings(max_examples=40)
-@given(body=st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+@given(body=st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30),
                          lambda children: st.lists(children, max_size=4) | st.dictionaries(
                              st.sampled_from(["text", "scene", "replies", "messages", "role", "time", "id", "ruleset", "draft"]),
                              children, max_size=4), max_leaves=12),
