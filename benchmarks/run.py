@@ -10,7 +10,10 @@ Reports, as a Markdown table:
 - audit throughput (messages/s) at --jobs 1 and --jobs 2, per backend, beside how much
   faster two CPU-bound processes run than one on this machine at that moment;
 - cold start of `kefu-lint check` on one small file, per backend;
-- peak memory of an audit of N and of 10N messages.
+- peak memory of an audit of N and of 10N messages;
+- `kefu-lint serve` under the `hey` load generator on loopback (requests/s, p50/p99, single
+  replies and batches, 1 and 2 workers) and the memory each extra served ruleset costs
+  (benchmarks/serve.py; ``--only serve`` runs these rows alone).
 
 Absolute times drift on shared machines, so read the ratios; each figure is the best of
 several repeats. Corpus: the JDDC agent lines from ../shared/corpora when present, else
@@ -325,12 +328,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
     parser.add_argument("--output", type=Path, help="also write the table to this Markdown file")
+    parser.add_argument("--only", choices=["serve"], help="only these rows (serve: kefu-lint serve under load, memory per ruleset)")
     options = parser.parse_args()
     repeats = 2 if options.quick else 3
     lines, description = corpus()
     if options.quick:
         lines = lines[:1500]
     rows = [{"what": f"corpus: {description}", "rate": "", "mb": "", "ratio": ""}]
+    from serve import ruleset_memory_rows, serve_rows
+
+    if options.only == "serve":
+        rows += serve_rows(lines, options.quick) + ruleset_memory_rows()
+        _print_table(rows, options.output)
+        return
     rows += lint_rows(lines, repeats)
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
@@ -341,13 +351,18 @@ def main() -> None:
         rows += cold_start_rows(workdir, 3 if options.quick else 5)
         rows += memory_rows(workdir, 5_000 if options.quick else 30_000)
         rows += spark_rows(workdir, 20_000 if options.quick else 100_000)
+    rows += serve_rows(lines, options.quick) + ruleset_memory_rows()
+    _print_table(rows, options.output)
+
+
+def _print_table(rows: list[dict], output: Path | None) -> None:
     table = ["| measurement | rate / time | MB/s or wall | ratio |", "|---|---|---|---|"]
     table += [f"| {r['what']} | {r.get('rate', '')} | {r.get('mb', '')} | {r.get('ratio', '')} |" for r in rows]
     text = "\n".join(table)
     print(f"kefu-lint benchmark · {time.strftime('%Y-%m-%d')} · {os.cpu_count()} cores · Python {sys.version.split()[0]}\n")
     print(text)
-    if options.output:
-        options.output.write_text(text + "\n", encoding="utf-8")
+    if output:
+        output.write_text(text + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -44,6 +44,15 @@ def test_identical_on_the_jddc_sample(linters, jddc_path):
 
 def test_auto_prefers_the_fast_backend():
     assert Linter(tokenizer="auto").tokenizer_name == "jieba-rs"
+    assert Linter().tokenizer_name == "jieba-rs"  # the default is the fastest installed backend
+
+
+def test_default_linter_finds_what_the_reference_finds_on_the_examples(linters):
+    reference, _ = linters
+    default = Linter()
+    texts = [m.text for path in sorted(EXAMPLES.rglob("*")) if path.suffix in (".yaml", ".txt", ".csv")
+             for m in read_script_file(path).messages]
+    assert [default.lint(t) for t in texts] == [reference.lint(t) for t in texts]
 
 
 def _run(code: str) -> str:

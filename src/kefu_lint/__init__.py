@@ -18,6 +18,7 @@ from .model import SCENES, ZONES, Evidence, IntentHit, Message, Score, Span, Vio
 if TYPE_CHECKING:
     from .engine import Linter
     from .rulesets import Ruleset, load_ruleset
+    from .text.tokenize import TokenizerPool
 
 __version__ = "0.1.0"
 
@@ -26,6 +27,7 @@ __all__ = [
     "score",
     "intents",
     "Linter",
+    "TokenizerPool",
     "Ruleset",
     "load_ruleset",
     "Violation",
@@ -67,12 +69,16 @@ def score(text: str, *, scene: str | None = None) -> Score:
     return default_linter().score(text, scene=scene)
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     # The engine pulls in the rule machinery; import it only when asked for.
     if name == "Linter":
         from .engine import Linter
 
         return Linter
+    if name == "TokenizerPool":
+        from .text.tokenize import TokenizerPool
+
+        return TokenizerPool
     if name in ("Ruleset", "load_ruleset"):
         from . import rulesets
 

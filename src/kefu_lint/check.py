@@ -24,7 +24,8 @@ from .config import Settings
 from .engine import Linter, combine_scores, score_violations
 from .errors import ConfigError, InputError
 from .formats.scripts import SCRIPT_SUFFIXES, Problem, ScriptFile, kind_of, read_script_file
-from .model import ZONE_SEVERITY, Message, Score, Violation
+from .model import ZONE_SEVERITY, Message, Score, Violation, Zone
+from .text.tokenize import TokenizerPool
 
 if TYPE_CHECKING:  # imported when a .gitignore is read: most runs (one file, pre-commit) never need it
     import pathspec
@@ -35,7 +36,7 @@ class MetaRule:
 
     code: str
     name: str
-    zone: str
+    zone: Zone
     summary: str
 
 
@@ -80,7 +81,9 @@ class Finding:
 class _Totalled:
     """The score and grade of a report's ``total`` (None when it holds no reply)."""
 
-    total: Score | None
+    if TYPE_CHECKING:  # each report works out its own total
+        @property
+        def total(self) -> Score | None: ...
 
     @property
     def score(self) -> int | None:
@@ -255,6 +258,19 @@ def _selected(path: Path, settings: Settings) -> bool:
     return settings.included(path) and not settings.excluded(path)
 
 
+def is_checked_file(path: Path, settings: Settings, text: str) -> bool:
+    """Whether ``check`` would check the file at ``path`` (whose text is ``text``) when it
+    walks a folder: a reply script selected by the settings, not a ruleset. The language
+    server asks it of every document the editor opens."""
+    if not _selected(path, settings):
+        return False
+    return not (path.suffix.lower() in (".yaml", ".yml") and is_ruleset_text(text[:4096]))
+
+
+def is_ruleset_text(head: str) -> bool:
+    return any(line.startswith(("rules:", "extends:")) for line in head.splitlines())
+
+
 def _is_ruleset_file(path: Path) -> bool:
     """A ruleset next to the scripts is configuration, not replies."""
     return path.suffix.lower() in (".yaml", ".yml") and _is_ruleset(path)
@@ -303,7 +319,7 @@ def _is_ruleset(path: Path) -> bool:
         head = path.read_text(encoding="utf-8", errors="replace")[:4096]
     except OSError:
         return False
-    return any(line.startswith(("rules:", "extends:")) for line in head.splitlines())
+    return is_ruleset_text(head)
 
 
 # ----------------------------------------------------------------------------- checking
@@ -311,7 +327,8 @@ def _is_ruleset(path: Path) -> bool:
 class Checker:
     """Checks script files with one Linter and one set of settings."""
 
-    def __init__(self, settings: Settings, *, linter: Linter | None = None, forced_kind: str | None = None) -> None:
+    def __init__(self, settings: Settings, *, linter: Linter | None = None, forced_kind: str | None = None,
+                 tokenizers: TokenizerPool | None = None) -> None:
         self.settings = settings
         select = settings.selection
         if any(selector.upper() == UNREADABLE.code or selector == UNREADABLE.name for selector in settings.ignore):
@@ -326,6 +343,7 @@ class Checker:
             ignore=[s for s in settings.ignore if s not in meta_selectors],
             tokenizer=settings.tokenizer,
             shop_numbers=settings.shop_numbers,
+            tokenizers=tokenizers,
         )
         self.forced_kind = forced_kind
         # What a suppression may name: any rule of the ruleset (selected or not) by code or by
@@ -345,7 +363,7 @@ class Checker:
     def read(self, path: Path, data: bytes | None = None) -> ScriptFile:
         kind = kind_of(path, self.forced_kind)
         if kind is None and str(path) == "-":
-            kind = "txt"
+            kind = "lines"  # replies piped in: a leading # is text, not a comment
         if kind is None:
             raise InputError(f"{path}: unsupported file type (use .yaml, .txt, .csv, .tsv or --input-format)")
         return read_script_file(
@@ -685,8 +703,9 @@ def read_baseline(path: Path) -> list[BaselineEntry]:
         raise invalid("'entries' must be a list of accepted findings")
     entries = []
     for number, item in enumerate(document["entries"], start=1):
-        fields = {name: item.get(name) for name in BaselineEntry.__dataclass_fields__} if isinstance(item, dict) else {}
-        if not fields or not all(isinstance(value, str) for value in fields.values()):
+        fields = {name: value for name in BaselineEntry.__dataclass_fields__
+                  if isinstance(item, dict) and isinstance(value := item.get(name), str)}
+        if len(fields) != len(BaselineEntry.__dataclass_fields__):
             raise invalid(f"基线文件的第 {number} 条记录不完整，需要 path、code、name、flagged、excerpt、fingerprint 六个文本字段")
         entries.append(BaselineEntry(**fields))
     return entries

@@ -7,6 +7,7 @@ Exit codes (stable): 0 nothing at or above ``--fail-on``; 1 findings at or above
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import sys
 import warnings
@@ -138,16 +139,23 @@ def main() -> None:
               help="Report unreadable entries, lines and files (KF000) without failing the run on them.")
 @click.option("--lang", "language", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of the text summary (中文 or English).")
 @click.option("--add-noqa", is_flag=True, help="Suppress every current finding in place (YAML: the entry's ignore:, TXT/CSV: a disable-next-line comment).")
+@click.option("--stdin-filename", type=click.Path(path_type=Path, dir_okay=False),
+              help="Check stdin (-) as this file would be: its format, its config (found from it) and its name in reports (for editors and hosts).")
 def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, output_format, output_file, statistics,
           fix, unsafe_fixes, diff, baseline, update_baseline, scene, encoding, text_column, input_format,
-          respect_gitignore, force_exclude, tokenizer, color, exit_zero, allow_unreadable, language, add_noqa):
-    """Check reply-script files (YAML, TXT, CSV/TSV; directories recursively; - for stdin)."""
+          respect_gitignore, force_exclude, tokenizer, color, exit_zero, allow_unreadable, language, add_noqa, stdin_filename):
+    """Check reply-script files (YAML, TXT, CSV/TSV; directories recursively; - for stdin).
+
+    Replies piped in on stdin are one per line, and a line starting with # is a reply there
+    (with --stdin-filename NAME, stdin is read as NAME would be, comments and all)."""
     from .check import CheckReport, Checker, discover
     from .errors import ConfigError
     from .formats.writers import WRITERS
 
-    paths = list(paths) or [Path(".")]
-    settings = _project_settings(config_file, paths)
+    paths = list(paths) or ([Path("-")] if stdin_filename else [Path(".")])
+    if stdin_filename is not None and not any(str(p) == "-" for p in paths):
+        raise ConfigError("--stdin-filename 用于标准输入：请同时给出 -（例如 kefu-lint check --stdin-filename a.yaml -）")
+    settings = _project_settings(config_file, [stdin_filename] if stdin_filename else paths)
     settings = settings.merged(
         ruleset=ruleset, select=_codes(select), extend_select=_codes(extend_select), fail_on=fail_on,
         encoding=encoding, text_column=text_column, respect_gitignore=respect_gitignore, tokenizer=tokenizer,
@@ -169,7 +177,7 @@ def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, o
     if fix or diff:
         for path in files:
             fixed_total += _fix_one(checker, path, stdin_data, unsafe_fixes, write=fix and not diff, diffs=diffs,
-                                    write_errors=write_errors)
+                                    write_errors=write_errors, stdin_as=stdin_filename)
         if diff:
             click.echo("".join(diffs), nl=False)
             click.echo(f"{fixed_total} fix{'es' if fixed_total != 1 else ''} would be applied.", err=True)
@@ -177,7 +185,8 @@ def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, o
         if any(str(p) == "-" for p in files):
             return  # the fixed text went to stdout
 
-    reports = tuple(checker.check_file(path, stdin_data if str(path) == "-" else None) for path in files)
+    reports = tuple(checker.check_file(stdin_filename or path, stdin_data) if str(path) == "-" else checker.check_file(path)
+                    for path in files)
     report = CheckReport(reports, str(settings.ruleset), checker.linter.tokenizer_name, fixed=fixed_total)
     if baseline is not None:
         report = _with_baseline(report, baseline, update_baseline)
@@ -280,7 +289,7 @@ def _with_baseline(report, baseline: Path, update: bool):
 
 
 def _fix_one(checker, path, stdin_data: bytes | None, unsafe: bool, *, write: bool, diffs: list[str],
-             write_errors: list[str]) -> int:
+             write_errors: list[str], stdin_as: Path | None = None) -> int:
     from .check import Unlisted, replace_file
     from .errors import InputError
 
@@ -289,7 +298,7 @@ def _fix_one(checker, path, stdin_data: bytes | None, unsafe: bool, *, write: bo
     is_stdin = str(path) == "-"
     try:
         data = stdin_data if is_stdin else path.read_bytes()
-        new_data, count = checker.fix_script(path, data or b"", unsafe)
+        new_data, count = checker.fix_script(stdin_as if is_stdin and stdin_as else path, data or b"", unsafe)
     except (InputError, OSError):
         return 0  # reported by the check that follows
     if is_stdin and write:
@@ -305,10 +314,11 @@ def _fix_one(checker, path, stdin_data: bytes | None, unsafe: bool, *, write: bo
             write_errors.append(f"{checker.settings.relative(path)}: cannot write the fixes: {error.strerror or error}")
             return 0
     else:
-        script = checker.read(path, data)
+        shown = stdin_as if is_stdin and stdin_as else path
+        script = checker.read(shown, data)
         before = script.text.splitlines(keepends=True)
         after = new_data.decode(script.encoding).splitlines(keepends=True)
-        diffs.append("".join(difflib.unified_diff(before, after, f"a/{path}", f"b/{path}")))
+        diffs.append("".join(difflib.unified_diff(before, after, f"a/{shown}", f"b/{shown}")))
     return count
 
 
@@ -523,13 +533,9 @@ def rules(ruleset, config_file, output_format, language):
 
         click.echo(rules_table(loaded.rules, language))
         return
-    from .formats.rule_docs import applies_in
+    from .formats.reply_json import rule_dict
 
-    rows = [
-        {"code": r.code, "name": r.name, "zone": r.zone, "weight": r.weight, "scenes": list(r.config.scenes),
-         "level": r.level, "applies_in": applies_in(r), "fixable": r.fixable}
-        for r in loaded.rules
-    ]
+    rows = [rule_dict(r) for r in loaded.rules]
     if output_format == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -549,27 +555,11 @@ def explain(code, ruleset, config_file, language):
     CODE is a rule's code or name, or an intent's name (``intent:NAME`` when a rule has
     the same name).
     """
-    from .errors import ConfigError
-    from .formats.rule_docs import explain_intent, explain_rule
+    from .formats.rule_docs import explain_page
     from .rulesets import load_ruleset
 
     ruleset = ruleset or _project_settings(config_file).ruleset
-    loaded = load_ruleset(ruleset)
-    intent_name = code.removeprefix("intent:")
-    rule = None if intent_name != code else loaded.rule(code.upper()) or next((r for r in loaded.rules if r.name == code), None)
-    if rule is None and intent_name in loaded.intents:
-        click.echo(explain_intent(loaded, intent_name, language))
-        return
-    if rule is None:
-        from .check import META_RULES
-        from .model import ZONE_NAMES_ZH
-
-        meta = next((m for m in META_RULES if code.upper() == m.code or code == m.name), None)
-        if meta is not None:  # a finding `check` makes about the input itself
-            click.echo(f"# {meta.code} {meta.name}（{ZONE_NAMES_ZH[meta.zone]}，kefu-lint check）\n\n{meta.summary}")
-            return
-        raise ConfigError(f"no rule {code!r} in ruleset {ruleset!r}; see 'kefu-lint rules'")
-    click.echo(explain_rule(loaded, rule, language))
+    click.echo(explain_page(load_ruleset(ruleset), code, language, ruleset_name=str(ruleset)))
 
 
 @main.command(name="test")
@@ -650,6 +640,87 @@ def train(ruleset, config_file, output_path, check_only, seed, jobs):
         raise ConfigError(f"cannot write the model: {error}") from None
     size = target.stat().st_size
     click.echo(f"wrote {target} ({len(model.weights)} n-grams, {size / 1e6:.1f} MB, fingerprint {digest})")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (beyond loopback needs --token).")
+@click.option("--port", default=8081, show_default=True, type=click.IntRange(0, 65535), help="Port (LanguageTool's default is 8081).")
+@click.option("--ruleset", "rulesets", multiple=True, metavar="NAME=RULESET",
+              help="A ruleset to serve, as NAME=RULESET (a shipped name or a YAML file); repeat for several. The first is the default "
+                   "(default: the config's ruleset, as 'default').")
+@_config_option
+@click.option("--tokenizer", type=click.Choice(["jieba", "jieba-rs", "auto"]), help="Segmentation backend (default: the config's, else auto).")
+@click.option("--token", envvar="KEFU_LINT_TOKEN", help="API token requests must send (Authorization: Bearer …); or $KEFU_LINT_TOKEN.")
+@click.option("--allow-anonymous", is_flag=True, help="Serve beyond loopback without a token (anyone who reaches the port may use it).")
+@click.option("--cors-origin", "cors_origins", multiple=True, help="Origin browsers may call from (repeat; * for any), e.g. chrome-extension://ID.")
+@click.option("--max-body-bytes", default=1_000_000, show_default=True, type=int, help="Largest request body.")
+@click.option("--max-batch", default=1_000, show_default=True, type=int, help="Most replies in one /v1/batch request.")
+@click.option("--max-text-chars", default=20_000, show_default=True, type=int, help="Longest reply (characters).")
+@click.option("--workers", default=1, show_default=True, type=int, help="uvicorn worker processes.")
+def serve(host, port, rulesets, config_file, tokenizer, token, allow_anonymous, cors_origins, max_body_bytes, max_batch,
+          max_text_chars, workers):
+    """Serve kefu-lint over HTTP: JSON endpoints under /v1 and LanguageTool's /v2/check.
+
+    Needs the serve extra: pip install 'kefu-lint[serve]'. The OpenAPI document is at /openapi.json."""
+    from .serve.command import run_service
+
+    run_service(_project_settings(config_file), host=host, port=port, rulesets=rulesets, tokenizer=tokenizer, token=token,
+                allow_anonymous=allow_anonymous, cors_origins=cors_origins, max_body_bytes=max_body_bytes, max_batch=max_batch,
+                max_text_chars=max_text_chars, workers=workers)
+
+
+@main.command()
+@click.argument("texts", nargs=-1)
+@click.option("--jsonl", is_flag=True, help="Read one JSON reply per line from stdin, write one JSON result per line.")
+@_config_option
+@click.option("--ruleset", help="Shipped ruleset name or a YAML file (default: the config's, else default).")
+@click.option("--scene", type=click.Choice(["greeting", "presale", "order", "logistics_delay", "after_sales", "complaint", "closing"]),
+              help="Scene for replies that do not name one.")
+@click.option("--tokenizer", type=click.Choice(["jieba", "jieba-rs", "auto"]), help="Segmentation backend.")
+@click.option("--lang", "language", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of error records.")
+def lint(texts, jsonl, config_file, ruleset, scene, tokenizer, language):
+    """Lint replies given as arguments, or (--jsonl) as JSON lines on stdin; print JSON results.
+
+    With --jsonl, each line in is a JSON string or {"text", "scene", "id"} and gets exactly
+    one line out: /v1/lint's result with its line number, or an error record
+    {"line": N, "error": {...}} for a line that is not a reply. Exit 0, or 2 if any line
+    was an error record."""
+    import io
+
+    from .engine import Linter
+    from .errors import ConfigError
+    from .serve.pipe import run_pipe
+
+    if jsonl == bool(texts):
+        raise ConfigError("kefu-lint lint 需要回复文本参数，或 --jsonl 从标准输入逐行读取（二者选一）")
+    settings = _project_settings(config_file)
+    linter = Linter(ruleset or settings.ruleset, select=settings.selection, ignore=settings.ignore,
+                    tokenizer=tokenizer or settings.tokenizer, shop_numbers=settings.shop_numbers)
+    stdout = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", line_buffering=True, write_through=True)
+    # stdin line by line, not read to the end: a host writes a reply and waits for its answer
+    lines = iter(sys.stdin.buffer.readline, b"") if jsonl else (json.dumps(text, ensure_ascii=False).encode() for text in texts)
+    failed = run_pipe(linter, lines, stdout, language, scene)
+    sys.exit(EXIT_ERROR if failed else EXIT_OK)
+
+
+@main.command()
+@_config_option
+def server(config_file):
+    """Run the language server on stdin/stdout (for editors: diagnostics, fixes, hover docs).
+
+    Each document is checked with the configuration found from it, as `check` finds it,
+    unless --config names one for all. Needs the lsp extra: pip install 'kefu-lint[lsp]'."""
+    import importlib.util
+
+    from .errors import ConfigError
+
+    if importlib.util.find_spec("pygls") is None:
+        raise ConfigError("kefu-lint server 需要 lsp 扩展：pip install 'kefu-lint[lsp]'")
+    if config_file is not None:
+        _project_settings(config_file)  # a missing or broken config stops here, not in the editor
+    from .lsp.server import main as serve_stdio
+
+    serve_stdio(config_file)
 
 
 if __name__ == "__main__":  # pragma: no cover

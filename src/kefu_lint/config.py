@@ -89,7 +89,7 @@ class Settings:
     force_exclude: bool = False
     fail_on: str = "red"
     scenes: tuple[tuple[str, str], ...] = ()
-    tokenizer: str = "jieba"
+    tokenizer: str = "auto"
     respect_gitignore: bool = True
     encoding: str | None = None
     text_column: str | None = None
@@ -192,7 +192,7 @@ def load_settings(start: Path, explicit: Path | None = None) -> Settings:
         if not explicit.is_file():
             raise ConfigError(f"config file {explicit} not found")
         data = _read(explicit)
-        found = (explicit, data or {})
+        found: tuple[Path, dict] | None = (explicit, data or {})
     else:
         found = find_config(start)
     if found is None:

@@ -29,3 +29,8 @@ class InputError(KefuLintError):
 
 class PatternTimeoutWarning(UserWarning):
     """A ruleset regex hit its time limit on one reply; the rest of the run goes on."""
+
+    #: Which rule and pattern timed out (set where it is raised), for callers that collapse
+    #: the warnings of many replies into one.
+    rule: str | None = None
+    pattern: str | None = None

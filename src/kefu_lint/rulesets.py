@@ -28,13 +28,13 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import yaml
 
 from .errors import RulesetError
 from .intent import INTENT_KEYS, ROLES, Intent, IntentDataError, IntentExamples, check_zone, parse_examples
-from .model import SCENES, ZONES
+from .model import SCENES, ZONES, Role
 from .rules import CHECKS, Rule
 from .rules.base import Example, OptionError, RuleConfig
 
@@ -60,6 +60,14 @@ def shipped_ruleset_names() -> list[str]:
 
 # --- YAML with line numbers and without aliases ---
 
+class _Where(TypedDict):
+    """Where a ruleset value was written, as RulesetError takes it."""
+
+    source: str
+    line: int | None
+    key: str
+
+
 class _LocatedDict(dict):
     """A mapping that remembers the line of each key, for error messages."""
 
@@ -71,7 +79,7 @@ class _LocatedDict(dict):
 class _Loader(yaml.SafeLoader):
     source = "<ruleset>"
 
-    def compose_node(self, parent, index):  # type: ignore[override]
+    def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise RulesetError(
@@ -113,8 +121,10 @@ if _CBase is not None:
 
 
 def _refuse_aliases(text: str, source: str) -> None:
+    assert _CBase is not None  # asked only of the C loader, whose composer cannot refuse them
     for event in yaml.parse(text, Loader=_CBase):
         if isinstance(event, yaml.AliasEvent):
+            assert event.start_mark is not None  # the parser marks every event
             raise RulesetError(
                 "YAML aliases (*name) are not allowed in rulesets; write the values out",
                 source=source,
@@ -123,6 +133,7 @@ def _refuse_aliases(text: str, source: str) -> None:
 
 
 def parse_yaml(text: str, source: str) -> Any:
+    loader: _Loader | _CLoader
     if _CBase is not None:
         try:
             _refuse_aliases(text, source)
@@ -431,7 +442,7 @@ def _merge_intents(inherited: dict, data: dict, source: str) -> dict:
     here = SHIPPED_RULESETS if source.startswith("<") else Path(source).parent
     merged = {name: dict(entry) for name, entry in inherited.items()}
     for name, entry in raw.items():
-        where = {"source": source, "line": _line_of(raw, name), "key": f"intents.{name}"}
+        where: _Where = {"source": source, "line": _line_of(raw, name), "key": f"intents.{name}"}
         if not isinstance(name, str) or not NAME_PATTERN.match(name):
             raise RulesetError(f"intent name must be kebab-case like 'blame-shifting', got {name!r}", **where)
         if not isinstance(entry, dict):
@@ -442,7 +453,7 @@ def _merge_intents(inherited: dict, data: dict, source: str) -> dict:
                 raise RulesetError(f"unknown key {key!r} for an intent; allowed: {', '.join(sorted(allowed))}", source=source, line=_line_of(entry, key), key=f"intents.{name}.{key}")
         target = merged.setdefault(name, {"files": [], "inline": IntentExamples(), "origin": source})
         for key, value in entry.items():
-            key_where = {"source": source, "line": _line_of(entry, key), "key": f"intents.{name}.{key}"}
+            key_where: _Where = {"source": source, "line": _line_of(entry, key), "key": f"intents.{name}.{key}"}
             if key in ("examples", "extend-examples"):
                 files, inline = _intent_examples(value, here, key_where)
                 if key == "examples":
@@ -456,7 +467,7 @@ def _merge_intents(inherited: dict, data: dict, source: str) -> dict:
     return merged
 
 
-def _intent_examples(value: Any, here: Path, where: dict) -> tuple[list[str], IntentExamples]:
+def _intent_examples(value: Any, here: Path, where: _Where) -> tuple[list[str], IntentExamples]:
     """``examples: file.yaml`` / ``[a.yaml, b.yaml]`` / ``{positive: […], negative: […]}``."""
     if isinstance(value, str):
         value = [value]
@@ -535,7 +546,7 @@ def _build_intents(raw: dict) -> dict[str, Intent]:
     return intents
 
 
-def _build_rule(code: str, entry: dict, intents: IntentSource | None = None) -> Rule:
+def _build_rule(code: str, entry: _LocatedDict, intents: IntentSource | None = None) -> Rule:
     sources: dict[str, str] = entry.get("__sources__", {})
 
     def fail(message: str, key: str | None = None) -> RulesetError:
@@ -659,17 +670,18 @@ def _parse_examples(raw: Any, fail, scenes: tuple[str, ...]) -> tuple[Example, .
     return tuple(examples)
 
 
-def _parse_conversation(raw: Any, fail) -> tuple[tuple[str, float | None, str], ...]:
+def _parse_conversation(raw: Any, fail) -> tuple[tuple[Role, float | None, str], ...]:
     """``["customer 0: 在吗?", "agent 45: 您好"]``: role, optional seconds, text."""
     if not isinstance(raw, list) or not raw:
         raise fail("a conversation example is a list of 'role [seconds]: text' lines", "examples")
-    lines = []
+    lines: list[tuple[Role, float | None, str]] = []
     for entry in raw:
         match = CONVERSATION_LINE.match(str(entry))
         if not match:
             raise fail(f"conversation line {entry!r} must look like 'customer 12: 文本' or 'agent: 文本'", "examples")
         role, seconds, text = match.groups()
-        lines.append((role, float(seconds) if seconds is not None else None, text))
+        # the pattern matches the three roles only
+        lines.append((cast(Role, role), float(seconds) if seconds is not None else None, text))
     return tuple(lines)
 
 

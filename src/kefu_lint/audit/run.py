@@ -22,7 +22,7 @@ from pathlib import Path
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: no lock
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]
 
 from .. import __version__
 from ..engine import Linter
@@ -160,7 +160,9 @@ def _write(action: Callable[[], None]) -> None:
     """Run one write transaction, taking turns with the other workers. A worker whose
     parent is gone (the run was killed) stops instead, never holding the lock as it
     exits (the others would wait for it forever): ``--resume`` redoes its batch."""
-    while not _writer_lock.acquire(timeout=PARENT_CHECK_SECONDS):
+    lock = _writer_lock
+    assert lock is not None  # set by the worker's initialiser
+    while not lock.acquire(timeout=PARENT_CHECK_SECONDS):
         if parent_gone():
             os._exit(1)
     try:
@@ -168,22 +170,30 @@ def _write(action: Callable[[], None]) -> None:
         if not orphaned:
             action()
     finally:
-        _writer_lock.release()
+        lock.release()
     if orphaned:
         os._exit(1)
+
+
+def _worker_state() -> tuple[AuditStore, Linter]:
+    """The worker's store and linter (set by its initialiser before any task runs)."""
+    assert _worker_store is not None and _worker_linter is not None
+    return _worker_store, _worker_linter
 
 
 def _parse_and_add(run_id: str, path: str, batch: LineBatch, seq_start: int, timezone: datetime.tzinfo) -> list[tuple]:
     """Parse a batch of raw JSONL lines and insert it; returns its rejected rows (to report)."""
     rows = ingest_rows(run_id, parse_jsonl_batch(path, batch, seq_start, timezone), timezone)
-    _write(lambda: _worker_store.add_rows(rows))
+    store, _ = _worker_state()
+    _write(lambda: store.add_rows(rows))
     return rows[1]
 
 
 def _score_and_save(run_id: str, ids: list[str], partial: bool, timezone: datetime.tzinfo) -> tuple[int, Counter]:
     """Read, score and store one batch of conversations, in one transaction of its own."""
-    rows, timeouts = _scored_rows(_worker_store, _worker_linter, run_id, ids, partial, timezone)
-    _write(lambda: _worker_store.save_rows(rows))
+    store, linter = _worker_state()
+    rows, timeouts = _scored_rows(store, linter, run_id, ids, partial, timezone)
+    _write(lambda: store.save_rows(rows))
     return len(ids), timeouts
 
 

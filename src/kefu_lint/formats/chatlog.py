@@ -33,7 +33,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import BinaryIO, Literal, TypeVar, cast
 
 from ..errors import ConfigError, InputError
 from ..model import ChatMessage
@@ -59,6 +59,9 @@ SEQ_PER_INPUT = 10_000_000_000
 _UNDECODED = re.compile("[\udc80-\udcff]")  # bytes surrogateescape could not decode
 _SURROGATE = re.compile("[\ud800-\udfff]")  # no character: SQLite, UTF-8 and Parquet refuse it
 T = TypeVar("T")
+
+#: csv's quoting constants (QUOTE_MINIMAL, QUOTE_ALL, QUOTE_NONNUMERIC, QUOTE_NONE).
+_Quoting = Literal[0, 1, 2, 3]
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,27 +119,30 @@ def open_text(path: str, encoding: str | None = None, raw: BinaryIO | None = Non
     (read as the file ``path`` would be: the Spark engine hands each file's bytes). Without
     ``encoding`` the encoding is detected from the first bytes as ``check`` detects it (a BOM,
     UTF-8, GB18030/GBK, Big5): a shop's GBK export reads as it is."""
+    stream: BinaryIO | io.BufferedIOBase
     if raw is not None:
-        raw = io.BufferedReader(raw) if not hasattr(raw, "peek") else raw
+        # BufferedReader reads any binary stream, not only a RawIOBase (Spark hands BytesIO)
+        stream = raw if hasattr(raw, "peek") else io.BufferedReader(cast(io.RawIOBase, raw))
     elif path == "-":
-        raw = sys.stdin.buffer
+        stream = sys.stdin.buffer
     else:
         try:
-            raw = open(path, "rb")  # noqa: SIM115 - the caller closes the wrapper
+            stream = open(path, "rb")  # noqa: SIM115 - the caller closes the wrapper
         except OSError as error:
             raise InputError(f"{path}: cannot read: {error.strerror or error}") from None
-    head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
+    peek = getattr(stream, "peek", None)
+    head = peek(2)[:2] if peek is not None else b""
     if path.endswith(".gz") or head == b"\x1f\x8b":
-        raw = gzip.GzipFile(fileobj=raw)
+        stream = gzip.GzipFile(fileobj=stream)
     if encoding is None:
-        replayed = _Replayed(raw, SNIFF_BYTES)
+        replayed = _Replayed(stream, SNIFF_BYTES)
         # A BOM in the head is "utf-8-sig"; without one the stream is plain "utf-8", never
         # "utf-8-sig": that decoder drops an incomplete BOM at the end of the input (a file
         # holding just \xef), and that line would be lost uncounted.
         encoding = sniff_encoding(replayed.head)
-        raw = io.BufferedReader(replayed)
+        stream = io.BufferedReader(replayed)
     # Undecodable bytes are replaced, and the line they sit on is rejected with its reason.
-    return io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="")
+    return io.TextIOWrapper(stream, encoding=encoding, errors="surrogateescape", newline="")
 
 
 #: How much of a log its encoding is detected from.
@@ -224,7 +230,7 @@ def parse_time(value, timezone: datetime.tzinfo = CHINA_STANDARD_TIME) -> float 
         return _epoch_seconds(number, shown=text)
     # ISO-8601 first: most logs write it, and the C parser is several times faster.
     moment = _iso(text) or _local_form(text)
-    if moment is False:
+    if isinstance(moment, bool):  # False: a form naming no real moment
         raise ValueError(f"time {_quoted(value)}不是存在的日期或时刻：请检查年、月、日和时、分、秒")
     if moment is None:
         raise ValueError(f"time {_quoted(value)}无法识别：请用 {TIME_FORMS}")
@@ -335,10 +341,10 @@ def _message(record: dict, source: str, line: int, seq: int, mapping: ColumnMapp
              timezone: datetime.tzinfo = CHINA_STANDARD_TIME) -> ChatMessage:
     for name in (*FIELDS, "partial"):
         value = record.get(name)
-        if isinstance(value, str) and _SURROGATE.search(value):
+        if isinstance(value, str) and (lone := _SURROGATE.search(value)):
             if _UNDECODED.search(value):
                 raise ValueError(f"{name} has bytes that are not valid UTF-8 (pass --encoding)")
-            raise ValueError(f"{name} has a lone surrogate (\\u{ord(_SURROGATE.search(value)[0]):04x}), which is no character")
+            raise ValueError(f"{name} has a lone surrogate (\\u{ord(lone[0]):04x}), which is no character")
     for name in REQUIRED:
         value = record.get(name)
         if value is None or (isinstance(value, str) and not value.strip() and name != "text"):
@@ -482,7 +488,7 @@ def read_table(path: str, mapping: ColumnMapping, *, encoding: str | None = None
     with open_text(path, encoding, raw) as stream:
         # Tab-separated exports (the JDDC corpus among them) do not quote; csv would
         # treat a stray " in a message as an opening quote and swallow the next lines.
-        quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
+        quoting: _Quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
         broken: list[str] = []
         tape = _RowTape(_lines_until_broken(stream, broken))
         positions: dict[str, int] | None = None
@@ -578,7 +584,8 @@ def check_input(path: str, mapping: ColumnMapping | None, input_format: str = "a
         return
     mapping = table_mapping(path, mapping, kind)
     _require_columns(mapping)
-    quoting = csv.QUOTE_NONE if mapping.delimiter == "\t" else csv.QUOTE_MINIMAL
+    assert mapping.delimiter is not None  # table_mapping chose one
+    quoting: _Quoting = csv.QUOTE_NONE if mapping.delimiter == "\t" else csv.QUOTE_MINIMAL
     try:
         with open_text(path, encoding) as stream:
             first = next(csv.reader(_lines_until_broken(stream, []), delimiter=mapping.delimiter, quoting=quoting), None)

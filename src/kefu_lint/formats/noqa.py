@@ -28,15 +28,21 @@ class Insertion:
 def add_suppressions(script: ScriptFile, codes: Mapping[int, Sequence[str]]) -> tuple[str, list[int]]:
     """``script``'s text with a suppression of ``codes[i]`` for reply ``i``; and the replies
     that could take none (a YAML block text given as a bare list item or ``id: |`` value)."""
-    newline = "\r\n" if "\r\n" in script.text else "\n"
-    if script.kind == "yaml":
-        insertions, refused = _yaml_insertions(script, codes, newline)
-    else:
-        insertions, refused = _line_insertions(script, codes, newline), []
+    insertions, refused = suppression_insertions(script, codes)
     text = script.text
     for insertion in sorted(insertions, key=lambda i: i.at, reverse=True):
         text = text[:insertion.at] + insertion.text + text[insertion.at:]
     return text, refused
+
+
+def suppression_insertions(script: ScriptFile, codes: Mapping[int, Sequence[str]]) -> tuple[list[Insertion], list[int]]:
+    """The insertions that suppress ``codes[i]`` for reply ``i`` (what ``add_suppressions``
+    writes; the language server offers them as "disable for this line/entry" edits), and
+    the replies that could take none."""
+    newline = "\r\n" if "\r\n" in script.text else "\n"
+    if script.kind == "yaml":
+        return _yaml_insertions(script, codes, newline)
+    return _line_insertions(script, codes, newline), []
 
 
 def _directive(codes: Sequence[str]) -> str:
@@ -52,6 +58,7 @@ def _line_insertions(script: ScriptFile, codes: Mapping[int, Sequence[str]], new
     insertions = []
     for index, wanted in codes.items():
         message = script.messages[index]
+        assert message.offsets is not None  # the script readers locate every reply
         if row_starts is None:
             start = script.text.rfind("\n", 0, message.offsets[0]) + 1
             indent = script.text[start:message.offsets[0]]
@@ -185,4 +192,4 @@ def _extend_ignore(text: str, node, codes: Sequence[str], newline: str) -> list[
     return []  # an empty `ignore:`: nothing to extend safely
 
 
-__all__ = ["add_suppressions", "Insertion"]
+__all__ = ["add_suppressions", "suppression_insertions", "Insertion"]

@@ -21,7 +21,7 @@ from ..rules import CHECKS, ConditionRule, Rule
 
 LANGUAGES = ("zh", "en")
 
-_WORDS = {
+_WORDS: dict[str, dict[str, Any]] = {  # words, a zone namer and role names per language
     "zh": {
         "zone": lambda zone: ZONE_NAMES_ZH[zone],
         "weight": "扣 {} 分",
@@ -137,6 +137,25 @@ def explain_rule(loaded, rule: Rule, language: str = "zh") -> str:
         lines += [f"  ✗ {example_text(e)}    {words['open'].strip()}{words['marks']}{words['colon']}{sep.join(e.marks)}{words['close']}" for e in bad]
         lines += [f"  ✓ {example_text(e)}" for e in good]
     return "\n".join(lines)
+
+
+def explain_page(loaded, code: str, language: str = "zh", *, ruleset_name: str = "default") -> str:
+    """The page ``kefu-lint explain CODE`` prints (also the server's and the editor's hover):
+    a rule by code or name, an intent by name (``intent:NAME`` when a rule has the same
+    name), or one of check's own codes (KF000-KF003). Raises ConfigError for anything else."""
+    from ..check import META_RULES
+    from ..errors import ConfigError
+
+    intent_name = code.removeprefix("intent:")
+    rule = None if intent_name != code else loaded.rule(code.upper()) or next((r for r in loaded.rules if r.name == code), None)
+    if rule is None and intent_name in loaded.intents:
+        return explain_intent(loaded, intent_name, language)
+    if rule is not None:
+        return explain_rule(loaded, rule, language)
+    meta = next((m for m in META_RULES if code.upper() == m.code or code == m.name), None)
+    if meta is not None:  # a finding `check` makes about the input itself
+        return f"# {meta.code} {meta.name}（{ZONE_NAMES_ZH[meta.zone]}，kefu-lint check）\n\n{meta.summary}"
+    raise ConfigError(f"no rule {code!r} in ruleset {ruleset_name!r}; see 'kefu-lint rules'")
 
 
 def explain_intent(loaded, name: str, language: str = "zh") -> str:

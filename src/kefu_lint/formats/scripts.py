@@ -19,7 +19,8 @@ or the same entries grouped by category, one level deep (the category is a scene
     结束语:
       - text: 感谢您的支持，祝您生活愉快
 
-TXT: one reply per line; blank lines and ``#`` comments are skipped. CSV/TSV: a header row
+TXT: one reply per line; blank lines and ``#`` comments are skipped (replies piped in on
+stdin without ``--stdin-filename`` are kind ``lines``: there a ``#`` line is a reply). CSV/TSV: a header row
 is detected; the reply column is the one named 内容/话术/回复/content/text/reply, or
 ``--text-column`` (a name or a 1-based number), or else the longest column.
 """
@@ -179,10 +180,10 @@ def read_script_file(
             text, name, GROUP_SCENES if group_scenes is None else group_scenes, bad_directives)
     elif kind in ("csv", "tsv"):
         messages, problems, suppressions, file_ignores, records = _read_csv(text, name, kind, text_column, bad_directives)
-    elif kind == "txt":
-        messages, problems, suppressions, file_ignores, records = _read_txt(text, name, bad_directives)
+    elif kind in ("txt", "lines"):
+        messages, problems, suppressions, file_ignores, records = _read_txt(text, name, bad_directives, comments=kind == "txt")
     else:
-        raise InputError(f"{name}: unknown input format {kind!r} (yaml, txt, csv, tsv)")
+        raise InputError(f"{name}: unknown input format {kind!r} (yaml, txt, csv, tsv, lines)")
     messages, problems = _within_length_limit(messages, problems, name)
     return ScriptFile(name, kind, text, decoded.encoding, tuple(messages), tuple(problems), tuple(suppressions), file_ignores,
                       records, tuple(bad_directives))
@@ -279,7 +280,10 @@ def _settle(pending: tuple[Suppression, ...], message: Message | None, suppressi
     return tuple(code for directive in pending for code in directive.codes)
 
 
-def _read_txt(text: str, name: str, bad: list[Problem]):
+def _read_txt(text: str, name: str, bad: list[Problem], *, comments: bool = True):
+    """One reply per line. With ``comments`` (a TXT script), a line starting with ``#`` is a
+    comment or a directive; without (replies piped in on stdin, kind ``lines``), it is a
+    reply like any other: 「#3号链接已补货」 is text an agent sends."""
     messages: list[Message] = []
     problems: list[Problem] = []
     suppressions: list[Suppression] = []
@@ -293,7 +297,7 @@ def _read_txt(text: str, name: str, bad: list[Problem]):
         stripped = content.strip()
         if not stripped:
             continue
-        if stripped.startswith("#"):
+        if comments and stripped.startswith("#"):
             pending = _take_directive(stripped, name, number, bad, suppressions, file_ignores, pending)
             continue
         leading = len(content) - len(content.lstrip())
@@ -327,6 +331,7 @@ def _compose(text: str):
             collection_anchors.add(event.anchor)
         elif isinstance(event, yaml.AliasEvent):
             aliases += 1
+            assert event.start_mark is not None  # the parser marks every event
             line = event.start_mark.line + 1
             if event.anchor in collection_anchors:
                 raise yaml.YAMLError(f"line {line}: alias *{event.anchor} repeats a list or mapping; refusing aliases that could expand exponentially")
@@ -642,7 +647,7 @@ def _text_column(header: Sequence[str], requested: str | None, body, name: str) 
     for _, cells in body[:200]:
         for position, (value, _) in enumerate(cells):
             totals[position] = totals.get(position, 0) + len(value)
-    return max(totals, key=totals.get) if totals else 0
+    return max(totals, key=totals.__getitem__) if totals else 0
 
 
 __all__ = ["ScriptFile", "Problem", "Suppression", "LineIndex", "read_script_file", "kind_of", "align"]

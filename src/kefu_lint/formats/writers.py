@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 from xml.etree import ElementTree
 
 import click
@@ -128,6 +129,8 @@ def _snippet(finding: Finding, colour: bool) -> list[str]:
     """The reply line with the flagged words underlined, then the suggestion."""
     reply = finding.reply
     v = finding.violation
+    if reply is None:  # a finding about the file: no reply to show
+        return []
     text = reply.text
     line_start = text.rfind("\n", 0, v.start) + 1
     line_end = text.find("\n", v.start)
@@ -327,7 +330,7 @@ def write_sarif(report: CheckReport, linter: Linter, **_) -> str:
     results = []
     for finding in report.findings:
         v = finding.violation
-        result = {
+        result: dict[str, Any] = {
             "ruleId": v.code,
             "level": SARIF_LEVELS[v.zone],
             "message": {"text": v.message + (f" 建议: {v.suggestion}" if v.suggestion else "")},

@@ -143,7 +143,7 @@ def fingerprint(intents: Mapping[str, Intent]) -> str:
 
 def _training_inputs(intent: Intent) -> dict:
     examples = intent.examples()
-    inputs = {
+    inputs: dict[str, object] = {
         "role": intent.role,
         "negatives_from": list(intent.negatives_from),
         "pools": list(intent.pools),
@@ -157,5 +157,5 @@ def _training_inputs(intent: Intent) -> dict:
 
 def check_zone(zone: object) -> str | None:
     if zone is None or zone in ZONES:
-        return zone  # type: ignore[return-value]
+        return zone
     raise IntentDataError(f"zone must be one of {', '.join(ZONES)} or absent, got {zone!r}")

@@ -188,8 +188,13 @@ def example_units(original: str) -> list[str]:
 class _Untokenized:
     """Cutting units reads sentences and spaces, never tokens: training needs no jieba."""
 
-    def token_spans(self, text: str):  # pragma: no cover - a bug if ever reached
+    name = "none"
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:  # pragma: no cover - a bug if ever reached
         raise AssertionError("example_units must not segment")
+
+    def warm_up(self) -> None:
+        pass
 
 
 _NO_TOKENIZER = _Untokenized()

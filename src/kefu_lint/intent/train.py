@@ -270,7 +270,10 @@ def train(
         if intents[name].pools:
             fitted[name] = fit_intent(name, _without_covered(sets[name], intents[name].pools, fitted))
 
-    bias, thresholds, weights, reports = [], [], {}, []
+    bias: list[float] = []
+    thresholds: list[float] = []
+    weights: dict[str, dict[int, float]] = {}
+    reports: list[IntentReport] = []
     for lane, name in enumerate(names):
         intercept, report, coefficients = fitted[name]
         bias.append(intercept)
@@ -365,7 +368,8 @@ def _vocabulary(texts) -> dict[str, int]:
 
 def _units_of(units: Sequence[Sequence[str]]) -> tuple[list[str], list[int]]:
     """Every row's units, flattened, with the row each came from."""
-    unit_texts, owners = [], []
+    unit_texts: list[str] = []
+    owners: list[int] = []
     for owner, pieces in enumerate(units):
         unit_texts.extend(pieces)
         owners.extend([owner] * len(pieces))

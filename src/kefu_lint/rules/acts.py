@@ -105,7 +105,7 @@ def performed_acts(source, analysis: Analysis, role: str, *, banned: bool = Fals
     found = memo.get(key)
     if found is None:
         plan = _acts_plan(source, role, banned)
-        acts = set()
+        acts: set[str] = set()
         if plan.groups:
             model = source.model()
             text = analysis.text

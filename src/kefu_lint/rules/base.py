@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import regex
 
-from ..model import Evidence, Violation, Zone
+from ..model import Evidence, Role, Violation, Zone
 from ..text.analysis import Analysis
 from .triggers import Trigger
 
@@ -24,7 +24,7 @@ class Example:
     fixed: str | None = None
     line: int | None = None
     #: For conversation rules: (role, time in seconds or None, text) per message.
-    conversation: tuple[tuple[str, float | None, str], ...] | None = None
+    conversation: tuple[tuple[Role, float | None, str], ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,11 +71,14 @@ class Option:
         return getattr(self.parse, "type_name", self.parse.__name__.replace("_", " "))
 
 
-def _typed(name: str):
+ParserT = TypeVar("ParserT", bound=Callable[..., Any])
+
+
+def _typed(name: str) -> Callable[[ParserT], ParserT]:
     """Name an option parser's type for the generated docs (``list of phrases``)."""
 
-    def mark(parse):
-        parse.type_name = name
+    def mark(parse: ParserT) -> ParserT:
+        setattr(parse, "type_name", name)  # read back by Option.type_name
         return parse
 
     return mark
@@ -222,12 +225,12 @@ def requirement_list(value: Any) -> tuple[Requirement, ...]:
 
 
 def choice(*allowed: str) -> Callable[[Any], str]:
+    @_typed("one of " + " | ".join(allowed))
     def parse(value: Any) -> str:
         if value not in allowed:
             raise OptionError(f"expected one of {', '.join(allowed)}, got {value!r}")
         return value
 
-    parse.type_name = "one of " + " | ".join(allowed)
     return parse
 
 
@@ -334,7 +337,7 @@ class Rule:
     ) -> Violation:
         """A finding about the reply as a whole (something missing, or the reply too curt)."""
         start, end = trimmed_range(analysis.original)
-        return self.violation_in(analysis.original, start, end, suggestion=suggestion, **message_fields)
+        return self.violation_in(analysis.original, start, end, suggestion=suggestion, fix=None, evidence=None, **message_fields)
 
 
 #: What may follow a clause before it ends: particles, then a mark, a space or the end.

@@ -280,7 +280,7 @@ class ConditionRule(Rule):
         if anchor.which == "every-turn":
             starts = [turn.start for turn in conversation.turns_of(anchor.role)]
             return [s for s in starts if self._anchor_cue is None or any(self._shows(conversation, i, self._anchor_cue) for i in conversation.turn_at(s).indexes)]
-        found = []
+        found: list[int | None] = []
         for index, message in enumerate(conversation.messages):
             if message.role == anchor.role and (self._anchor_cue is None or self._shows(conversation, index, self._anchor_cue)):
                 found.append(index)
@@ -290,6 +290,7 @@ class ConditionRule(Rule):
 
     def _range(self, conversation, anchor: int | None) -> list[int]:
         spec = self.range
+        assert spec is not None  # only a condition over a conversation has a range
         turns = conversation.turns_of(spec.role)
         if spec.turn == "first":
             chosen = [t for t in turns if anchor is None or t.start > anchor][:1]
@@ -355,5 +356,5 @@ class ConditionRule(Rule):
         """A finding that spans the whole of message ``index``."""
         text = conversation.messages[index].text
         start, end = trimmed_range(text)
-        return index, self.violation_in(text, start, end, suggestion=self.config.suggest, **fields)
+        return index, self.violation_in(text, start, end, suggestion=self.config.suggest, fix=None, evidence=None, **fields)
 

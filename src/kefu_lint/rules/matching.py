@@ -7,6 +7,7 @@ not match inside 迷你), lies outside quotation marks, and is not covered by an
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -16,10 +17,10 @@ from typing import Generic, TypeVar
 import ahocorasick
 import regex
 
-try:  # Python 3.11+
+if sys.version_info >= (3, 11):
     from re._constants import MAXREPEAT as _MAXREPEAT
     from re._parser import parse as _parse_regex
-except ImportError:  # Python 3.10
+else:
     from sre_constants import MAXREPEAT as _MAXREPEAT
     from sre_parse import parse as _parse_regex
 
@@ -136,7 +137,8 @@ def _standard_parse(pattern: str, flags: int = 0) -> list | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return list(_parse_regex(pattern))
+            parsed = _parse_regex(pattern)
+        return [parsed[index] for index in range(len(parsed))]  # SubPattern iterates by index
     except Exception:  # noqa: BLE001 - any syntax the stdlib does not know
         return None
 
@@ -185,7 +187,7 @@ def _ways(items: list) -> int | None:
             branches = [_ways(list(branch)) for branch in argument[1]]
             if None in branches:
                 return None
-            ways *= sum(branches)
+            ways *= sum(branch for branch in branches if branch is not None)
         else:  # back-references, conditionals and anything new: keep the time limit
             return None
         if ways > MAX_BOUNDED_WAYS:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import regex
 
@@ -11,12 +12,15 @@ from ..model import Violation
 from ..text.analysis import Analysis
 from .base import Option, Phrase, Rule, RuleConfig, phrase_list, string_list
 from ..intent.features import unit_containing
-from .matching import PhraseAutomaton, covered, normalized_key
+from .matching import Hit, PhraseAutomaton, covered, normalized_key
 from .triggers import Trigger
 
 _SKIPPABLE = regex.compile(r"[\p{P}\p{S}\p{Z}\s]+")
 _CLAUSE_BREAK = regex.compile(r"[,，、;；:：\s]")
 _WORD_CHARACTER = regex.compile(r"[^\p{P}\p{S}\p{Z}\s]")
+
+if TYPE_CHECKING:
+    from .acts import IntentJudge
 
 
 def _word_at(text: str, word_positions: list[int], index: int, word: str) -> bool:
@@ -61,7 +65,7 @@ class NegativeOpener(Rule):
         # With intents, a sentence that opens with a negation is flagged only when it does
         # what the intents name (refuses, contradicts): 不过, 不用担心, 不锈钢 open with 不 too.
         self.intent_names: tuple[str, ...] = options["intents"]
-        self._judge = None
+        self._judge: IntentJudge | None = None
         if self.intent_names:
             from .acts import IntentJudge
 
@@ -77,11 +81,11 @@ class NegativeOpener(Rule):
         phrase_candidates = self._phrases.hits(text)
         if not self._could_open_a_sentence(text, analysis.sentences, phrase_candidates):
             return  # no need to segment the reply: most 不 sit inside a sentence
-        vocative_ends = {}
+        vocative_ends: dict[int, int] = {}
         for hit in self._vocatives.hits(text):
             if analysis.on_token_boundaries(hit.start, hit.end):
                 vocative_ends[hit.start] = max(hit.end, vocative_ends.get(hit.start, 0))
-        phrase_hits = {}
+        phrase_hits: dict[int, Hit] = {}
         for hit in phrase_candidates:
             if analysis.on_token_boundaries(hit.start, hit.end):
                 best = phrase_hits.get(hit.start)
@@ -120,6 +124,7 @@ class NegativeOpener(Rule):
 
     def _opening_act(self, analysis: Analysis, start: int):
         """The strongest of the rule's intents on the unit the opener starts, or None."""
+        assert self._judge is not None  # asked only when the rule names intents
         verdicts = [v for v in self._judge.verdicts(analysis) if v.start <= start < v.end]
         return max(verdicts, key=lambda v: v.probability, default=None)
 

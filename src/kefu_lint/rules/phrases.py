@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from ..model import Violation
 from ..text.analysis import Analysis
 from .base import Option, Phrase, Rule, RuleConfig, boolean, choice, pattern_list, phrase_list, string_list
 from .matching import CompiledPatterns, PhraseAutomaton, filter_hits
 from .triggers import Trigger
+
+if TYPE_CHECKING:
+    from .acts import IntentJudge, Verdict
 
 
 class PhraseRule(Rule):
@@ -50,7 +54,7 @@ class PhraseRule(Rule):
         # excuse a phrase hit (a refusal that offers a remedy).
         self.intent_names: tuple[str, ...] = options["intents"]
         self.excusing_intents: tuple[str, ...] = options["excused_by_intents"]
-        self._judge = None
+        self._judge: IntentJudge | None = None
         if self.intent_names or self.excusing_intents:
             from .acts import IntentJudge
 
@@ -77,13 +81,13 @@ class PhraseRule(Rule):
 
     def _intent_findings(self, analysis: Analysis, phrase_findings: list[Violation]) -> Iterator[Violation]:
         """One finding per unit where a banned act fires and no phrase finding already sits."""
-        judge = self._judge
+        judge = self._intent_judge
         verdicts = judge.verdicts(analysis, self.intent_names)
         if not verdicts:
             return
         taken = [(v.start, v.end) for v in phrase_findings]
         reported: set[tuple[int, int]] = set()
-        best: dict[tuple[int, int], object] = {}
+        best: dict[tuple[int, int], Verdict] = {}
         for verdict in verdicts:
             key = (verdict.start, verdict.end)
             if key not in best or verdict.probability > best[key].probability:
@@ -124,12 +128,19 @@ class PhraseRule(Rule):
             yield self.violation(analysis, hit.start, hit.end, suggestion=phrase.suggest, fix=phrase.fix)
 
     def _excused_by_act(self, analysis: Analysis) -> bool:
-        return self._judge.performs(analysis, self.excusing_intents)
+        return self._intent_judge.performs(analysis, self.excusing_intents)
 
     def _inexcusable_at(self, analysis: Analysis, start: int, end: int) -> bool:
         """True when an act the rule bans and nothing excuses (blame) fires on the hit's unit."""
-        inexcusable = [n for n in self.intent_names if not self._judge.source.definitions[n].excused_by]
-        return any(v.start <= start and end <= v.end for v in self._judge.verdicts(analysis, inexcusable))
+        judge = self._intent_judge
+        inexcusable = [n for n in self.intent_names if not judge.source.definitions[n].excused_by]
+        return any(v.start <= start and end <= v.end for v in judge.verdicts(analysis, inexcusable))
+
+    @property
+    def _intent_judge(self) -> IntentJudge:
+        """The judge of the rule's intents; asked only by a rule that names some."""
+        assert self._judge is not None, "an intent judgement of a rule without intents"
+        return self._judge
 
 
 _TRIM = " \t,.;:!?~，。；：！？～、…"

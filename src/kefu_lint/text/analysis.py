@@ -24,7 +24,12 @@ class Analysis:
     def __init__(self, normalized: NormalizedText, tokenizer: Tokenizer) -> None:
         self.normalized = normalized
         self._tokenizer = tokenizer
-        self._tokens = self._starts = self._ends = self._sentences = self._quotes = self._memo = None
+        self._tokens: list[tuple[int, int]] | None = None
+        self._starts: frozenset[int] | None = None
+        self._ends: frozenset[int] | None = None
+        self._sentences: tuple[tuple[int, int], ...] | None = None
+        self._quotes: tuple[tuple[int, int], ...] | None = None
+        self._memo: dict | None = None
 
     @property
     def memo(self) -> dict:

@@ -30,6 +30,10 @@ class Tokenizer(Protocol):
         """Half-open ``(start, end)`` spans covering ``text`` in order."""
         ...
 
+    def warm_up(self) -> None:
+        """Load the dictionary now rather than on the first reply."""
+        ...
+
 
 class _QuietDuringInit(logging.Filter):
     """Drops jieba's log records emitted by threads that are initialising a kefu-lint tokenizer.
@@ -219,6 +223,33 @@ def domain_words() -> list[tuple[str, int | None]]:
         frequency = int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else None
         words.append((fields[0], frequency))
     return words
+
+
+class TokenizerPool:
+    """Tokenizers shared between Linters: one instance per backend and dictionary.
+
+    A tokenizer (its prefix dictionary) is most of what a Linter weighs (about 20 MiB for
+    jieba), and Linters of rulesets that add the same ``dictionary:`` words segment alike, so
+    a host serving one ruleset per shop (``kefu-lint serve``) builds the tokenizer once and
+    each further ruleset costs little more than its automata. Thread-safe; the instances it
+    hands out are as thread-safe as their backends (both load under a lock).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tokenizers: dict[tuple[str, tuple[tuple[str, int | None], ...]], Tokenizer] = {}
+
+    def get(self, name: str, words: Iterable[tuple[str, int | None]] = ()) -> Tokenizer:
+        """The pool's tokenizer of backend ``name`` with ``words`` added (built on first use)."""
+        key = (name, tuple(words))
+        with self._lock:
+            tokenizer = self._tokenizers.get(key)
+            if tokenizer is None:
+                tokenizer = self._tokenizers[key] = make_tokenizer(name, key[1])
+            return tokenizer
+
+    def __len__(self) -> int:
+        return len(self._tokenizers)
 
 
 def make_tokenizer(name: str, words: Iterable[tuple[str, int | None]] = ()) -> Tokenizer:

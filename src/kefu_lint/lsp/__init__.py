@@ -1,0 +1,1 @@
+"""``kefu-lint server``: the language server (server.py). Needs the ``lsp`` extra."""
