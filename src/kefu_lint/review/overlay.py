@@ -39,10 +39,18 @@ PHRASE_CHECKS = ("phrases", "negative-opener")
 
 
 def clause_around(text: str, start: int, end: int) -> str:
-    """The clause of ``text`` holding ``text[start:end]`` (the flagged words at least)."""
+    """The clause of ``text`` holding ``text[start:end]``, and the next one too when the
+    flagged words are the whole clause: an exception must be narrower than the phrase it
+    excuses (「不行」 alone as an exception would excuse every 不行)."""
     left = max((m.end() for m in CLAUSE_BREAK.finditer(text, 0, start)), default=0)
     following = CLAUSE_BREAK.search(text, end)
     right = following.start() if following else len(text)
+    if text[left:right].strip() == text[start:end].strip():
+        if following:
+            further = CLAUSE_BREAK.search(text, following.end())
+            right = further.start() if further else len(text)
+        elif left:
+            left = max((m.end() for m in CLAUSE_BREAK.finditer(text, 0, left - 1)), default=0)
     clause = text[left:right].strip()
     return clause or text[start:end]
 
@@ -62,9 +70,12 @@ def _example(example) -> dict | str:
     return item
 
 
-def build_overlay(feedback: dict, ruleset_name: str, extends: str) -> tuple[dict, list[str], list[str]]:
+def build_overlay(feedback: dict, ruleset_name: str, extends: str, failing: frozenset = frozenset()
+                  ) -> tuple[dict, list[str], list[str]]:
     """The overlay (a ruleset mapping), the lines saying what it changes, and the commented
-    intent examples; ``feedback`` is ``ReviewStore.reviewed_feedback()``."""
+    intent examples; ``feedback`` is ``ReviewStore.reviewed_feedback()``; ``failing``: the
+    (code, text) of reviewed replies the overlay does not judge as reviewed, kept out of
+    its examples (they are listed for a person instead)."""
     from ..rulesets import load_ruleset
 
     loaded = load_ruleset(ruleset_name)
@@ -80,9 +91,14 @@ def build_overlay(feedback: dict, ruleset_name: str, extends: str) -> tuple[dict
             notes.append(f"{fp['code']}：规则已不在 {ruleset_name} 中，误报「{fp['flagged']}」未导出")
             continue
         check = rule.config.check
-        if check in PHRASE_CHECKS:
+        if (rule.code, fp["text"]) in failing:
+            notes.append(f"{rule.code}「{fp['text'][:40]}」：加了例外仍被标出（可能由意图模型判定），未写入样例")
+        if check in PHRASE_CHECKS and clause_around(fp["text"], fp["start"], fp["end"]) == fp["flagged"].strip():
+            notes.append(f"{rule.code}「{fp['text'][:40]}」：整条回复就是问题词，写成例外会让这个词再也不被标出，未导出")
+        elif check in PHRASE_CHECKS:
             changes[rule.code]["extend-exceptions"].append(clause_around(fp["text"], fp["start"], fp["end"]))
-            good[rule.code].append(fp["text"])
+            if (rule.code, fp["text"]) not in failing:
+                good[rule.code].append(fp["text"])
             for intent in rule.config.options.get("intents") or ():
                 intent_negatives[intent].append(fp["text"])
         elif check == "privacy":
@@ -97,17 +113,20 @@ def build_overlay(feedback: dict, ruleset_name: str, extends: str) -> tuple[dict
             continue
         check = rule.config.check
         whole = miss["start"] == 0 and miss["end"] == len(miss["text"])
+        if (rule.code, miss["text"]) in failing:
+            notes.append(f"{rule.code}「{miss['flagged'][:30]}」：加入词条后仍未在「{miss['text'][:40]}」中标出（词条须与分词边界对齐），未写入样例")
         if check in PHRASE_CHECKS and not whole:
             changes[rule.code]["extend-phrases"].append(miss["flagged"])
-            bad[rule.code].append({"text": miss["text"], "mark": miss["flagged"]})
+            if (rule.code, miss["text"]) not in failing:
+                bad[rule.code].append({"text": miss["text"], "mark": miss["flagged"]})
         elif check == "curt-reply":
             changes[rule.code]["extend-words"].append(miss["flagged"])
-            bad[rule.code].append({"text": miss["text"], "mark": miss["flagged"]})
+            if (rule.code, miss["text"]) not in failing:
+                bad[rule.code].append({"text": miss["text"], "mark": miss["flagged"]})
         else:
             notes.append(f"{rule.code} {rule.name}（{check}）漏检「{miss['flagged'][:30]}」：{miss['note'] or ''}——请人工判断如何补进规则")
     overlay_rules: dict[str, dict] = {}
     summary: list[str] = []
-    notes_before = len(notes)
     for code in sorted(set(changes) | set(good) | set(bad)):
         entry: dict = {}
         for key, values in changes[code].items():
@@ -148,11 +167,33 @@ def _unique(items: list) -> list:
     return out
 
 
+def _before_after(feedback: dict, ruleset: str, overlay: Path) -> list[tuple[str, str, str, str, bool | None]]:
+    """Each reviewed reply linted with the ruleset and with the overlay: (kind, code, text,
+    what changed, whether the overlay now judges it as reviewed; None for a conversation
+    rule, which only a re-audit shows)."""
+    from ..engine import Linter
+
+    before, after = Linter(ruleset), Linter(str(overlay))
+    levels = {rule.code: rule.level for rule in before.rules}
+    outcomes = []
+    for kind, items in (("误报", feedback["false_positives"]), ("漏检", feedback["missed"])):
+        for item in items:
+            code, text = item["code"], item["text"]
+            if levels.get(code) != "reply":
+                outcomes.append((kind, code, text, "对话级规则：重新质检后见", None))
+                continue
+            was = code in {v.code for v in before.lint(text)}
+            now = code in {v.code for v in after.lint(text)}
+            if kind == "误报":
+                outcomes.append((kind, code, text, "已消除" if not now else "仍被标出", not now))
+            else:
+                outcomes.append((kind, code, text, "原本已发现" if was else "现在能发现" if now else "仍未发现", now))
+    return outcomes
+
+
 def export_overlay(database: Path, path: Path) -> str:
     """Write the overlay to ``path``; returns what to print: the changes, the diff against
     the file it replaces, and the reviewed replies linted before and after."""
-    from ..engine import Linter
-
     store = ReviewStore(database)
     try:
         store.prepare()
@@ -167,33 +208,32 @@ def export_overlay(database: Path, path: Path) -> str:
     ruleset = run["ruleset"]
     extends = ruleset if ruleset in ("default", "platform") or not Path(ruleset).exists() else \
         os.path.relpath(Path(ruleset).resolve(), path.resolve().parent)
-    overlay, summary, commented = build_overlay(feedback, ruleset, extends)
+    old = path.read_text(encoding="utf-8") if path.is_file() else ""
     header = ["# 由 kefu-lint review --export 生成：先阅读，再采用（--ruleset 本文件 重新质检即可看到变化）。",
               f"# Generated from the reviews of run {run['run_id']}; read it before adopting it."]
-    text = "\n".join(header) + "\n" + yaml.safe_dump(overlay, allow_unicode=True, sort_keys=False, width=120)
-    if commented:
-        text += "\n" + "\n".join(commented) + "\n"
-    old = path.read_text(encoding="utf-8") if path.is_file() else ""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise ReviewError(f"--export {path}: cannot write: {error.strerror or error}") from None
+    # Written once, tried on every reviewed reply, and written again without the examples it
+    # does not hold to: the file's own examples pass `kefu-lint test`.
+    failing: frozenset = frozenset()
+    for _ in range(2):
+        overlay, summary, commented = build_overlay(feedback, ruleset, extends, failing)
+        text = "\n".join(header) + "\n" + yaml.safe_dump(overlay, allow_unicode=True, sort_keys=False, width=120)
+        if commented:
+            text += "\n" + "\n".join(commented) + "\n"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise ReviewError(f"--export {path}: cannot write: {error.strerror or error}") from None
+        outcomes = _before_after(feedback, ruleset, path)
+        failing = frozenset((code, text_) for kind, code, text_, _, holds in outcomes if holds is False)
+        if not failing:
+            break
     lines = [f"wrote {path}（extends: {extends}）", "", "改动 / changes:"]
     lines += [f"  {line}" for line in summary] or ["  （无）"]
     if old:
         diff = list(difflib.unified_diff(old.splitlines(), text.splitlines(), f"{path} (before)", f"{path} (now)", lineterm=""))
         lines += ["", "与原文件的差异 / diff against the file it replaced:", *(diff or ["  （相同）"])]
     lines += ["", "复核的回复，用原规则集与新规则集分别检查 / the reviewed replies, before → after:"]
-    before, after = Linter(ruleset), Linter(str(path))
-    for kind, items in (("误报", feedback["false_positives"]), ("漏检", feedback["missed"])):
-        for item in items:
-            was = sorted({v.code for v in before.lint(item["text"])} & {item["code"]})
-            now = sorted({v.code for v in after.lint(item["text"])} & {item["code"]})
-            if kind == "误报":
-                verdict = "已消除" if was and not now else "仍被标出" if now else "（对话级规则，重新质检后见）"
-            else:
-                verdict = "现在能发现" if now and not was else "原本已发现" if was else "仍未发现（对话级规则或需人工）"
-            lines.append(f"  {kind} {item['code']}「{item['text'][:40]}」：{verdict}")
+    lines += [f"  {kind} {code}「{text_[:40]}」：{verdict}" for kind, code, text_, verdict, _ in outcomes]
     lines += ["", f"采用：kefu-lint test {path}；kefu-lint audit LOG --ruleset {path} --out OUT（复核记录保留）"]
     return "\n".join(lines)
