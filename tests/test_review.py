@@ -499,3 +499,18 @@ def test_export_writes_an_overlay_that_extends_the_ruleset_and_a_reaudit_shows_i
         after = db.execute("SELECT COUNT(*) FROM latest_findings WHERE code = 'KF101'").fetchone()[0]
         kept = db.execute("SELECT COUNT(*) FROM review_verdicts").fetchone()[0]
     assert after < before and kept > 0
+
+
+def test_the_static_report_has_its_dates_chinese_labels_and_a_histogram_that_agrees_with_the_tiles(audited):
+    import re
+
+    report = audited / "report.html"
+    result = _run("audit", str(audited / "log.jsonl"), "--out", str(audited / "out-report"), "--no-progress", "--report", str(report))
+    assert result.returncode == 0, result.stderr
+    page = report.read_text(encoding="utf-8")
+    assert re.search(r"对话时间 2025-11-\d\d 至 2025-11-\d\d", page) and "会话得分分布" in page and "高频问题规则" in page
+    tiles = {grade: int(re.search(rf"<b>(\d+)</b><span>{word}色会话 {grade}</span>", page).group(1))
+             for grade, word in (("red", "红"), ("yellow", "黄"), ("green", "绿"))}
+    for grade, count in tiles.items():
+        bins = re.findall(rf'<rect class="bin {grade}"[^>]* data-count="(\d+)"', page)
+        assert sum(map(int, bins)) == count, grade

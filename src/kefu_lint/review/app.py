@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import quote, urlencode, urlparse
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -25,7 +25,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from . import charts
+from ..formats import html_widgets
 from .data import DISPUTE_STATES, GRADES, ROLE_NAMES, Filters, ReviewError, ReviewStore
 from .words import WORDS
 
@@ -34,16 +34,8 @@ ROLE_CHOICES = ("auditor", "lead", "agent")
 
 
 def highlight(text: str, spans) -> Markup:
-    """The message with each span in a <mark> of its zone; overlapping spans: the first wins."""
-    out, position = [], 0
-    for start, end, css in sorted(spans):
-        if start < position or start >= end:
-            continue
-        out.append(escape(text[position:start]))
-        out.append(Markup('<mark class="%s">%s</mark>') % (css, text[start:end]))
-        position = end
-    out.append(escape(text[position:]))
-    return Markup("").join(out)
+    """The message with its flagged words marked (html_widgets.highlight escapes everything)."""
+    return Markup(html_widgets.highlight(text, spans))
 
 
 def plain_title(title: str | None) -> str:
@@ -56,7 +48,7 @@ def create_app(database: Path, *, token: str | None = None, language: str = "zh"
                               trim_blocks=True, lstrip_blocks=True)
     environment.filters["highlight"] = highlight
     environment.filters["plain_title"] = plain_title
-    environment.globals.update(link=conversation_link, GRADES=GRADES, DISPUTE_STATES=DISPUTE_STATES, ROLE_CHOICES=ROLE_CHOICES, charts=charts)
+    environment.globals.update(link=conversation_link, GRADES=GRADES, DISPUTE_STATES=DISPUTE_STATES, ROLE_CHOICES=ROLE_CHOICES, charts=html_widgets)
     with _store(database) as store:
         store.prepare()
 

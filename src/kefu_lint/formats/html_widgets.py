@@ -1,11 +1,13 @@
-"""Server-rendered SVG charts: no script, no network, readable without JavaScript and in a
-screenshot. Every label is escaped here; the templates mark the result safe."""
+"""HTML pieces shared by the static audit report and the workbench (``kefu-lint review``):
+SVG charts (no script, no network, readable in a screenshot and in an e-mail) and a message
+with its flagged words highlighted. Every piece of text is escaped here."""
 
 from __future__ import annotations
 
 from html import escape
 
 ZONE_COLOURS = {"red": "#d64545", "yellow": "#e0a400", "green": "#2e9e5b"}
+ZONE_RANK = {"red": 3, "yellow": 2, "green": 1}
 LINE_COLOURS = ["#3867d6", "#d64545", "#8854d0", "#e67e22", "#16a085", "#2d3436"]
 MUTED = "#5b6673"
 
@@ -62,11 +64,12 @@ def zone_bar(counts: dict[str, int], names: dict[str, str], label: str) -> str:
     return "".join(parts)
 
 
-def bars(rows: list[tuple[str, int, str]], link: list[str] | None = None) -> str:
-    """Horizontal bars: (label, value, zone) rows, largest first; ``link``: a URL per row."""
+def bars(rows: list[tuple[str, int, str]], link: list[str] | None = None, width: int = 560) -> str:
+    """Horizontal bars: (label, value, zone) rows, largest first; ``link``: a URL per row;
+    ``width``: of the drawing, for the width of the section it is shown in."""
     if not rows:
         return '<p class="muted">—</p>'
-    width, row_height = 560, 22
+    row_height = 22
     top = max(value for _, value, _ in rows) or 1
     label_width = 250
     parts = [f'<svg viewBox="0 0 {width} {row_height * len(rows)}" width="100%" role="img">']
@@ -128,3 +131,27 @@ def trend(periods: list[str], team: list[dict], agents: list[dict], labels: dict
         parts.append(_text(x + 20, y - 3, name, size=12, fill="#1d2530"))
     parts.append("</svg>")
     return "".join(parts)
+
+
+def highlight(text: str, spans) -> str:
+    """``text`` escaped, each flagged span in a ``<mark>`` of its class ("red", "yellow
+    missed" …). Where spans overlap, each character shows the most severe zone covering it
+    (a yellow 你 inside a red 你自己看 leaves the whole phrase red), so no red words hide."""
+    if not spans:
+        return escape(text)
+    marks: list[str | None] = [None] * len(text)
+    for start, end, css in spans:
+        rank = ZONE_RANK.get(css.split()[0], 0)
+        for index in range(max(start, 0), min(end, len(text))):
+            current = marks[index]
+            if current is None or ZONE_RANK.get(current.split()[0], 0) < rank:
+                marks[index] = css
+    out, index = [], 0
+    while index < len(text):
+        css, end = marks[index], index
+        while end < len(text) and marks[end] == css:
+            end += 1
+        piece = escape(text[index:end])
+        out.append(piece if css is None else f'<mark class="{escape(css)}">{piece}</mark>')
+        index = end
+    return "".join(out)
