@@ -588,6 +588,7 @@ def review(target, port, host, token, users, export_path, language):
     Needs kefu-lint[review]."""
     from .review.command import add_users, check_binding, database_of, serve
 
+    required_token = None if export_path is not None else check_binding(host, token)
     database = database_of(target)  # users are added before serving: set-up and start in one command
     for line in add_users(database, users):
         click.echo(f"user {line}")
@@ -596,7 +597,6 @@ def review(target, port, host, token, users, export_path, language):
 
         click.echo(export_overlay(database, export_path))
         return
-    required_token = check_binding(host, token)
     try:
         import starlette  # noqa: F401
         import uvicorn  # noqa: F401
