@@ -80,6 +80,26 @@ def store(audited):
     opened.close()
 
 
+# -- words --
+
+def test_every_word_a_template_uses_exists_in_both_languages():
+    import re
+
+    from kefu_lint.review.words import WORDS
+
+    assert WORDS["zh"].keys() == WORDS["en"].keys(), set(WORDS["zh"]) ^ set(WORDS["en"])
+    templates = ROOT / "src" / "kefu_lint" / "review" / "templates"
+    used = set()
+    for template in templates.glob("*.html"):
+        source = template.read_text(encoding="utf-8")
+        used |= set(re.findall(r"\bt\.(\w+)", source))
+        # t['role_' + x], t[g + '_zone'], t['state_' + st], t['order_' + o]: every value of x
+        for prefix in re.findall(r"t\['(\w+_)' \+", source):
+            assert any(key.startswith(prefix) for key in WORDS["zh"]), prefix
+    missing = used - set(WORDS["zh"]) - {"format"}
+    assert not missing, missing   # Jinja would render a missing word as nothing
+
+
 # -- calibration figures --
 
 def test_cohen_kappa_matches_the_textbook_case():
@@ -297,6 +317,10 @@ def test_overview_filters_and_trend_in_the_browser(browser, server, shots):
     weeks = page.eval_on_selector_all("#trend polyline.team", "lines => lines[0].getAttribute('points').split(' ').length")
     assert 2 <= weeks <= 3   # a fortnight is two or three calendar weeks
     page.screenshot(path=str(shots / "overview-week.png"), full_page=True)
+    page.click("a.lang")
+    assert page.inner_text("nav").split()[:2] == ["Overview", "Conversations"] and "Agent score trend" in page.inner_text("main")
+    page.click("a.lang")
+    assert "客服得分趋势" in page.inner_text("main")
     agent = page.locator("#agents a").first.inner_text()
     page.locator("#agents a").first.click()
     page.wait_for_url("**agent=*")

@@ -157,7 +157,7 @@ def create_app(database: Path, *, token: str | None = None, language: str = "zh"
         top_bars = [(f"{r['code']} {r['name']}", r["findings"], r["zone"]) for r in data["top_rules"]]
         top_links = ["/conversations?" + filters.query_string(code=r["code"]) for r in data["top_rules"]]
         return render(request, "overview.html", filters=filters, data=data, choices=store.choices(), period=period,
-                      run=store.latest_run(), plan=store.plan_progress(), top_bars=top_bars, top_links=top_links)
+                      run=store.latest_run(), top_bars=top_bars, top_links=top_links)
 
     def conversation_list(request: Request, store: ReviewStore) -> Response:
         query = dict(request.query_params)

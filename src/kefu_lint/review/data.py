@@ -46,7 +46,7 @@ GRADES = ("red", "yellow", "green")
 DEFAULT_PLAN = {"grades": {"red": 1.0, "yellow": 0.2, "green": 0.05}, "rules": {"KF104": 1.0}}
 PAGE_SIZE = 50
 #: Bumped when a review_cache_* table changes shape: the cache is derived, so it is rebuilt.
-CACHE_VERSION = "2"
+CACHE_VERSION = "3"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS review_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -168,20 +168,40 @@ CREATE TABLE IF NOT EXISTS review_cache_findings (
 CREATE INDEX IF NOT EXISTS review_cache_findings_by_conversation ON review_cache_findings (conversation_id);
 CREATE INDEX IF NOT EXISTS review_cache_findings_by_code ON review_cache_findings (code, conversation_id);
 CREATE INDEX IF NOT EXISTS review_cache_findings_by_key ON review_cache_findings (finding_key);
+-- Each agent's part of each conversation, with the conversation's columns the filters read
+-- (day, shop, grade), so that trends and agent tables need no join.
 CREATE TABLE IF NOT EXISTS review_cache_parts (
     conversation_id TEXT NOT NULL,
     agent TEXT NOT NULL,
-    score INTEGER NOT NULL,
-    grade TEXT NOT NULL,
+    part_score INTEGER NOT NULL,
+    part_grade TEXT NOT NULL,
     day TEXT,
-    week TEXT
+    week TEXT,
+    shop TEXT,
+    grade TEXT NOT NULL
 );
+-- Findings counted per conversation, rule, zone and agent, with the conversation's filter
+-- columns: the overview's rule and zone figures read this, not every finding.
+CREATE TABLE IF NOT EXISTS review_cache_rule_counts (
+    conversation_id TEXT NOT NULL,
+    code TEXT NOT NULL,
+    zone TEXT NOT NULL,
+    agent TEXT,
+    day TEXT,
+    shop TEXT,
+    grade TEXT NOT NULL,
+    findings INTEGER NOT NULL
+);
+
 CREATE INDEX IF NOT EXISTS review_cache_parts_by_agent ON review_cache_parts (agent, day);
 """
 
 #: A message's stable reference inside its conversation: its id when the log gives one.
 MESSAGE_KEY_SQL = "COALESCE('id:' || m.message_id, '#' || f.message_index)"
 FINDING_KEY_SQL = f"f.conversation_id || char(31) || {MESSAGE_KEY_SQL} || char(31) || f.code || char(31) || f.start || '-' || f.\"end\""
+
+
+CACHE_TABLES = ("review_cache_conversations", "review_cache_findings", "review_cache_parts", "review_cache_rule_counts")
 
 
 class ReviewError(ConfigError):
@@ -231,7 +251,8 @@ class Filters:
         return urlencode({k: v for k, v in values.items() if v not in ("", None)})
 
     def where(self, alias: str = "c") -> tuple[str, list]:
-        """The SQL condition on ``review_cache_conversations`` (as ``alias``) and its values."""
+        """The SQL condition on a table with the conversation's filter columns
+        (``review_cache_conversations``, ``_parts``, ``_rule_counts``) as ``alias``."""
         clauses, values = [], []
         if self.date_from:
             clauses.append(f"{alias}.day >= ?")
@@ -249,14 +270,14 @@ class Filters:
             clauses.append(f"COALESCE((SELECT grade FROM review_scores s WHERE s.conversation_id = {alias}.conversation_id), {alias}.grade) = ?")
             values.append(self.grade)
         if self.code or self.zone:
-            inner, inner_values = ["h.conversation_id = " + alias + ".conversation_id"], []
+            inner, inner_values = ["hx.conversation_id = " + alias + ".conversation_id"], []
             if self.code:
-                inner.append("h.code = ?")
+                inner.append("hx.code = ?")
                 inner_values.append(self.code)
             if self.zone:
-                inner.append("h.zone = ?")
+                inner.append("hx.zone = ?")
                 inner_values.append(self.zone)
-            clauses.append(f"EXISTS (SELECT 1 FROM review_cache_findings h WHERE {' AND '.join(inner)})")
+            clauses.append(f"EXISTS (SELECT 1 FROM review_cache_findings hx WHERE {' AND '.join(inner)})")
             values.extend(inner_values)
         return (" AND ".join(clauses) or "1"), values
 
@@ -366,7 +387,7 @@ class ReviewStore:
             exists = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'review_meta'").fetchone()
             version = exists and db.execute("SELECT value FROM review_meta WHERE key = 'cache_version'").fetchone()
             if exists and (version is None or version[0] != CACHE_VERSION):
-                for table in ("review_cache_conversations", "review_cache_findings", "review_cache_parts"):
+                for table in CACHE_TABLES:
                     db.execute(f"DROP TABLE IF EXISTS {table}")  # noqa: S608 - fixed names
                 db.execute("DELETE FROM review_meta WHERE key = 'cache_run'")
             for statement in _statements(SCHEMA):
@@ -392,7 +413,7 @@ class ReviewStore:
             cached = db.execute("SELECT value FROM review_meta WHERE key = 'cache_run'").fetchone()
             if cached and cached[0] == stamp:
                 return False  # another request rebuilt it while this one waited
-            for table in ("review_cache_conversations", "review_cache_findings", "review_cache_parts"):
+            for table in CACHE_TABLES:
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
             db.execute(
                 "INSERT INTO review_cache_conversations"
@@ -407,8 +428,12 @@ class ReviewStore:
                 f" SELECT f.conversation_id, {FINDING_KEY_SQL}, f.code, f.zone, f.agent"
                 " FROM latest_findings f JOIN latest_messages m ON m.seq = f.seq")
             db.execute(
-                "INSERT INTO review_cache_parts SELECT p.conversation_id, p.agent, p.score, p.grade, c.day, c.week"
+                "INSERT INTO review_cache_parts SELECT p.conversation_id, p.agent, p.score, p.grade, c.day, c.week, c.shop, c.grade"
                 " FROM latest_conversation_agents p JOIN review_cache_conversations c USING (conversation_id)")
+            db.execute(
+                "INSERT INTO review_cache_rule_counts SELECT h.conversation_id, h.code, h.zone, h.agent, c.day, c.shop, c.grade, COUNT(*)"
+                " FROM review_cache_findings h JOIN review_cache_conversations c USING (conversation_id)"
+                " GROUP BY h.conversation_id, h.code, h.zone, h.agent")
             db.execute("INSERT OR REPLACE INTO review_meta VALUES ('cache_run', ?)", (stamp,))
             # The findings may have changed: every reviewed score is worked out again.
             for (cid,) in db.execute("SELECT conversation_id FROM review_scores").fetchall():
@@ -462,7 +487,7 @@ class ReviewStore:
         histogram = [0] * 11   # 0-9 … 90-99, and 100 alone: the bins follow the grade thresholds
         for score, count in db.execute(f"SELECT c.score, COUNT(*) FROM review_cache_conversations c WHERE {where} GROUP BY 1", values):
             histogram[10 if score >= 100 else score // 10] += count
-        finding_where, finding_values = where, list(values)
+        finding_where, finding_values = filters.where("h")
         extra = []
         if filters.code:
             extra.append("h.code = ?")
@@ -474,14 +499,21 @@ class ReviewStore:
             extra.append("h.agent = ?")
             finding_values.append(filters.agent)
         extra_sql = "".join(f" AND {clause}" for clause in extra)
-        top_rules = [dict(r) for r in db.execute(
-            "SELECT h.code, r.name, r.title, h.zone, COUNT(*) AS findings, COUNT(DISTINCT h.conversation_id) AS conversations"
-            " FROM review_cache_findings h JOIN review_cache_conversations c USING (conversation_id)"
-            f" LEFT JOIN latest_rules r ON r.code = h.code WHERE {finding_where}{extra_sql}"
-            " GROUP BY h.code ORDER BY findings DESC, h.code LIMIT 15", finding_values)]
-        zones = dict(db.execute(
-            "SELECT h.zone, COUNT(*) FROM review_cache_findings h JOIN review_cache_conversations c USING (conversation_id)"
-            f" WHERE {finding_where}{extra_sql} GROUP BY 1", finding_values).fetchall())
+        # One pass over the counts for the rule and the zone figures (a full scan: there is no
+        # index on them on purpose; walking one row by row is three times slower than a scan).
+        by_rule: dict[str, dict] = {}
+        zones: dict[str, int] = {}
+        for code, zone, count in db.execute(
+                f"SELECT h.code, h.zone, SUM(h.findings) FROM review_cache_rule_counts h WHERE {finding_where}{extra_sql}"
+                " GROUP BY 1, 2", finding_values):
+            zones[zone] = zones.get(zone, 0) + count
+            entry = by_rule.setdefault(code, {"code": code, "zone": zone, "findings": 0})
+            entry["findings"] += count
+        names = {r["code"]: r for r in db.execute("SELECT code, name, title FROM latest_rules")}
+        top_rules = sorted(by_rule.values(), key=lambda r: (-r["findings"], r["code"]))[:15]
+        for rule in top_rules:
+            rule.update(name=names[rule["code"]]["name"] if rule["code"] in names else "",
+                        title=names[rule["code"]]["title"] if rule["code"] in names else "")
         shops = [dict(r) for r in db.execute(
             "SELECT COALESCE(c.shop, '') AS shop, COUNT(*) AS conversations, AVG(c.score) AS mean_score,"
             " AVG(c.grade = 'red') AS red_rate, SUM(c.findings) AS findings"
@@ -494,9 +526,8 @@ class ReviewStore:
         """Each agent's mean score (of their own part) per day or week, the team's beside it;
         the agents shown: the one filtered on, else the five with the lowest mean."""
         column = "week" if period == "week" else "day"
-        where, values = filters.where()
-        base = (f"SELECT p.{column} AS period, p.agent, p.score FROM review_cache_parts p"
-                f" JOIN review_cache_conversations c USING (conversation_id) WHERE {where}")
+        where, values = filters.where("p")
+        base = f"SELECT p.{column} AS period, p.agent, p.part_score AS score FROM review_cache_parts p WHERE {where}"
         team = [dict(r) for r in self.db.execute(
             f"SELECT period, AVG(score) AS mean, COUNT(*) AS n FROM ({base}) WHERE period IS NOT NULL GROUP BY 1 ORDER BY 1", values)]
         if filters.agent:
@@ -515,11 +546,11 @@ class ReviewStore:
                 "agents": [{"agent": a, "points": lines.get(a, [])} for a in shown]}
 
     def agent_table(self, filters: Filters, limit: int = 100) -> list[dict]:
-        where, values = filters.where()
+        where, values = filters.where("p")
         agent_clause, agent_values = ("AND p.agent = ?", [filters.agent]) if filters.agent else ("", [])
         return [dict(r) for r in self.db.execute(
-            "SELECT p.agent, COUNT(*) AS conversations, AVG(p.score) AS mean_score, AVG(p.grade = 'red') AS red_rate"
-            f" FROM review_cache_parts p JOIN review_cache_conversations c USING (conversation_id) WHERE {where} {agent_clause}"
+            "SELECT p.agent, COUNT(*) AS conversations, AVG(p.part_score) AS mean_score, AVG(p.part_grade = 'red') AS red_rate"
+            f" FROM review_cache_parts p WHERE {where} {agent_clause}"
             " GROUP BY p.agent ORDER BY mean_score, p.agent LIMIT ?", [*values, *agent_values, limit])]
 
     def conversations(self, filters: Filters, page: int = 1, order: str = "score", queue: bool = False,
@@ -584,7 +615,7 @@ class ReviewStore:
             "SELECT * FROM review_grades WHERE conversation_id = ? ORDER BY created_at", (conversation_id,)))
         review = self.db.execute("SELECT * FROM review_scores WHERE conversation_id = ?", (conversation_id,)).fetchone()
         parts = tuple(dict(r) for r in self.db.execute(
-            "SELECT agent, score, grade FROM review_cache_parts WHERE conversation_id = ? ORDER BY agent", (conversation_id,)))
+            "SELECT agent, part_score AS score, part_grade AS grade FROM review_cache_parts WHERE conversation_id = ? ORDER BY agent", (conversation_id,)))
         return ConversationView(conversation_id, dict(summary), messages, tuple(findings), missed, grades,
                                 dict(review) if review else None, parts)
 

@@ -77,4 +77,3 @@ WORDS: dict[str, dict[str, str]] = {
         "csrf": "The form expired: reload the page and try again.", "forbidden": "Not allowed.",
     },
 }
-assert WORDS["zh"].keys() == WORDS["en"].keys(), set(WORDS["zh"]) ^ set(WORDS["en"])
