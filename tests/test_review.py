@@ -411,7 +411,14 @@ def test_calibration_shows_agreement_per_rule(browser, server, shots, audited):
         for finding in store.conversation(cid).findings:
             store.set_verdict(finding.key, "小李", "confirmed")
             store.set_verdict(finding.key, "小周", "false_positive" if finding.zone == "yellow" else "confirmed", "不影响体验")
+    # In the sample, each auditor sees their own verdicts only (the lead sees both).
+    assert store.blind_for(session["conversations"][0], {"name": "小周", "role": "auditor"})
     store.close()
+    auditor = _page(browser, server, "小李")
+    auditor.goto(server + "/c/" + urllib.parse.quote(session["conversations"][0]))
+    trails = " ".join(auditor.locator(".finding .trail").all_inner_texts())
+    assert "小李" in trails and "小周" not in trails
+    auditor.context.close()
     page.reload()
     table = page.inner_text("#agreement")
     assert ("小李 × 小周" in table or "小周 × 小李" in table) and "全部" in table and "κ" in table

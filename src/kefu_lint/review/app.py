@@ -179,7 +179,7 @@ def create_app(database: Path, *, token: str | None = None, language: str = "zh"
         user = request.state.user
         if user["role"] == "agent" and user["name"] not in {p["agent"] for p in view.parts}:
             raise PermissionError(words(request)["forbidden"])
-        return render(request, "conversation.html", view=view, rules=store.choices()["rules"],
+        return render(request, "conversation.html", view=view, rules=store.choices()["rules"], blind=store.blind_for(cid, user),
                       back_query=request.query_params.get("from", ""))
 
     def verdict(request: Request, store: ReviewStore) -> Response:

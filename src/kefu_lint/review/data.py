@@ -876,6 +876,14 @@ class ReviewStore:
             rows.append(item)
         return rows
 
+    def blind_for(self, conversation_id: str, user: dict) -> bool:
+        """Whether ``user`` reviews ``conversation_id`` blind: an auditor who is one of the
+        reviewers of a calibration holding it sees no one else's verdicts there, so the
+        agreement figures measure their own judgement (a lead sees everything)."""
+        if user["role"] != "auditor":
+            return False
+        return any(user["name"] in c["reviewers"] and conversation_id in c["conversations"] for c in self.calibrations())
+
     def calibration(self, calibration_id: int) -> dict:
         from .calibration import agreement_table
 
