@@ -368,7 +368,12 @@ def test_review_a_conversation_dispute_and_settle_in_the_browser(browser, server
     own.locator("input.reason").fill("顾客问的是别家店的售后，我已说明并给了办法")
     own.locator("button.dispute-button").click()
     agent.wait_for_selector(".trail.dispute.open")
-    agent.close()
+    for page_only_for_the_team in ("/calibration", "/plan", "/users"):
+        response = agent.goto(server + page_only_for_the_team)
+        assert response.status == 403 and "没有这项权限" in agent.inner_text(".flash")
+    agent.goto(server + "/conversations?agent=客服002")    # an agent's list is their own, whatever the query
+    assert set(agent.locator("#conversation-list td:nth-child(4)").all_inner_texts()) <= {"客服001"}
+    agent.context.close()
     lead = _page(browser, server, "王组长")
     lead.goto(server + "/disputes")
     row = lead.locator("tr.dispute-row.open", has_text="顾客问的是别家店的售后").first

@@ -148,12 +148,12 @@ def create_app(database: Path, *, token: str | None = None, language: str = "zh"
         return RedirectResponse("/login", status_code=303)
 
     def overview(request: Request, store: ReviewStore) -> Response:
-        filters = Filters.from_query(request.query_params)
+        query = dict(request.query_params)
+        if request.state.user["role"] == "agent":   # an agent sees their own figures
+            query["agent"] = request.state.user["name"]
+        filters = Filters.from_query(query)
         period = "week" if request.query_params.get("period") == "week" else "day"
         data = store.overview(filters, period)
-        if request.state.user["role"] == "agent":
-            filters = Filters.from_query({**request.query_params, "agent": request.state.user["name"]})
-            data = store.overview(filters, period)
         top_bars = [(f"{r['code']} {r['name']}", r["findings"], r["zone"]) for r in data["top_rules"]]
         top_links = ["/conversations?" + filters.query_string(code=r["code"]) for r in data["top_rules"]]
         return render(request, "overview.html", filters=filters, data=data, choices=store.choices(), period=period,
@@ -231,6 +231,7 @@ def create_app(database: Path, *, token: str | None = None, language: str = "zh"
         return back(request, "/disputes")
 
     def plan(request: Request, store: ReviewStore) -> Response:
+        require(request, "auditor", "lead")
         return render(request, "plan.html", plan=store.plan(), progress=store.plan_progress(), rules=store.choices()["rules"])
 
     def plan_post(request: Request, store: ReviewStore) -> Response:
@@ -247,6 +248,7 @@ def create_app(database: Path, *, token: str | None = None, language: str = "zh"
         return RedirectResponse("/plan", status_code=303)
 
     def calibrations(request: Request, store: ReviewStore) -> Response:
+        require(request, "auditor", "lead")
         return render(request, "calibrations.html", sessions=store.calibrations(), users=store.users(),
                       choices=store.choices(), filters=Filters())
 
@@ -262,9 +264,11 @@ def create_app(database: Path, *, token: str | None = None, language: str = "zh"
         return RedirectResponse(f"/calibration/{new_id}", status_code=303)
 
     def calibration(request: Request, store: ReviewStore) -> Response:
+        require(request, "auditor", "lead")
         return render(request, "calibration.html", data=store.calibration(int(request.path_params["calibration_id"])))
 
     def users(request: Request, store: ReviewStore) -> Response:
+        require(request, "lead")
         return render(request, "users.html", users=store.users(), log=store.recent_log())
 
     def users_post(request: Request, store: ReviewStore) -> Response:
