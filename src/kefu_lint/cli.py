@@ -562,6 +562,41 @@ def explain(code, ruleset, config_file, language):
     click.echo(explain_page(load_ruleset(ruleset), code, language, ruleset_name=str(ruleset)))
 
 
+@main.command()
+@click.argument("target", type=click.Path(path_type=Path))
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535), help="Port to serve the workbench on.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; another than loopback needs --token.")
+@click.option("--token", help="Access token every client must give once (?token=…); 'auto' makes one.")
+@click.option("--user", "users", multiple=True, metavar="NAME:ROLE", help="Add a local user (role auditor, lead or agent); repeatable.")
+@click.option("--export", "export_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the reviewers' feedback as a ruleset overlay (YAML) and print what it changes, instead of serving.")
+@click.option("--lang", "language", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Default language of the pages.")
+def review(target, port, host, token, users, export_path, language):
+    """The auditor's workbench over an audit (OUT folder or its audit.db): filter, read and
+    review conversations (复核), disputes (申诉), trends and calibration, in the browser.
+
+    Needs kefu-lint[review]."""
+    from .review.command import add_users, check_binding, database_of, serve
+
+    required_token = None if export_path is not None else check_binding(host, token)
+    database = database_of(target)  # users are added before serving: set-up and start in one command
+    for line in add_users(database, users):
+        click.echo(f"user {line}")
+    if export_path is not None:
+        from .review.overlay import export_overlay
+
+        click.echo(export_overlay(database, export_path))
+        return
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        from .errors import ConfigError
+
+        raise ConfigError("the workbench needs its extra: pip install 'kefu-lint[review]'") from None
+    serve(database, host, port, required_token, language, click.echo)
+
+
 @main.command(name="test")
 @click.argument("rulesets", nargs=-1)
 @_config_option

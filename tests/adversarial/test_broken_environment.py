@@ -40,6 +40,12 @@ BROKEN: dict[str, list[tuple[list[str], str]]] = {
     "rules": [
         (["rules", "--ruleset", "missing.yaml"], "ruleset 'missing.yaml' not found"),
     ],
+    "review": [
+        (["review", "missing-out"], "missing-out: no audit database here"),
+        (["review", "a-file"], "a-file: not a kefu-lint audit database"),
+        (["review", "--host", "0.0.0.0", "a-file"], "--host 0.0.0.0: the workbench shows customers' chats"),
+        (["review", "--user", "小李:boss", "missing-out"], "missing-out: no audit database here"),
+    ],
     "explain": [
         (["explain", "KF101", "--ruleset", "missing.yaml"], "ruleset 'missing.yaml' not found"),
         (["explain", "KF999"], "no rule 'KF999' in ruleset 'default'"),
@@ -67,11 +73,14 @@ BROKEN: dict[str, list[tuple[list[str], str]]] = {
     ],
 }
 
+#: What a command needs done first (an audit to review).
+SETUP = {"review": ["audit", "--out", "out-pipe-review", "a.jsonl"]}
 #: What each command prints to stdout when it works: run with the reader gone.
 PRINTING = {
     "check": ["check", "a.txt"],
     "audit": ["audit", "--out", "out-pipe", "a.jsonl"],
     "rules": ["rules"],
+    "review": ["review", "out-pipe-review", "--user", "小李:auditor", "--export", "overlay.yaml"],
     "explain": ["explain", "KF101"],
     "test": ["test", "default"],
     "train": ["train", "--check"],
@@ -117,6 +126,8 @@ def test_a_broken_environment_is_exit_2_with_one_clear_line(folder, command, arg
 
 @pytest.mark.parametrize("command", sorted(PRINTING))
 def test_a_reader_that_closes_the_pipe_is_exit_2_not_findings(folder, command):
+    if command in SETUP:
+        subprocess.run([KEFU_LINT, *SETUP[command]], capture_output=True, timeout=180, cwd=folder, check=True)
     process = subprocess.Popen([KEFU_LINT, *PRINTING[command]], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=folder)
     process.stdout.close()  # before the command writes anything: its first write fails (EPIPE)
     stderr = process.stderr.read().decode("utf-8", "replace")

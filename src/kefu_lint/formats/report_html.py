@@ -8,9 +8,10 @@ import sqlite3
 from pathlib import Path
 
 from .. import __version__
+from .html_widgets import bars, highlight, histogram, zone_bar
 
-ZONE_COLOURS = {"red": "#d64545", "yellow": "#e0a400", "green": "#2e9e5b"}
 WORST_SHOWN = 10
+ZONE_WORDS = {"red": "红", "yellow": "黄", "green": "绿"}
 
 CSS = """
 body{font-family:-apple-system,"PingFang SC","Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:0;background:#f6f7f9;color:#1d2530}
@@ -27,7 +28,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}.grade{display:inline-
 .act{display:inline-block;font-size:11px;padding:0 6px;margin-left:4px;border-radius:8px;background:#e9edf2;color:#3d4753}
 .who{color:#8a94a0;font-size:11px;margin-left:4px}.timeline{display:flex;gap:2px;margin:6px 0 8px}
 .tick{width:14px;height:14px;border-radius:3px;background:#d5dbe2}.tick.agent{background:#9db8e8}.tick.red{outline:2px solid #d64545}
-.tick.yellow{outline:2px solid #e0a400}.tick.green{outline:2px solid #2e9e5b}
+.tick.yellow{outline:2px solid #e0a400}.tick.green{outline:2px solid #2e9e5b}h2 small{color:#8a94a0;font-weight:400;margin-left:6px;font-size:12px}
 """
 
 ROLE_NAMES = {"customer": "顾客", "agent": "客服", "system": "系统"}
@@ -35,68 +36,6 @@ ROLE_NAMES = {"customer": "顾客", "agent": "客服", "system": "系统"}
 
 def _esc(value) -> str:
     return html.escape(str(value), quote=True)
-
-
-def _histogram(scores: list[int]) -> str:
-    bins = [0] * 10
-    for score in scores:
-        bins[min(score // 10, 9)] += 1
-    width, height, top = 520, 200, max(bins) or 1
-    bar = width / 10
-    parts = [f'<svg viewBox="0 0 {width} {height + 30}" width="100%" role="img" aria-label="score histogram">']
-    for index, count in enumerate(bins):
-        bar_height = count / top * height
-        colour = ZONE_COLOURS["red"] if index < 6 else ZONE_COLOURS["yellow"] if index < 9 else ZONE_COLOURS["green"]
-        x = index * bar
-        parts.append(f'<rect x="{x + 3:.1f}" y="{height - bar_height:.1f}" width="{bar - 6:.1f}" height="{bar_height:.1f}" fill="{colour}"><title>{index * 10}–{index * 10 + 9 if index < 9 else 100}: {count}</title></rect>')
-        parts.append(f'<text x="{x + bar / 2:.1f}" y="{height + 14}" font-size="11" text-anchor="middle" fill="#5b6673">{index * 10}</text>')
-        if count:
-            parts.append(f'<text x="{x + bar / 2:.1f}" y="{max(height - bar_height - 4, 10):.1f}" font-size="11" text-anchor="middle">{count}</text>')
-    parts.append(f'<text x="{width / 2}" y="{height + 28}" font-size="11" text-anchor="middle" fill="#5b6673">conversation score</text></svg>')
-    return "".join(parts)
-
-
-def _zone_bar(counts: dict[str, int], label: str) -> str:
-    total = sum(counts.values()) or 1
-    width, x = 520, 0.0
-    parts = [f'<svg viewBox="0 0 {width} 46" width="100%" role="img" aria-label="{_esc(label)}">']
-    for zone in ("red", "yellow", "green"):
-        share = counts.get(zone, 0) / total * width
-        if share:
-            parts.append(f'<rect x="{x:.1f}" y="0" width="{share:.1f}" height="26" fill="{ZONE_COLOURS[zone]}"><title>{zone}: {counts.get(zone, 0)}</title></rect>')
-            if share > 60:
-                parts.append(f'<text x="{x + share / 2:.1f}" y="17" font-size="12" fill="#fff" text-anchor="middle">{zone} {counts.get(zone, 0)}</text>')
-        x += share
-    parts.append(f'<text x="0" y="42" font-size="11" fill="#5b6673">{_esc(label)}</text></svg>')
-    return "".join(parts)
-
-
-def _top_rules(rows: list[tuple[str, str, str, int]]) -> str:
-    if not rows:
-        return "<p class='ok'>No findings.</p>"
-    width, row_height, top = 960, 24, rows[0][3]  # drawn across the full-width section
-    parts = [f'<svg viewBox="0 0 {width} {row_height * len(rows)}" width="100%" role="img" aria-label="top rules">']
-    for index, (code, name, zone, count) in enumerate(rows):
-        y = index * row_height
-        bar = count / top * (width - 260)
-        parts.append(f'<text x="0" y="{y + 16}" font-size="12">{_esc(code)} {_esc(name)}</text>')
-        parts.append(f'<rect x="210" y="{y + 4}" width="{bar:.1f}" height="16" fill="{ZONE_COLOURS[zone]}"></rect>')
-        parts.append(f'<text x="{214 + bar:.1f}" y="{y + 16}" font-size="12">{count}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _highlight(text: str, spans: list[tuple[int, int, str]]) -> str:
-    """The message with each flagged span in a <mark> of its zone (overlaps: the first wins)."""
-    out, position = [], 0
-    for start, end, zone in sorted(spans):
-        if start < position or start == end:
-            continue
-        out.append(_esc(text[position:start]))
-        out.append(f'<mark class="{zone}">{_esc(text[start:end])}</mark>')
-        position = end
-    out.append(_esc(text[position:]))
-    return "".join(out)
 
 
 def _act_labels(ruleset: str) -> dict[str, str]:
@@ -111,8 +50,8 @@ def _act_labels(ruleset: str) -> dict[str, str]:
 
 
 def write_report(db: sqlite3.Connection, run_id: str, path: Path) -> None:
-    run = db.execute("SELECT inputs, ruleset, lines_read, messages, rejected, conversations, mean_score, finished_at FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-    inputs, ruleset, lines_read, messages, rejected, conversations, mean_score, finished = run
+    run = db.execute("SELECT inputs, ruleset, lines_read, messages, rejected, conversations, mean_score, finished_at, timezone FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+    inputs, ruleset, lines_read, messages, rejected, conversations, mean_score, finished, timezone = run
     scored = db.execute("SELECT COUNT(*) FROM messages WHERE run_id = ? AND message_index IS NOT NULL", (run_id,)).fetchone()[0]
     scores = [row[0] for row in db.execute("SELECT score FROM conversations WHERE run_id = ?", (run_id,))]
     grades = dict(db.execute("SELECT grade, COUNT(*) FROM conversations WHERE run_id = ? GROUP BY grade", (run_id,)).fetchall())
@@ -122,37 +61,54 @@ def write_report(db: sqlite3.Connection, run_id: str, path: Path) -> None:
     worst = db.execute("SELECT conversation_id, agent, score, grade FROM conversations WHERE run_id = ? ORDER BY score, findings DESC, conversation_id LIMIT ?", (run_id, WORST_SHOWN)).fetchall()
     rejected_rows = db.execute("SELECT source, line, reason FROM rejected WHERE run_id = ? ORDER BY source, line LIMIT 50", (run_id,)).fetchall()
 
+    first, last = db.execute("SELECT MIN(time_local), MAX(time_local) FROM messages WHERE run_id = ?", (run_id,)).fetchone()
+    period = f"{first[:10]} 至 {last[:10]}" if first and last else "–"
     reconciled = lines_read == scored + rejected
     cards = [
-        ("lines read", lines_read), ("messages scored", scored), ("rejected", rejected), ("conversations", conversations),
-        ("mean score", f"{mean_score:.1f}" if mean_score is not None else "–"),
-        ("red conversations", grades.get("red", 0)),
+        ("读入记录 lines read", lines_read), ("已评分消息 scored", scored), ("拒收 rejected", rejected),
+        ("会话 conversations", conversations), ("平均分 mean score", f"{mean_score:.1f}" if mean_score is not None else "–"),
+        *((f"{ZONE_WORDS[g]}色会话 {g}", grades.get(g, 0)) for g in ("red", "yellow", "green")),
     ]
+    zone_names = {zone: ZONE_WORDS[zone] for zone in ZONE_WORDS}
+
+    def heading(chinese: str, english: str) -> str:
+        return f"<h2>{_esc(chinese)}<small>{_esc(english)}</small></h2>"
+
+    bins = [0] * 11  # the bands follow the grade thresholds, so the bars of a grade add up to its tile
+    for score in scores:
+        bins[10 if score >= 100 else score // 10] += 1
     body = [
-        f"<header><h1>kefu-lint audit report</h1><p>run {_esc(run_id)} · ruleset {_esc(ruleset)} · "
-        f"{_esc(', '.join(json.loads(inputs)))} · {_esc(finished or '')} UTC · kefu-lint {__version__}</p></header><main>",
+        f"<header><h1>kefu-lint 质检报告 <small>audit report</small></h1><p>对话时间 {_esc(period)}（{_esc(timezone)}）· "
+        f"规则集 {_esc(ruleset)} · {_esc(', '.join(json.loads(inputs)))} · 生成于 {_esc(finished or '')} · run {_esc(run_id)} · kefu-lint {__version__}</p></header><main>",
         '<div class="cards">' + "".join(f'<div class="card"><b>{_esc(v)}</b><span>{_esc(k)}</span></div>' for k, v in cards) + "</div>",
-        f'<p class="{"ok" if reconciled else "warn"}" id="reconcile">Totals {"reconcile" if reconciled else "DO NOT reconcile"}: '
-        f"{lines_read} lines read = {scored} scored + {rejected} rejected.</p>",
-        '<div class="grid"><section><h2>Score distribution</h2>' + _histogram(scores) + "</section>",
-        "<section><h2>Zones</h2>" + _zone_bar(grades, "conversations by grade") + _zone_bar(zones, "findings by zone") + "</section></div>",
-        "<section><h2>Top rules</h2>" + _top_rules(top) + "</section>",
-        "<section><h2>Agents</h2><table><tr><th>agent</th><th>conversations</th><th>mean score</th><th>red rate</th><th>findings</th><th>top rules</th></tr>",
+        f'<p class="{"ok" if reconciled else "warn"}" id="reconcile">总数{"一致" if reconciled else "不一致"}：读入 {lines_read} = 评分 {scored} + 拒收 {rejected}。'
+        f' Totals {"reconcile" if reconciled else "DO NOT reconcile"}: {lines_read} lines read = {scored} scored + {rejected} rejected.</p>',
+        '<div class="grid"><section>' + heading("会话得分分布", "Score distribution")
+        + histogram(bins, {"histogram": "会话得分分布", "score_axis": "会话得分（红 <60 ≤ 黄 <100 = 绿）"}) + "</section>",
+        "<section>" + heading("区域", "Zones") + zone_bar(grades, zone_names, "会话按等级") + zone_bar(zones, zone_names, "问题按区域")
+        + "</section></div>",
+        "<section>" + heading("高频问题规则", "Top rules")
+        + (bars([(f"{code} {name}", count, zone) for code, name, zone, count in top], width=1100) if top else "<p class='ok'>没有发现问题。</p>")
+        + "</section>",
+        "<section>" + heading("客服", "Agents") + "<table><tr><th>客服</th><th>会话数</th><th>平均分</th><th>红线率</th><th>问题数</th><th>高频规则</th></tr>",
     ]
     for agent, count, mean, red_rate, findings, top_rules in agents:
         rules = " ".join(f"{code}×{n}" for code, n in json.loads(top_rules))
         body.append(f'<tr><td>{_esc(agent)}</td><td class="num">{count}</td><td class="num">{mean:.1f}</td><td class="num">{red_rate:.0%}</td><td class="num">{findings}</td><td>{_esc(rules)}</td></tr>')
     body.append("</table></section>")
-    body.append("<section><h2>Worst conversations</h2>")
+    body.append("<section>" + heading("得分最低的会话", "Worst conversations"))
     labels = _act_labels(ruleset)
     for cid, agent, score, grade in worst:
-        body.append(f'<div class="conv"><b>{_esc(cid)}</b> · agent {_esc(agent or "(unknown)")} · score {score} <span class="grade {grade}">{grade}</span>')
+        started = db.execute("SELECT MIN(time_local) FROM messages WHERE run_id = ? AND conversation_id = ?", (run_id, cid)).fetchone()[0]
+        body.append(f'<div class="conv"><b>{_esc(cid)}</b> · {_esc((started or "")[:16].replace("T", " "))} · 客服 {_esc(agent or "(unknown)")}'
+                    f' · 得分 {score} <span class="grade {grade}">{ZONE_WORDS[grade]}</span>')
         spans: dict[int, list] = {}
         notes: dict[int, list] = {}
-        for index, start, end, zone, code, message in db.execute(
-            'SELECT message_index, start, "end", zone, code, message FROM findings WHERE run_id = ? AND conversation_id = ? ORDER BY message_index, start',
+        for index, start, end, zone, code, message, level in db.execute(
+            'SELECT message_index, start, "end", zone, code, message, level FROM findings WHERE run_id = ? AND conversation_id = ? ORDER BY message_index, start',
             (run_id, cid)):
-            spans.setdefault(index, []).append((start, end, zone))
+            if level == "reply":  # a conversation finding is an absence: marking the whole message would hide its red words
+                spans.setdefault(index, []).append((start, end, zone))
             notes.setdefault(index, []).append(f"{code} [{zone}] {message}")
         messages = db.execute(
             "SELECT message_index, role, text, agent, acts FROM messages WHERE run_id = ? AND conversation_id = ? ORDER BY message_index",
@@ -168,13 +124,13 @@ def write_report(db: sqlite3.Connection, run_id: str, path: Path) -> None:
             chips = "".join(f'<span class="act">{_esc(labels.get(a, a))}</span>' for a in acts.split(",") if a) if acts else ""
             speaker = f'<span class="who">{_esc(who)}</span>' if who and role == "agent" else ""
             body.append(f'<div class="msg {role}"><span class="role">{_esc(ROLE_NAMES.get(role, role))}</span>'
-                        f'<span class="text">{_highlight(text, spans.get(index, []))}</span>{speaker}{chips}</div>')
+                        f'<span class="text">{highlight(text, spans.get(index, []))}</span>{speaker}{chips}</div>')
             for note in notes.get(index, []):
                 body.append(f'<div class="finding">{_esc(note)}</div>')
         body.append("</div>")
     body.append("</section>")
     if rejected_rows:
-        body.append("<section><h2>Rejected input</h2><table><tr><th>file</th><th>line</th><th>reason</th></tr>")
+        body.append("<section>" + heading("被拒收的记录", "Rejected input") + "<table><tr><th>文件</th><th>行</th><th>原因</th></tr>")
         body.extend(f"<tr><td>{_esc(s)}</td><td class='num'>{n}</td><td>{_esc(r)}</td></tr>" for s, n, r in rejected_rows)
         body.append("</table></section>")
     body.append("</main>")
