@@ -32,6 +32,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..engine import grade_of_score, score_violations
 from ..errors import ConfigError
@@ -535,7 +536,7 @@ class ReviewStore:
         else:
             shown = [r[0] for r in self.db.execute(
                 f"SELECT agent FROM ({base}) GROUP BY agent HAVING COUNT(*) >= 3 ORDER BY AVG(score), agent LIMIT 5", values)]
-        lines = {}
+        lines: dict[str, Any] = {}
         if shown:
             marks = ",".join("?" * len(shown))
             for row in self.db.execute(
@@ -747,7 +748,7 @@ class ReviewStore:
 
     def set_plan(self, plan: dict, by: str) -> None:
         self._require(by, ("lead",))
-        clean = {"grades": {}, "rules": {}}
+        clean: dict[str, dict[str, float]] = {"grades": {}, "rules": {}}
         for section in ("grades", "rules"):
             for key, share in (plan.get(section) or {}).items():
                 if not 0 <= float(share) <= 1:
@@ -802,7 +803,7 @@ class ReviewStore:
                 " VALUES (?, ?, ?, ?, ?, ?, 'open', ?)",
                 (finding_key, finding["conversation_id"], finding["code"], agent, filed_by, reason.strip()[:1000], now_iso()))
             self._log(filed_by, "dispute", finding["conversation_id"], f"{finding['code']} {reason.strip()}")
-            return cursor.lastrowid
+            return int(cursor.lastrowid or 0)
 
     def settle_dispute(self, dispute_id: int, lead: str, state: str, decision: str) -> None:
         """Accept (the finding was wrong: it no longer counts) or reject a dispute; only an
@@ -865,7 +866,7 @@ class ReviewStore:
                                 " VALUES (?, ?, ?, ?, ?)", (name.strip() or f"校准 {now_iso()[:10]}", by, now_iso(),
                                                             json.dumps(reviewers, ensure_ascii=False), json.dumps(ids, ensure_ascii=False)))
             self._log(by, "calibration", None, f"#{cursor.lastrowid} {len(ids)}")
-            return cursor.lastrowid
+            return int(cursor.lastrowid or 0)
 
     def calibrations(self) -> list[dict]:
         rows = []

@@ -175,7 +175,7 @@ def _before_after(feedback: dict, ruleset: str, overlay: Path) -> list[tuple[str
 
     before, after = Linter(ruleset), Linter(str(overlay))
     levels = {rule.code: rule.level for rule in before.rules}
-    outcomes = []
+    outcomes: list[tuple[str, str, str, str, bool | None]] = []
     for kind, items in (("误报", feedback["false_positives"]), ("漏检", feedback["missed"])):
         for item in items:
             code, text = item["code"], item["text"]
