@@ -40,7 +40,7 @@ def test_examples_bad_exit_1_with_underlined_words():
     assert result.out.rstrip().endswith("总评：红（得分 59）")
     assert "Traceback" not in result.err
     english = run("check", "--lang", "en", EXAMPLES / "scripts" / "bad.yaml").out
-    assert "Found 13 findings (red 5, yellow 6, green 2) in 9 replies, 1 file." in english
+    assert "Found 14 findings (red 6, yellow 6, green 2) in 9 replies, 1 file." in english
     assert english.rstrip().endswith("Overall grade: red (score 59)")
 
 
@@ -111,8 +111,8 @@ def test_statistics_show_the_counts_instead_of_every_finding():
     assert "按规则统计：" in result.out and "negative-opener" in result.out
     assert "bad.yaml:4:9:" not in result.out and "^^^" not in result.out
     counts = [int(line.split()[0]) for line in result.out.splitlines() if line.strip().startswith(tuple("0123456789")) and "KF" in line]
-    assert sum(counts) == 13  # the table accounts for every finding
-    assert "共发现 13 个问题" in result.out
+    assert sum(counts) == 14  # the table accounts for every finding
+    assert "共发现 14 个问题" in result.out
 
 
 def test_fail_on_levels(tmp_path):
