@@ -101,6 +101,20 @@ def lint_rows(lines: list[str], repeats: int) -> list[dict]:
         rows.append({"what": f"lint, replies repeated 3× ({backend}, cache)", "rate": f"{3 * count / with_cache:,.0f} replies/s",
                      "mb": f"{3 * megabytes / with_cache:.2f} MB/s", "ratio": f"{with_cache / (3 * floor):.2f}× floor time"})
         rows.append({"what": f"latency per new reply ({backend})", "rate": f"{uncached / count * 1e6:.0f} µs", "mb": "", "ratio": ""})
+        # The batch call against a loop of the single one, every reply new to every cache.
+        model = linter.ruleset.intents.model() if linter.ruleset.intents.definitions else None
+
+        def forget() -> None:
+            linter._cached_lint.cache_clear()
+            if model is not None:
+                model._cached_logits.cache_clear()
+
+        looped, batched = interleaved_best(repeats, [lambda: (forget(), [linter.lint(s) for s in lines]),
+                                                     lambda: (forget(), linter.lint_many(lines))])
+        rows.append({"what": f"loop of lint(), every reply new ({backend}) — baseline", "rate": f"{count / looped:,.0f} replies/s",
+                     "mb": f"{megabytes / looped:.2f} MB/s", "ratio": "1.00×"})
+        rows.append({"what": f"lint_many(), every reply new ({backend}; the same results)", "rate": f"{count / batched:,.0f} replies/s",
+                     "mb": f"{megabytes / batched:.2f} MB/s", "ratio": f"{looped / batched:.2f}× loop throughput"})
     return rows
 
 
@@ -282,6 +296,32 @@ def cache_misses(database: Path) -> str:
     return f"{misses:,} of {replies:,} replies linted anew ({misses / replies:.0%} cache misses)"
 
 
+def baseline_rows(workdir: Path, messages: int, repeats: int, baseline: Path) -> list[dict]:
+    """The audit --jobs 1 of another checkout (its ``src`` first on the path) against this one,
+    on the same log, interleaved: the before/after ratio in one run."""
+    log = workdir / "audit.jsonl"
+    if not log.exists():
+        write_log(log, messages)
+    before_env = {**os.environ, "PYTHONPATH": str(baseline / "src")}
+
+    def audit(name: str, env: dict | None) -> None:
+        out = workdir / f"audit-{name}"
+        shutil.rmtree(out, ignore_errors=True)
+        run_measured([KEFU_LINT, "audit", str(log), "--out", str(out), "--tokenizer", "jieba-rs", "--no-progress"], env)
+
+    before, after = interleaved_best(repeats, [lambda: audit("baseline", before_env), lambda: audit("this", None)])
+    sizes = {name: sum(p.stat().st_size for p in (workdir / f"audit-{name}").iterdir() if p.is_file()) for name in ("baseline", "this")}
+    input_size = log.stat().st_size
+    return [
+        {"what": f"audit --jobs 1, jieba-rs, {messages:,} messages: {baseline} (before) — baseline",
+         "rate": f"{messages / before:,.0f} messages/s", "mb": f"{before:.1f} s; output {sizes['baseline'] / input_size:.2f}× input",
+         "ratio": "1.00×"},
+        {"what": f"audit --jobs 1, jieba-rs, {messages:,} messages: this checkout (after)",
+         "rate": f"{messages / after:,.0f} messages/s", "mb": f"{after:.1f} s; output {sizes['this'] / input_size:.2f}× input",
+         "ratio": f"{before / after:.2f}× baseline throughput"},
+    ]
+
+
 def audit_rows(workdir: Path, messages: int, repeats: int) -> list[dict]:
     log = workdir / "audit.jsonl"
     write_log(log, messages)
@@ -363,6 +403,30 @@ def memory_rows(workdir: Path, messages: int) -> list[dict]:
     return rows
 
 
+def check_rows(workdir: Path, sizes: tuple[int, int], repeats: int) -> list[dict]:
+    """`check` on generated YAML reply libraries of two sizes: is it linear in their size?"""
+    import random
+
+    import yaml
+    from generate_log import agent_text
+
+    rng = random.Random(7)
+    times = {}
+    for size in sizes:
+        library = workdir / f"library{size}.yaml"
+        entries = [{"id": f"r{number}", "text": agent_text(rng, "旗舰店", "旗舰店-客服小美", canned=0.2, bad=0.08)} for number in range(size)]
+        library.write_text(yaml.safe_dump(entries, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        command = [KEFU_LINT, "check", "--exit-zero", "--tokenizer", "jieba-rs", "-o", "json", str(library)]
+        times[size] = min(run_measured(command)[0] for _ in range(repeats))
+    small, large = sizes
+    return [
+        {"what": f"`kefu-lint check` a generated YAML library of {small:,} replies (jieba-rs)", "rate": f"{times[small]:.2f} s", "mb": "",
+         "ratio": "1.00×"},
+        {"what": f"`kefu-lint check` a generated YAML library of {large:,} replies (jieba-rs)", "rate": f"{times[large]:.2f} s", "mb": "",
+         "ratio": f"{times[large] / times[small]:.1f}× the time for {large // small}× the replies"},
+    ]
+
+
 def cold_start_rows(workdir: Path, repeats: int) -> list[dict]:
     small = workdir / "small.txt"
     small.write_text("您好，很高兴为您服务\n不行，这个不算售后\n", encoding="utf-8")
@@ -389,22 +453,37 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
     parser.add_argument("--output", type=Path, help="also write the table to this Markdown file")
+    parser.add_argument("--baseline", type=Path, help="a checkout of an earlier version (e.g. a git worktree of main): its audit"
+                                                      " is measured beside this one's, on the same log, in the same run")
+    parser.add_argument("--only", choices=["lint", "intents", "audit", "baseline", "cold-start", "check", "memory", "spark"], nargs="+",
+                        help="run only these groups of rows")
     options = parser.parse_args()
     repeats = 2 if options.quick else 3
+    wanted = set(options.only or ["lint", "intents", "audit", "baseline", "cold-start", "check", "memory", "spark"])
+    if options.baseline is None:
+        wanted.discard("baseline")
     lines, description = corpus()
     if options.quick:
         lines = lines[:1500]
     rows = [{"what": f"corpus: {description}", "rate": "", "mb": "", "ratio": ""}]
-    rows += lint_rows(lines, repeats)
+    # Auditors score millions of messages: 300,000 keeps the fixed start-up (about a second)
+    # from standing in for throughput, and a run of the table under 15 minutes.
+    audit_size, audit_repeats = (20_000, 1) if options.quick else (300_000, 2)
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
-        rows += intent_rows(lines, repeats, workdir)
-        # Auditors score millions of messages: 300,000 keeps the fixed start-up (about a
-        # second) from standing in for throughput, and a run of the table under 10 minutes.
-        rows += audit_rows(workdir, 20_000 if options.quick else 300_000, 1 if options.quick else 2)
-        rows += cold_start_rows(workdir, 3 if options.quick else 5)
-        rows += memory_rows(workdir, 5_000 if options.quick else 30_000)
-        rows += spark_rows(workdir, 20_000 if options.quick else 100_000)
+        groups = {
+            "lint": lambda: lint_rows(lines, repeats),
+            "intents": lambda: intent_rows(lines, repeats, workdir),
+            "audit": lambda: audit_rows(workdir, audit_size, audit_repeats),
+            "baseline": lambda: baseline_rows(workdir, audit_size, audit_repeats, options.baseline),
+            "cold-start": lambda: cold_start_rows(workdir, 3 if options.quick else 5),
+            "check": lambda: check_rows(workdir, (1_000, 10_000) if options.quick else (10_000, 100_000), 1 if options.quick else 2),
+            "memory": lambda: memory_rows(workdir, 5_000 if options.quick else 30_000),
+            "spark": lambda: spark_rows(workdir, 20_000 if options.quick else 100_000),
+        }
+        for name, group in groups.items():
+            if name in wanted:
+                rows += group()
     table = ["| measurement | rate / time | MB/s or wall | ratio |", "|---|---|---|---|"]
     table += [f"| {r['what']} | {r.get('rate', '')} | {r.get('mb', '')} | {r.get('ratio', '')} |" for r in rows]
     text = "\n".join(table)

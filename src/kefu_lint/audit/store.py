@@ -30,7 +30,8 @@ from ..conversation import ConversationResult
 
 #: Bumped when a table changes shape; a database of another version is refused, not mixed.
 #: 4: messages are written once, with their results (an unfinished run's messages wait in
-#: its ingest file), and the indexes are built after scoring.
+#: its ingest file), stored by conversation (no rowid, no index beside them); the findings'
+#: indexes are built after scoring.
 SCHEMA_VERSION = 4
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -70,8 +71,11 @@ CREATE TABLE IF NOT EXISTS messages (
     scenes TEXT,                     -- inferred scenes, comma-separated
     acts TEXT,                       -- dialogue acts (intents of its role), comma-separated
     score INTEGER,                   -- agent messages: 0..100
-    grade TEXT                       -- agent messages: green | yellow | red
-);                                   -- unique by (run_id, seq): the index messages_by_seq
+    grade TEXT,                      -- agent messages: green | yellow | red
+    -- Stored by conversation (the way it is read), with no index beside it: seq is unique
+    -- in a run, and a finding names its message's conversation and seq.
+    PRIMARY KEY (run_id, conversation_id, seq)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS conversations (
     run_id TEXT NOT NULL,
     conversation_id TEXT NOT NULL,
@@ -86,7 +90,7 @@ CREATE TABLE IF NOT EXISTS conversations (
     first_response_seconds REAL,
     ended INTEGER NOT NULL,          -- 1 when the conversation ended (see README: conversations)
     PRIMARY KEY (run_id, conversation_id)
-);
+) WITHOUT ROWID;
 -- Each agent's part in each conversation they took part in: the findings charged to them
 -- (their own messages, the moments they were responsible for) and the score of those.
 CREATE TABLE IF NOT EXISTS conversation_agents (
@@ -98,7 +102,7 @@ CREATE TABLE IF NOT EXISTS conversation_agents (
     grade TEXT NOT NULL,
     findings INTEGER NOT NULL,
     PRIMARY KEY (run_id, conversation_id, agent)
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS findings (
     run_id TEXT NOT NULL,
     conversation_id TEXT NOT NULL,
@@ -153,8 +157,6 @@ CREATE TABLE IF NOT EXISTS rules (
 #: Built once a run's results are in (one sort each, not an index kept up row by row);
 #: ``IF NOT EXISTS``: a database that keeps history has them already and keeps them up.
 INDEXES = """
-CREATE UNIQUE INDEX IF NOT EXISTS messages_by_seq ON messages (run_id, seq);
-CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (run_id, conversation_id);
 CREATE INDEX IF NOT EXISTS findings_by_conversation ON findings (run_id, conversation_id);
 CREATE INDEX IF NOT EXISTS findings_by_code ON findings (run_id, code);
 """
@@ -480,6 +482,9 @@ class AuditStore:
                 finding_rows = [row for row in finding_rows if row[1] not in saved]
                 conversation_rows = [row for row in conversation_rows if row[1] not in saved]
                 agent_rows = [row for row in agent_rows if row[1] not in saved]
+            # In key order (conversation, seq: the log's order, not the conversation's): each
+            # row goes after the last, and the pages fill up.
+            message_rows.sort(key=lambda row: (row[2], row[1]))
             self.db.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", message_rows)
             self.db.executemany(
                 "INSERT INTO findings (run_id, conversation_id, message_index, seq, code, name, zone, level, agent, time, time_local,"

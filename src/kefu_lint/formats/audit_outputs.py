@@ -84,8 +84,9 @@ def _write_range_file(database: str, run_id: str, path: str, low: str | None, hi
 _CONVERSATION_FIELDS = ("conversation_id", "agent", "shop", "messages", "agent_messages", "score", "grade",
                         "finding_count", "red_findings", "first_response_seconds")
 _FINDING_FIELDS = ("message_index", "seq", "code", "name", "zone", "level", "message", "start", "end", "text", "suggestion")
-#: The lean form: where each finding is and what kind; its words are in the database.
-_LEAN_FIELDS = ("message_index", "seq", "code", "zone", "level", "start", "end")
+#: The lean form: where each finding is and which rule's; its words are in the database,
+#: and what the rule is (zone, level, weight, title) in its ``rules`` table.
+_LEAN_FIELDS = ("message_index", "seq", "code", "start", "end")
 
 
 def _write_range(db: sqlite3.Connection, run_id: str, out, low: str | None, high: str | None, full: bool) -> int:
