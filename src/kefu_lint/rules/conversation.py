@@ -112,8 +112,8 @@ def states_option(value: Any) -> tuple[str, ...]:
     return states
 
 
-#: Distinct (message, acts) verdicts each set of cues keeps.
-CUE_CACHE_SIZE = 16384
+#: Distinct (message, acts) verdicts each set of cues keeps (a dozen sets: a few MiB in all).
+CUE_CACHE_SIZE = 4096
 
 
 class Cues:
