@@ -104,6 +104,20 @@ def lint_rows(lines: list[str], repeats: int) -> list[dict]:
         rows.append({"what": f"lint, replies repeated 3× ({backend}, cache)", "rate": f"{3 * count / with_cache:,.0f} replies/s",
                      "mb": f"{3 * megabytes / with_cache:.2f} MB/s", "ratio": f"{with_cache / (3 * floor):.2f}× floor time"})
         rows.append({"what": f"latency per new reply ({backend})", "rate": f"{uncached / count * 1e6:.0f} µs", "mb": "", "ratio": ""})
+        # The batch call against a loop of the single one, every reply new to every cache.
+        model = linter.ruleset.intents.model() if linter.ruleset.intents.definitions else None
+
+        def forget() -> None:
+            linter._cached_lint.cache_clear()
+            if model is not None:
+                model._cached_logits.cache_clear()
+
+        looped, batched = interleaved_best(repeats, [lambda: (forget(), [linter.lint(s) for s in lines]),
+                                                     lambda: (forget(), linter.lint_many(lines))])
+        rows.append({"what": f"loop of lint(), every reply new ({backend}) — baseline", "rate": f"{count / looped:,.0f} replies/s",
+                     "mb": f"{megabytes / looped:.2f} MB/s", "ratio": "1.00×"})
+        rows.append({"what": f"lint_many(), every reply new ({backend}; the same results)", "rate": f"{count / batched:,.0f} replies/s",
+                     "mb": f"{megabytes / batched:.2f} MB/s", "ratio": f"{looped / batched:.2f}× loop throughput"})
     return rows
 
 
@@ -193,15 +207,37 @@ def intent_rows(lines: list[str], repeats: int, workdir: Path) -> list[dict]:
     return rows
 
 
+#: A launcher as small as Python gets (no site, nothing imported but os): it starts the
+#: measured command and reports that child's own peak RSS. ``ru_maxrss`` of a child carries
+#: the peak of the process that forked it (Linux copies it across fork and exec), so a child
+#: of this harness, which holds linters and corpora, would report the harness's memory.
+_LAUNCHER = """\
+import os, sys
+report = int(sys.argv[1])
+os.set_inheritable(report, False)
+pid = os.posix_spawn(sys.argv[2], sys.argv[2:], os.environ)
+_, status, usage = os.wait4(pid, 0)
+os.write(report, str(usage.ru_maxrss).encode())
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_measured(args: list[str], env: dict | None = None) -> tuple[float, int]:
-    """Wall time and peak RSS (KiB) of a child process."""
+    """Wall time and peak RSS (KiB) of a child process alone, through the clean launcher
+    (its own peak, about 9 MiB, is below any command measured here, so the child's figure
+    is its own)."""
+    read_end, write_end = os.pipe()
     start = time.perf_counter()
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(process.pid, 0)
+    process = subprocess.Popen([sys.executable, "-S", "-I", "-c", _LAUNCHER, str(write_end), shutil.which(args[0]) or args[0], *args[1:]],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, pass_fds=(write_end,))
+    os.close(write_end)
+    _, stderr = process.communicate()
     elapsed = time.perf_counter() - start
-    if status != 0:
-        raise RuntimeError(f"{' '.join(args)} failed: {process.stderr.read().decode(errors='replace')[-500:]}")
-    return elapsed, usage.ru_maxrss
+    with os.fdopen(read_end, "rb") as reader:
+        peak = reader.read()
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed: {stderr.decode(errors='replace')[-500:]}")
+    return elapsed, int(peak)
 
 
 _SPIN = "x = 0\nfor i in range(15_000_000):\n    x += i\n"
@@ -222,20 +258,78 @@ def parallel_ceiling(repeats: int) -> float:
 
 
 def write_log(path: Path, messages: int) -> None:
-    from generate_log import generate
+    from generate_log import write
 
     with path.open("w", encoding="utf-8") as out:
-        for record in generate(messages):
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        write(out, messages)
+
+
+def log_profile(path: Path) -> str:
+    """What the generated log holds: agent messages and how many distinct texts among them."""
+    agent_texts = [record["text"] for record in map(json.loads, path.open(encoding="utf-8")) if record["role"] == "agent"]
+    distinct = len(set(agent_texts))
+    return f"{len(agent_texts):,} agent messages, {distinct:,} distinct texts ({distinct / len(agent_texts):.0%})"
+
+
+def cache_misses(database: Path) -> str:
+    """How many of a --jobs 1 audit's replies its result cache could not answer: the engine's
+    LRU (same size, same key: the text and the scenes it was judged in) replayed over the
+    agent messages in the order the audit judged them (conversation by conversation)."""
+    import sqlite3
+    from collections import OrderedDict
+
+    from kefu_lint.engine import CACHE_SIZE
+
+    cache: OrderedDict = OrderedDict()
+    misses = replies = 0
+    db = sqlite3.connect(database)
+    try:
+        rows = db.execute("SELECT text, scenes FROM messages WHERE role = 'agent' ORDER BY conversation_id, message_index")
+        for key in rows:
+            replies += 1
+            if key in cache:
+                cache.move_to_end(key)
+                continue
+            misses += 1
+            cache[key] = None
+            if len(cache) > CACHE_SIZE:
+                cache.popitem(last=False)
+    finally:
+        db.close()
+    return f"{misses:,} of {replies:,} replies linted anew ({misses / replies:.0%} cache misses)"
+
+
+def baseline_rows(workdir: Path, messages: int, repeats: int, baseline: Path) -> list[dict]:
+    """The audit --jobs 1 of another checkout (its ``src`` first on the path) against this one,
+    on the same log, interleaved: the before/after ratio in one run."""
+    log = workdir / "audit.jsonl"
+    if not log.exists():
+        write_log(log, messages)
+    before_env = {**os.environ, "PYTHONPATH": str(baseline / "src")}
+
+    def audit(name: str, env: dict | None) -> None:
+        out = workdir / f"audit-{name}"
+        shutil.rmtree(out, ignore_errors=True)
+        run_measured([KEFU_LINT, "audit", str(log), "--out", str(out), "--tokenizer", "jieba-rs", "--no-progress"], env)
+
+    before, after = interleaved_best(repeats, [lambda: audit("baseline", before_env), lambda: audit("this", None)])
+    sizes = {name: sum(p.stat().st_size for p in (workdir / f"audit-{name}").iterdir() if p.is_file()) for name in ("baseline", "this")}
+    input_size = log.stat().st_size
+    return [
+        {"what": f"audit --jobs 1, jieba-rs, {messages:,} messages: {baseline} (before) — baseline",
+         "rate": f"{messages / before:,.0f} messages/s", "mb": f"{before:.1f} s; output {sizes['baseline'] / input_size:.2f}× input",
+         "ratio": "1.00×"},
+        {"what": f"audit --jobs 1, jieba-rs, {messages:,} messages: this checkout (after)",
+         "rate": f"{messages / after:,.0f} messages/s", "mb": f"{after:.1f} s; output {sizes['this'] / input_size:.2f}× input",
+         "ratio": f"{before / after:.2f}× baseline throughput"},
+    ]
 
 
 def audit_rows(workdir: Path, messages: int, repeats: int) -> list[dict]:
     log = workdir / "audit.jsonl"
     write_log(log, messages)
-    rows = []
-    ceiling = parallel_ceiling(3)
-    rows.append({"what": "two CPU-bound processes at once vs one after the other (this machine's ceiling for 2 jobs)",
-                 "rate": "", "mb": "", "ratio": f"{ceiling:.2f}×"})
+    rows = [{"what": f"audit log: generate_log.py {messages:,} (seed 7): {log_profile(log)}, {log.stat().st_size / 1e6:.0f} MB",
+             "rate": "", "mb": "", "ratio": ""}]
     # Dialogue acts on every message and conversation conditions on them, against the same
     # engine judging by phrases alone, one job, the fast tokenizer.
     no_acts = workdir / "no-acts.yaml"
@@ -259,15 +353,22 @@ def audit_rows(workdir: Path, messages: int, repeats: int) -> list[dict]:
                           "--tokenizer", backend, "--no-progress"])
 
         try:
-            # --jobs 1 and 2 alternate, best of each, so that a slow spell hits both alike.
+            # --jobs 1 and 2 alternate, best of each, so that a slow spell hits both alike;
+            # the two-process ceiling is measured right beside them, for the same reason.
             one, two = interleaved_best(repeats, [lambda: audit(1), lambda: audit(2)])
+            ceiling = parallel_ceiling(3)
         except RuntimeError as error:
             rows.append({"what": f"audit ({backend}): unavailable", "rate": str(error)[:80], "mb": "", "ratio": ""})
             continue
-        for jobs, elapsed in ((1, one), (2, two)):
-            rows.append({"what": f"audit --jobs {jobs} --tokenizer {backend} ({messages:,} generated messages)",
-                         "rate": f"{messages / elapsed:,.0f} messages/s", "mb": f"{elapsed:.1f} s",
-                         "ratio": "1.00×" if jobs == 1 else f"{one / two:.2f}× jobs 1"})
+        out = workdir / f"audit-{backend}-jobs1"
+        size = sum(path.stat().st_size for path in out.iterdir() if path.is_file())
+        rows.append({"what": f"audit --jobs 1 --tokenizer {backend} ({messages:,} generated messages; {cache_misses(out / 'audit.db')})",
+                     "rate": f"{messages / one:,.0f} messages/s", "mb": f"{one:.1f} s", "ratio": "1.00×"})
+        rows.append({"what": f"audit --jobs 2 --tokenizer {backend} ({messages:,} generated messages)",
+                     "rate": f"{messages / two:,.0f} messages/s", "mb": f"{two:.1f} s",
+                     "ratio": f"{one / two:.2f}× jobs 1; two-process ceiling now {ceiling:.2f}×"})
+        rows.append({"what": f"audit output, database + conversations.jsonl ({backend})", "rate": f"{size / 1e6:.0f} MB", "mb": "",
+                     "ratio": f"{size / log.stat().st_size:.2f}× the input"})
     return rows
 
 
@@ -279,10 +380,12 @@ def spark_rows(workdir: Path, messages: int) -> list[dict]:
         return [{"what": "Spark: not installed (pip install 'kefu-lint[spark]')", "rate": "", "mb": "", "ratio": ""}]
     log = workdir / "spark.jsonl"
     write_log(log, messages)
+    ceiling = parallel_ceiling(3)
     local, _ = run_measured([KEFU_LINT, "audit", str(log), "--out", str(workdir / "spark-local"), "--jobs", "2", "--no-progress"])
     on_spark, _ = run_measured([KEFU_LINT, "audit", "--engine", "spark", "--master", "local[2]", str(log), "--out", str(workdir / "spark-out")])
     return [
-        {"what": f"audit --jobs 2, local ({messages:,} messages)", "rate": f"{messages / local:,.0f} messages/s", "mb": f"{local:.1f} s", "ratio": "1.00×"},
+        {"what": f"audit --jobs 2, local ({messages:,} messages; two-process ceiling now {ceiling:.2f}×)",
+         "rate": f"{messages / local:,.0f} messages/s", "mb": f"{local:.1f} s", "ratio": "1.00×"},
         {"what": f"audit --engine spark --master local[2] ({messages:,} messages, incl. JVM start)", "rate": f"{messages / on_spark:,.0f} messages/s",
          "mb": f"{on_spark:.1f} s", "ratio": f"{local / on_spark:.2f}× local speed"},
     ]
@@ -297,9 +400,34 @@ def memory_rows(workdir: Path, messages: int) -> list[dict]:
         _, peak = run_measured([KEFU_LINT, "audit", str(log), "--out", str(workdir / f"memory{scale}"), "--no-progress"])
         peaks[scale] = peak
         log.unlink()
-        rows.append({"what": f"audit peak memory, {messages * scale:,} messages", "rate": f"{peak / 1024:.0f} MiB",
+        rows.append({"what": f"audit peak memory, {messages * scale:,} messages (the audit process alone, clean launcher)",
+                     "rate": f"{peak / 1024:.0f} MiB",
                      "mb": "", "ratio": "1.00×" if scale == 1 else f"{peaks[10] / peaks[1]:.2f}× for 10× the input"})
     return rows
+
+
+def check_rows(workdir: Path, sizes: tuple[int, int], repeats: int) -> list[dict]:
+    """`check` on generated YAML reply libraries of two sizes: is it linear in their size?"""
+    import random
+
+    import yaml
+    from generate_log import agent_text
+
+    rng = random.Random(7)
+    times = {}
+    for size in sizes:
+        library = workdir / f"library{size}.yaml"
+        entries = [{"id": f"r{number}", "text": agent_text(rng, "旗舰店", "旗舰店-客服小美", canned=0.2, bad=0.08)} for number in range(size)]
+        library.write_text(yaml.safe_dump(entries, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        command = [KEFU_LINT, "check", "--exit-zero", "--tokenizer", "jieba-rs", "-o", "json", str(library)]
+        times[size] = min(run_measured(command)[0] for _ in range(repeats))
+    small, large = sizes
+    return [
+        {"what": f"`kefu-lint check` a generated YAML library of {small:,} replies (jieba-rs)", "rate": f"{times[small]:.2f} s", "mb": "",
+         "ratio": "1.00×"},
+        {"what": f"`kefu-lint check` a generated YAML library of {large:,} replies (jieba-rs)", "rate": f"{times[large]:.2f} s", "mb": "",
+         "ratio": f"{times[large] / times[small]:.1f}× the time for {large // small}× the replies"},
+    ]
 
 
 def cold_start_rows(workdir: Path, repeats: int) -> list[dict]:
@@ -328,30 +456,41 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
     parser.add_argument("--output", type=Path, help="also write the table to this Markdown file")
-    parser.add_argument("--only", choices=["serve"], help="only these rows (serve: kefu-lint serve under load, memory per ruleset)")
+    parser.add_argument("--baseline", type=Path, help="a checkout of an earlier version (e.g. a git worktree of main): its audit"
+                                                      " is measured beside this one's, on the same log, in the same run")
+    parser.add_argument("--only", choices=["lint", "intents", "audit", "baseline", "cold-start", "check", "memory", "spark", "serve"], nargs="+",
+                        help="run only these groups of rows")
     options = parser.parse_args()
     repeats = 2 if options.quick else 3
+    wanted = set(options.only or ["lint", "intents", "audit", "baseline", "cold-start", "check", "memory", "spark", "serve"])
+    if options.baseline is None:
+        wanted.discard("baseline")
     lines, description = corpus()
     if options.quick:
         lines = lines[:1500]
     rows = [{"what": f"corpus: {description}", "rate": "", "mb": "", "ratio": ""}]
     from serve import ruleset_memory_rows, serve_rows
 
-    if options.only == "serve":
-        rows += serve_rows(lines, options.quick) + ruleset_memory_rows()
-        _print_table(rows, options.output)
-        return
-    rows += lint_rows(lines, repeats)
+    # Auditors score millions of messages: 300,000 keeps the fixed start-up (about a second)
+    # from standing in for throughput, and a run of the table under 15 minutes.
+    audit_size, audit_repeats = (20_000, 1) if options.quick else (300_000, 2)
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
-        rows += intent_rows(lines, repeats, workdir)
-        # Auditors score millions of messages: 300,000 keeps the fixed start-up (about a
-        # second) from standing in for throughput, and a run of the table under 10 minutes.
-        rows += audit_rows(workdir, 20_000 if options.quick else 300_000, 1 if options.quick else 2)
-        rows += cold_start_rows(workdir, 3 if options.quick else 5)
-        rows += memory_rows(workdir, 5_000 if options.quick else 30_000)
-        rows += spark_rows(workdir, 20_000 if options.quick else 100_000)
-    rows += serve_rows(lines, options.quick) + ruleset_memory_rows()
+        groups = {
+            "lint": lambda: lint_rows(lines, repeats),
+            "intents": lambda: intent_rows(lines, repeats, workdir),
+            "audit": lambda: audit_rows(workdir, audit_size, audit_repeats),
+            "baseline": lambda: baseline_rows(workdir, audit_size, audit_repeats, options.baseline),
+            "cold-start": lambda: cold_start_rows(workdir, 3 if options.quick else 5),
+            "check": lambda: check_rows(workdir, (1_000, 10_000) if options.quick else (10_000, 100_000), 1 if options.quick else 2),
+            "memory": lambda: memory_rows(workdir, 5_000 if options.quick else 30_000),
+            "spark": lambda: spark_rows(workdir, 20_000 if options.quick else 100_000),
+            # kefu-lint serve under load, and memory per ruleset
+            "serve": lambda: serve_rows(lines, options.quick) + ruleset_memory_rows(),
+        }
+        for name, group in groups.items():
+            if name in wanted:
+                rows += group()
     _print_table(rows, options.output)
 
 

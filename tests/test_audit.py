@@ -61,7 +61,11 @@ def test_example_log_end_to_end(tmp_path):
     assert len(conversations) == 5
     c1002 = next(c for c in conversations if c["conversation_id"] == "c1002")
     flagged = next(f for f in c1002["findings"] if f["code"] == "KF102")
-    assert flagged["text"] == "不归我们管" and flagged["message_index"] == 4
+    # The lean JSONL (the default) stores no text: its seq and span find the words in the database.
+    assert "text" not in flagged and "message" not in flagged and flagged["message_index"] == 4
+    (text,) = rows(database, "SELECT text FROM messages WHERE seq = ?", flagged["seq"])[0]
+    assert text[flagged["start"]:flagged["end"]] == "不归我们管"
+    flagged_seq = flagged["seq"]
     with (tmp_path / "agents.csv").open(encoding="utf-8-sig") as handle:
         agents = {row["agent"]: row for row in csv.DictReader(handle)}
     assert set(agents) == {"小美", "阿强"} and agents["阿强"]["red_rate"] == "1.000"
@@ -70,6 +74,11 @@ def test_example_log_end_to_end(tmp_path):
         again = audit(CHAT_LOG, "--out", tmp_path, "--max-rejected", limit, check=False)
         assert again.returncode == code and "already audited" in again.out, (limit, again.out + again.err)
     assert audit(CHAT_LOG, "--out", tmp_path, "--max-rejected", "lots", check=False).returncode == 2
+    # --jsonl full repeats the words and the rule's message in each finding, as earlier versions did
+    audit(CHAT_LOG, "--out", tmp_path, "--max-rejected", "100%", "--jsonl", "full")
+    full = [json.loads(line) for line in (tmp_path / "conversations.jsonl").read_text(encoding="utf-8").splitlines()]
+    flagged = next(f for c in full if c["conversation_id"] == "c1002" for f in c["findings"] if f["code"] == "KF102")
+    assert flagged["text"] == "不归我们管" and flagged["name"] and flagged["message"] and flagged["seq"] == flagged_seq
 
 
 def test_rerun_does_not_duplicate(tmp_path):

@@ -60,3 +60,57 @@ def test_traditional_and_simplified_get_the_same_codes(text, scene):
 def test_fix_is_idempotent(text, scene):
     fixed, _ = _linter.fix(text, scene=scene)
     assert _linter.fix(fixed, scene=scene) == (fixed, [])
+
+
+# ----------------------------------------------------------------------------- batches
+
+# A linter of its own for the batches: its cache fills from lint_many alone, so a result
+# lint_many returns cannot have come from a lint() call of the other tests.
+_batch_linter = Linter()
+_generated_replies = st.lists(st.one_of(replies, st.sampled_from(FRAGMENTS)), max_size=12)
+
+
+@given(_generated_replies, scenes)
+def test_lint_many_returns_exactly_what_a_loop_of_lint_returns(batch, scene):
+    batch = batch + batch[:3]  # repeats within a batch, as a log's templates repeat
+    assert _batch_linter.lint_many(batch, scene=scene) == [_linter.lint(text, scene=scene) for text in batch]
+    assert _batch_linter.score_many(batch, scene=scene) == [_linter.score(text, scene=scene) for text in batch]
+
+
+@given(st.lists(st.tuples(replies, scenes), max_size=10))
+def test_lint_many_with_a_scene_per_reply_is_the_loop_too(pairs):
+    texts = [text for text, _ in pairs]
+    each = [scene for _, scene in pairs]
+    assert _batch_linter.lint_many(texts, scenes=each) == [_linter.lint(text, scene=scene) for text, scene in pairs]
+
+
+@given(st.lists(st.lists(st.tuples(st.sampled_from(("customer", "agent")), replies), min_size=1, max_size=6), min_size=1, max_size=4))
+def test_lint_conversations_is_a_loop_of_lint_conversation(chats):
+    from kefu_lint.model import ChatMessage
+
+    conversations = [[ChatMessage(f"c{number}", role, text, time=1_762_000_000 + 30 * index, agent="小美" if role == "agent" else None,
+                                  seq=index) for index, (role, text) in enumerate(chat)] for number, chat in enumerate(chats)]
+    assert _batch_linter.lint_conversations(conversations) == [_linter.lint_conversation(c) for c in conversations]
+
+
+def test_lint_many_refuses_what_lint_refuses():
+    import pytest
+
+    with pytest.raises(TypeError, match="as str, not int"):
+        _batch_linter.lint_many(["您好", 3])
+    with pytest.raises(ValueError, match="2 replies but 1 scenes"):
+        _batch_linter.lint_many(["您好", "在的"], scenes=["greeting"])
+    from kefu_lint.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown scene"):
+        _batch_linter.lint_many(["您好"], scene="nowhere")
+
+
+@given(st.lists(replies, max_size=12))
+def test_normalize_many_and_fired_many_are_loops_of_their_single_forms(batch):
+    from kefu_lint.text.normalize import normalize, normalize_many
+
+    assert normalize_many(batch) == [normalize(text) for text in batch]
+    triggers = _batch_linter._triggers
+    texts = [normalize(text).text for text in batch]
+    assert triggers.fired_many(texts) == [triggers.fired(text) for text in texts]

@@ -406,10 +406,11 @@ class Checker:
             return [(n, selector) for n in numbers for selector in script.suppressions[n].codes if self.resolve(selector) == code]
 
         findings: list[Finding] = []
-        for index, message in enumerate(script.messages):
-            scene = message.scene or default_scene
+        verdicts = self.linter.lint_many([message.text for message in script.messages],
+                                         scenes=[message.scene or default_scene for message in script.messages])
+        for index, (message, violations) in enumerate(zip(script.messages, verdicts)):
             own = by_target.get((message.line, message.column), [])
-            for violation in self.linter.lint(message.text, scene=scene):
+            for violation in violations:
                 users = suppressing(own, violation.code) or suppressing(whole_file, violation.code)
                 if users:
                     used.update(users)

@@ -339,6 +339,9 @@ def _fix_one(checker, path, stdin_data: bytes | None, unsafe: bool, *, write: bo
                                      " (default 0; 100% accepts all).")
 @click.option("--keep-history/--no-keep-history", default=None,
               help="Keep earlier runs in the database (default: it holds the last run reported; query the latest_* views).")
+@click.option("--jsonl", "jsonl_form", type=click.Choice(["lean", "full"]),
+              help="conversations.jsonl: lean (default) gives each finding's code, zone, message seq and span, the words being"
+                   " in the database once; full also repeats the rule's message, the flagged words and the suggestion.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted audit of the same input.")
 @click.option("--restart", is_flag=True, help="Discard a previous audit of the same input and redo it.")
 @click.option("--ruleset", help="Shipped ruleset name (default, platform) or a YAML file (default: the config's, else default).")
@@ -351,7 +354,7 @@ def _fix_one(checker, path, stdin_data: bytes | None, unsafe: bool, *, write: bo
               help="spark: run on Apache Spark (kefu-lint[spark]) and write Parquet to --out.")
 @click.option("--master", default="local[2]", show_default=True, help="Spark master URL, with --engine spark.")
 def audit(inputs, config_file, out_dir, database, report, columns, agent_role, customer_role, input_format, encoding, jobs, partial,
-          timezone, max_rejected, keep_history, resume, restart, ruleset, select, ignore, tokenizer, progress, engine, master):
+          timezone, max_rejected, keep_history, jsonl_form, resume, restart, ruleset, select, ignore, tokenizer, progress, engine, master):
     """Score chat logs (JSONL, CSV/TSV, .gz, - for stdin) per message, conversation and agent.
 
     Options not given here come from the config (the top-level ruleset, select, ignore,
@@ -374,6 +377,7 @@ def audit(inputs, config_file, out_dir, database, report, columns, agent_role, c
         encoding=given(encoding, given(configured.encoding, settings.encoding)),
         jobs=given(jobs, configured.jobs, 1), partial=given(partial, configured.partial, False),
         timezone=given(timezone, configured.timezone), keep_history=given(keep_history, configured.keep_history, False),
+        jsonl=given(jsonl_form, configured.jsonl, "lean"),
     )
     limit = _max_rejected_option(given(max_rejected, configured.max_rejected, "0"),
                                  "--max-rejected" if max_rejected is not None else f"{settings.source}: audit.max-rejected")

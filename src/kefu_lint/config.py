@@ -71,6 +71,7 @@ class AuditSettings:
     keep_history: bool | None = None
     partial: bool | None = None
     out: Path | None = None
+    jsonl: str | None = None            # lean | full: what conversations.jsonl says of each finding
 
 
 @dataclass(frozen=True)
@@ -286,6 +287,7 @@ AUDIT_KEY_TYPES: dict[str, _ValueType] = {
     "keep-history": _ValueType("true or false", lambda value: isinstance(value, bool)),
     "partial": _ValueType("true or false", lambda value: isinstance(value, bool)),
     "out": _ValueType("a folder for the audit's outputs, relative to the config file", _is_text),
+    "jsonl": _ValueType("one of lean, full", _is_one_of(("lean", "full"))),
 }
 KEY_TYPES["audit"] = _table_of("a table of the audit's options, e.g. [tool.kefu-lint.audit] with columns = {…}",
                                _ValueType("any", lambda value: True))
@@ -375,5 +377,5 @@ def _audit_settings(data: dict, root: Path) -> AuditSettings:
         input_format=data.get("input-format"), encoding=data.get("encoding"), timezone=data.get("timezone"),
         jobs=data.get("jobs"), max_rejected=None if max_rejected is None else str(max_rejected),
         keep_history=data.get("keep-history"), partial=data.get("partial"),
-        out=root / data["out"] if data.get("out") is not None else None,
+        out=root / data["out"] if data.get("out") is not None else None, jsonl=data.get("jsonl"),
     )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -43,7 +43,7 @@ from .rules.matching import PhraseAutomaton
 from .rules.triggers import TriggerIndex
 from .rulesets import Ruleset, load_ruleset
 from .text.analysis import Analysis, analyze
-from .text.normalize import normalize
+from .text.normalize import normalize, normalize_many
 from .text.punctuation import full_width_punctuation
 from .text.tokenize import Tokenizer, TokenizerPool, make_tokenizer
 
@@ -54,6 +54,62 @@ VALUE_RANGE = {"red": (0, 59), "yellow": (60, 99), "green": (60, 99), None: (100
 
 #: Distinct (reply, scene) results kept per Linter: template replies repeat heavily in logs.
 CACHE_SIZE = 16384
+
+
+_MISSING = object()
+
+
+class _ResultCache:
+    """The Linter's results by key (reply, scenes, judged in a conversation): the ``size``
+    most recently used, as ``functools.lru_cache`` keeps them, and also a batch at a time
+    (``get_many``), whose misses are worked out together by ``compute_many``."""
+
+    def __init__(self, compute_many: Callable[[list[tuple]], list], size: int) -> None:
+        self._compute_many = compute_many
+        self._size = size
+        self._results: dict[tuple, object] = {}  # least recently used first
+        self._lock = threading.Lock()  # Linter is shared between threads
+        self.hits = self.misses = 0
+
+    def __call__(self, *key):
+        with self._lock:
+            value = self._results.pop(key, _MISSING)
+            if value is not _MISSING:
+                self._results[key] = value
+                self.hits += 1
+                return value
+        return self._store([key], self._compute_many([key]))[0]
+
+    def get_many(self, keys: Sequence[tuple]) -> list:
+        """The result of each key, in order; each distinct new key computed once."""
+        found: dict[tuple, object] = {}
+        with self._lock:
+            for key in keys:
+                if key in found:
+                    continue
+                value = self._results.pop(key, _MISSING)
+                if value is not _MISSING:
+                    self._results[key] = value
+                    found[key] = value
+            self.hits += len(keys) - sum(1 for key in keys if key not in found)
+        new = [key for key in dict.fromkeys(keys) if key not in found]
+        if new:
+            found.update(zip(new, self._store(new, self._compute_many(new))))
+        return [found[key] for key in keys]
+
+    def _store(self, keys: list[tuple], values: list) -> list:
+        with self._lock:
+            self.misses += len(keys)
+            for key, value in zip(keys, values):
+                self._results[key] = value
+            while len(self._results) > self._size:
+                del self._results[next(iter(self._results))]
+        return values
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._results.clear()
+            self.hits = self.misses = 0
 
 
 def select_rules(rules: Sequence[Rule], select: Iterable[str] | None, ignore: Iterable[str] | None) -> list[Rule]:
@@ -192,7 +248,7 @@ class Linter:
         self.tokenizer: Tokenizer = tokenizers.get(tokenizer, words) if tokenizers is not None else make_tokenizer(tokenizer, words)
         # One pass tells which rules can find anything in a reply (rules/triggers.py).
         self._triggers = TriggerIndex([rule.trigger for rule in self.rules])
-        self._cached_lint = lru_cache(maxsize=CACHE_SIZE)(self._lint)
+        self._cached_lint = _ResultCache(self._lint_new, CACHE_SIZE)
         self._cached_intents = lru_cache(maxsize=CACHE_SIZE)(self._intents)
         self._cached_acts = lru_cache(maxsize=CACHE_SIZE)(self._acts)
         self._rules_for_scenes = lru_cache(maxsize=256)(self._select_for_scenes)
@@ -225,6 +281,32 @@ class Linter:
         if not isinstance(text, str):
             raise TypeError(f"lint() takes the reply as str, not {type(text).__name__}")
         return list(self._cached_lint(text, scene_set(scene), False))
+
+    def lint_many(self, replies: Iterable[str], *, scene: str | Iterable[str] | None = None,
+                  scenes: Sequence[str | Iterable[str] | None] | None = None) -> list[list[Violation]]:
+        """The findings of each reply: exactly ``[self.lint(reply, scene=scene) for reply in
+        replies]``, with the per-reply work done once per batch: the scene checked once, each
+        distinct reply judged once, and the replies the cache has not seen normalised and
+        searched for triggers together. ``scenes`` gives each reply its own scene instead."""
+        replies = list(replies)
+        for reply in replies:
+            if not isinstance(reply, str):
+                raise TypeError(f"lint_many() takes the replies as str, not {type(reply).__name__}")
+        if scenes is None:
+            shared = scene_set(scene)
+            keys = [(reply, shared, False) for reply in replies]
+        else:
+            scenes = list(scenes)
+            if len(scenes) != len(replies):
+                raise ValueError(f"lint_many() got {len(replies)} replies but {len(scenes)} scenes")
+            checked = {}
+            keys = [(reply, _memo_scene_set(checked, each), False) for reply, each in zip(replies, scenes)]
+        return [list(found) for found in self._cached_lint.get_many(keys)]
+
+    def score_many(self, replies: Iterable[str], *, scene: str | Iterable[str] | None = None,
+                   scenes: Sequence[str | Iterable[str] | None] | None = None) -> list[Score]:
+        """The score of each reply: exactly ``[self.score(reply, scene=scene) for reply in replies]``."""
+        return [score_violations(found, self.weights) for found in self.lint_many(replies, scene=scene, scenes=scenes)]
 
     def intents(self, text: str, *, role: str = "agent") -> list[IntentHit]:
         """The acts ``text`` performs, clause by clause, among the ruleset's intents for ``role``
@@ -308,15 +390,32 @@ class Linter:
         """Judge a whole conversation: every agent message by the reply rules (with the scenes
         the conversation gives it), then the conversation's conditions. Each finding names
         its message and the agent responsible for it."""
-        conversation = messages if isinstance(messages, Conversation) else self.conversation(messages, partial=partial)
+        return self.lint_conversations([messages], partial=partial)[0]
+
+    def lint_conversations(self, conversations: Iterable[Iterable[ChatMessage] | Conversation], *,
+                           partial: bool = False) -> list[ConversationResult]:
+        """``[self.lint_conversation(c, partial=partial) for c in conversations]``, the agent
+        replies of all of them judged as one batch (``lint_many``)."""
+        judged = []
+        for messages in conversations:
+            conversation = messages if isinstance(messages, Conversation) else self.conversation(messages, partial=partial)
+            judged.append((conversation, self._scenes.infer(conversation, topics=self._reads_topics)))
+        checked: dict = {}
+        keys = [(message.text, _memo_scene_set(checked, scenes[index]), True)
+                for conversation, scenes in judged for index, message in enumerate(conversation.messages) if message.role == "agent"]
+        verdicts = iter(self._cached_lint.get_many(keys))
+        return [self._conversation_result(conversation, scenes, verdicts) for conversation, scenes in judged]
+
+    def _conversation_result(self, conversation: Conversation, scenes: list[tuple[str, ...]], verdicts) -> ConversationResult:
+        """The result of one conversation, its agent replies' findings taken from ``verdicts``
+        in message order."""
         ordered = conversation.messages
-        scenes = self._scenes.infer(conversation, topics=self._reads_topics)
         findings: list[ConversationFinding] = []
         results: list[MessageResult] = []
         for index, message in enumerate(ordered):
             score = None
             if message.role == "agent":
-                violations = self._cached_lint(message.text, scene_set(scenes[index]), True)
+                violations = next(verdicts)
                 score = score_violations(violations, self.weights)
                 findings.extend(ConversationFinding(index, v, "reply", message.agent) for v in violations)
             acts = tuple(sorted(conversation.acts(index))) if message.role != "system" else ()
@@ -426,7 +525,24 @@ class Linter:
         if not applicable:
             return ()
         analysis = analyze(text, self.tokenizer)
-        to_run = self._triggers.fired(analysis.text) & applicable
+        return self._run_rules(text, analysis, self._triggers.fired(analysis.text) & applicable, by_bit)
+
+    def _lint_new(self, keys: list[tuple[str, frozenset[str], bool]]) -> list[tuple[Violation, ...]]:
+        """``[self._lint(*key) for key in keys]``: the replies normalised and their triggers
+        found in one pass each (``normalize_many``, ``TriggerIndex.fired_many``)."""
+        if len(keys) == 1:
+            return [self._lint(*keys[0])]
+        plans = [self._rules_for_scenes(scenes, in_conversation) for _, scenes, in_conversation in keys]
+        texts = list(dict.fromkeys(text for (text, _, _), (applicable, _) in zip(keys, plans) if applicable))
+        normalized = dict(zip(texts, normalize_many(texts)))
+        fired = dict(zip(texts, self._triggers.fired_many([normalized[text].text for text in texts])))
+        return [
+            # an Analysis each: it memoises per reply what rules work out, as _lint's does
+            self._run_rules(text, Analysis(normalized[text], self.tokenizer), fired[text] & applicable, by_bit) if applicable else ()
+            for (text, _, _), (applicable, by_bit) in zip(keys, plans)
+        ]
+
+    def _run_rules(self, text: str, analysis: Analysis, to_run: int, by_bit: dict[int, Rule]) -> tuple[Violation, ...]:
         found: list[Violation] = []
         own = _own_number_spans(text, self.shop_numbers) if self.shop_numbers else ()
         while to_run:  # the set bits in rule order; a clean reply usually has none
@@ -467,6 +583,15 @@ def _only_own_numbers(text: str, violation: Violation, own: tuple[tuple[int, int
     """True when the finding is about numbers and every number it flags is the shop's own."""
     runs = [m.span() for m in _NUMBER_RUN.finditer(text, violation.start, violation.end)]
     return bool(runs) and all(any(s <= start and end <= e for s, e in own) for start, end in runs)
+
+
+def _memo_scene_set(checked: dict, scene) -> frozenset[str]:
+    """``scene_set(scene)``, each distinct scene of a batch checked once."""
+    key = scene if isinstance(scene, (str, tuple, type(None))) else tuple(scene)
+    found = checked.get(key)
+    if found is None:
+        found = checked[key] = scene_set(scene)
+    return found
 
 
 def _check_role(role: str) -> None:

@@ -147,8 +147,9 @@ def _score_partitions(spec: ScorerSpec, partial: bool = False, timezone: datetim
             last_id = batch["conversation_id"].iloc[-1]
             complete, carried = batch[batch["conversation_id"] != last_id], batch[batch["conversation_id"] == last_id]
             rows = []
-            for _, group in complete.groupby("conversation_id", sort=False):
-                rows.extend(_result_rows(linter.lint_conversation(_messages_of(group), partial=partial), linter.weights, timezone))
+            conversations = [_messages_of(group) for _, group in complete.groupby("conversation_id", sort=False)]
+            for result in linter.lint_conversations(conversations, partial=partial):
+                rows.extend(_result_rows(result, linter.weights, timezone))
             if rows:
                 yield _frame(rows)
         if carried is not None and not carried.empty:

@@ -75,14 +75,18 @@ class AuditOptions:
     timezone: str | None = None
     #: Keep the database's earlier runs (by default it holds the run last reported only).
     keep_history: bool = False
+    #: What conversations.jsonl says of each finding: ``lean`` (where it is: the message's
+    #: seq and the span, its code and zone; the words and messages are in the database, stored
+    #: once) or ``full`` (also the rule's name and message, the flagged words, the suggestion).
+    jsonl: str = "lean"
 
     def scorer_spec(self) -> ScorerSpec:
         return ScorerSpec(self.ruleset, self.select, self.ignore, self.tokenizer, self.shop_numbers)
 
     def identity(self) -> dict:
-        """What changes the results; the run id hashes it (jobs and batch size do not)."""
+        """What changes the results; the run id hashes it (jobs, batch size and the JSONL's form do not)."""
         data = asdict(self)
-        for kept_out in ("jobs", "batch_size", "keep_history"):
+        for kept_out in ("jobs", "batch_size", "keep_history", "jsonl"):
             data.pop(kept_out)
         return data
 
@@ -145,14 +149,15 @@ _worker_store: AuditStore | None = None
 _writer_lock = None
 
 
-def _init_worker(spec: ScorerSpec, database: str, writer_lock) -> None:
+def _init_worker(spec: ScorerSpec, database: str, run_id: str, writer_lock) -> None:
     """Each worker keeps the scorer it inherited (or builds one when spawned), with its
-    tokenizer loaded, and opens its own connection to the database."""
+    tokenizer loaded, and opens its own connection to the database and the run's ingest file."""
     global _worker_linter, _worker_store, _writer_lock
     if _worker_linter is None:  # spawned, not forked from a parent with a warm linter
         _worker_linter = spec.linter()
     _worker_linter.warm_up()
     _worker_store = AuditStore(Path(database))
+    _worker_store.attach_ingest(run_id)
     _writer_lock = writer_lock
 
 
@@ -183,7 +188,7 @@ def _worker_state() -> tuple[AuditStore, Linter]:
 
 def _parse_and_add(run_id: str, path: str, batch: LineBatch, seq_start: int, timezone: datetime.tzinfo) -> list[tuple]:
     """Parse a batch of raw JSONL lines and insert it; returns its rejected rows (to report)."""
-    rows = ingest_rows(run_id, parse_jsonl_batch(path, batch, seq_start, timezone), timezone)
+    rows = ingest_rows(run_id, parse_jsonl_batch(path, batch, seq_start, timezone))
     store, _ = _worker_state()
     _write(lambda: store.add_rows(rows))
     return rows[1]
@@ -204,7 +209,7 @@ def _scored_rows(store: AuditStore, linter: Linter, run_id: str, ids: list[str],
     per pattern with the count, not once per reply (thousands of lines in a large log)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PatternTimeoutWarning)
-        results = (linter.lint_conversation(c, partial=partial) for c in store.load_conversations(run_id, ids))
+        results = linter.lint_conversations(store.load_conversations(run_id, ids), partial=partial)
         rows = result_rows(run_id, results, linter.weights, timezone)
     timeouts = Counter((w.message.rule, w.message.pattern) for w in caught if isinstance(w.message, PatternTimeoutWarning))
     for other in caught:
@@ -222,14 +227,14 @@ class _Workers(Supervised):
     busy timeout, which sleeps in steps of up to 100 ms.
     """
 
-    def __init__(self, options: AuditOptions, database: Path, linter: Linter) -> None:
+    def __init__(self, options: AuditOptions, database: Path, linter: Linter, run_id: str) -> None:
         global _worker_linter
         if forks():
             # Load the tokenizer once, here, and let the workers inherit it: loading it in
             # every worker costs N times the CPU (a second per worker with jieba).
             linter.warm_up()
             _worker_linter = linter
-        super().__init__(options.jobs, initializer=_init_worker, initargs=(options.scorer_spec(), str(database), new_lock()))
+        super().__init__(options.jobs, initializer=_init_worker, initargs=(options.scorer_spec(), str(database), run_id, new_lock()))
 
 
 def run_audit(
@@ -269,10 +274,11 @@ def _run_audit(inputs, database, options, *, resume, restart, progress, on_rejec
         status = store.run_status(run_id)
         notes: list[str] = []
         if status == "complete" and not restart:
+            store.drop_ingest(run_id)  # left behind if the run was killed as it completed
             store.report(run_id, keep_history=options.keep_history)
             if conversations_jsonl is not None:
                 with output_errors(conversations_jsonl):
-                    write_conversations_jsonl(store.db, run_id, conversations_jsonl, jobs=options.jobs)
+                    write_conversations_jsonl(store.db, run_id, conversations_jsonl, jobs=options.jobs, full=options.jsonl == "full")
             return AuditOutcome(run_id, database, store.summary(run_id), reused=True,
                                 notes=("This input was already audited with these rules; results reused (--restart to redo).",))
         if status is not None and status != "complete" and not (resume or restart):
@@ -285,8 +291,9 @@ def _run_audit(inputs, database, options, *, resume, restart, progress, on_rejec
                             rule_rows(linter.ruleset.rules))
             status = "ingesting"
         elif resume:
+            store.attach_ingest(run_id, create=status == "ingesting")
             notes.append(f"Resumed run {run_id}.")
-        workers = _Workers(options, database, linter) if options.jobs > 1 else None
+        workers = _Workers(options, database, linter, run_id) if options.jobs > 1 else None
         try:
             if status == "ingesting":
                 try:
@@ -309,12 +316,15 @@ def _run_audit(inputs, database, options, *, resume, restart, progress, on_rejec
             raise
         if workers is not None:
             workers.close(wait=True)
+        store.build_indexes()
         # The JSONL reads only conversations and findings, so it is written while the
         # agents are aggregated.
         with output_errors(conversations_jsonl or database):
-            wait_for_jsonl = (start_conversations_jsonl(store.db, run_id, conversations_jsonl, jobs=options.jobs)
+            wait_for_jsonl = (start_conversations_jsonl(store.db, run_id, conversations_jsonl, jobs=options.jobs,
+                                                        full=options.jsonl == "full")
                               if conversations_jsonl is not None else None)
         store.finish(run_id, timezone)
+        store.drop_ingest(run_id)
         store.report(run_id, keep_history=options.keep_history)
         summary = store.summary(run_id)
         if wait_for_jsonl is not None:
@@ -338,7 +348,7 @@ def _ingest(store: AuditStore, run_id: str, inputs, mapping, options: AuditOptio
         else:
             records = read_chat_log(path, mapping=mapping, input_format=options.input_format,
                                     encoding=options.encoding, seq_start=seq_start, count=count, timezone=timezone)
-            rejected_batches = (_add(store, ingest_rows(run_id, batch, timezone)) for batch in batched(records, INGEST_BATCH))
+            rejected_batches = (_add(store, ingest_rows(run_id, batch)) for batch in batched(records, INGEST_BATCH))
         for rejected in rejected_batches:
             if on_rejected is not None:
                 for row in rejected:

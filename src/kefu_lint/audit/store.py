@@ -4,6 +4,12 @@ SQLite because it ships with Python (no extra dependency on the auditor's machin
 transactions make a run crash-safe (each batch commits whole, so ``kill -9`` loses nothing
 and ``--resume`` continues), and every BI tool reads it; DuckDB users ``ATTACH`` it for
 heavy analytics. Rows are keyed by run, so re-running the same input writes nothing twice.
+
+Each message is written to the database once, with its results. Until its conversation is
+scored it waits in the run's ingest file beside the database (``audit.db.<run>.ingest``,
+attached as ``ingest``): read in input order, grouped there by an index built once the whole
+input is in, and deleted with the file when the run completes. The database's own indexes
+are built after scoring, not kept up row by row.
 """
 
 from __future__ import annotations
@@ -23,7 +29,10 @@ from ..formats.decode import printable_name
 from ..conversation import ConversationResult
 
 #: Bumped when a table changes shape; a database of another version is refused, not mixed.
-SCHEMA_VERSION = 3
+#: 4: messages are written once, with their results (an unfinished run's messages wait in
+#: its ingest file), stored by conversation (no rowid, no index beside them); the findings'
+#: indexes are built after scoring.
+SCHEMA_VERSION = 4
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 -- One row per audit run; run_id hashes the inputs' contents, the ruleset and the options.
@@ -63,9 +72,10 @@ CREATE TABLE IF NOT EXISTS messages (
     acts TEXT,                       -- dialogue acts (intents of its role), comma-separated
     score INTEGER,                   -- agent messages: 0..100
     grade TEXT,                      -- agent messages: green | yellow | red
-    PRIMARY KEY (run_id, seq)
-);
-CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (run_id, conversation_id);
+    -- Stored by conversation (the way it is read), with no index beside it: seq is unique
+    -- in a run, and a finding names its message's conversation and seq.
+    PRIMARY KEY (run_id, conversation_id, seq)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS conversations (
     run_id TEXT NOT NULL,
     conversation_id TEXT NOT NULL,
@@ -80,7 +90,7 @@ CREATE TABLE IF NOT EXISTS conversations (
     first_response_seconds REAL,
     ended INTEGER NOT NULL,          -- 1 when the conversation ended (see README: conversations)
     PRIMARY KEY (run_id, conversation_id)
-);
+) WITHOUT ROWID;
 -- Each agent's part in each conversation they took part in: the findings charged to them
 -- (their own messages, the moments they were responsible for) and the score of those.
 CREATE TABLE IF NOT EXISTS conversation_agents (
@@ -92,7 +102,7 @@ CREATE TABLE IF NOT EXISTS conversation_agents (
     grade TEXT NOT NULL,
     findings INTEGER NOT NULL,
     PRIMARY KEY (run_id, conversation_id, agent)
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS findings (
     run_id TEXT NOT NULL,
     conversation_id TEXT NOT NULL,
@@ -112,8 +122,6 @@ CREATE TABLE IF NOT EXISTS findings (
     flagged TEXT NOT NULL,
     suggestion TEXT
 );
-CREATE INDEX IF NOT EXISTS findings_by_conversation ON findings (run_id, conversation_id);
-CREATE INDEX IF NOT EXISTS findings_by_code ON findings (run_id, code);
 CREATE TABLE IF NOT EXISTS agents (
     run_id TEXT NOT NULL,
     agent TEXT NOT NULL,             -- '(unknown)' when the log names no agent
@@ -146,6 +154,25 @@ CREATE TABLE IF NOT EXISTS rules (
     PRIMARY KEY (run_id, code)
 );
 """
+#: Built once a run's results are in (one sort each, not an index kept up row by row);
+#: ``IF NOT EXISTS``: a database that keeps history has them already and keeps them up.
+INDEXES = """
+CREATE INDEX IF NOT EXISTS findings_by_conversation ON findings (run_id, conversation_id);
+CREATE INDEX IF NOT EXISTS findings_by_code ON findings (run_id, code);
+"""
+#: A run's messages from ingest until their conversation is scored, in its ingest file: in
+#: input order (seq is the rowid: appended, never re-sorted), as the readers parsed them.
+INGEST_SCHEMA = """
+CREATE TABLE IF NOT EXISTS ingest.pending (
+    seq INTEGER PRIMARY KEY, conversation_id TEXT NOT NULL, role TEXT NOT NULL, text TEXT NOT NULL, time REAL,
+    agent TEXT, shop TEXT, message_id TEXT, source TEXT NOT NULL, line INTEGER NOT NULL, partial INTEGER NOT NULL
+);
+-- Repeats of a message id found when the input is in, until the database records them.
+CREATE TABLE IF NOT EXISTS ingest.repeats (seq INTEGER PRIMARY KEY, source TEXT, line INTEGER, reason TEXT, raw TEXT);
+"""
+#: Built when the whole input is in: conversations are read out through it.
+INGEST_INDEX = "CREATE INDEX IF NOT EXISTS ingest.pending_by_conversation ON pending (conversation_id, seq)"
+
 #: The tables keyed by run. Each has a ``latest_<table>`` view holding only the rows of the run
 #: the last audit reported (``meta.latest_run``): queries on the views never count a run twice.
 RUN_TABLES = ("runs", "messages", "conversations", "conversation_agents", "findings", "agents", "rejected", "rules")
@@ -191,19 +218,20 @@ IngestRows = tuple[list[tuple], list[tuple]]
 ResultRows = tuple[list[tuple], list[tuple], list[tuple], list[tuple]]
 
 
-def ingest_rows(run_id: str, records: Iterable[ChatMessage | Rejected], timezone: datetime.tzinfo) -> IngestRows:
-    """The ``messages`` and ``rejected`` rows of parsed input records (built where they are
-    parsed); ``timezone`` is the zone of the local-time column."""
+def ingest_rows(run_id: str, records: Iterable[ChatMessage | Rejected]) -> IngestRows:
+    """The ``ingest.pending`` and ``rejected`` rows of parsed input records (built where they
+    are parsed)."""
     messages, rejected = [], []
+    names: dict[str, str] = {}  # one source for thousands of records: its printable name once
     for record in records:
+        source = names.get(record.source)
+        if source is None:
+            source = names[record.source] = printable_name(record.source)
         if isinstance(record, Rejected):
-            rejected.append((run_id, printable_name(record.source), record.line, record.reason, record.raw))
+            rejected.append((run_id, source, record.line, record.reason, record.raw))
         else:
-            messages.append((
-                run_id, record.seq, record.conversation_id, record.role, record.text, record.time,
-                local_iso(record.time, timezone), record.agent, record.shop, record.message_id, printable_name(record.source),
-                record.line, int(record.partial),
-            ))
+            messages.append((record.seq, record.conversation_id, record.role, record.text, record.time, record.agent,
+                             record.shop, record.message_id, source, record.line, int(record.partial)))
     return messages, rejected
 
 
@@ -212,15 +240,20 @@ def result_rows(run_id: str, results: Iterable[ConversationResult], weights: Map
     """The rows a batch of results writes (built where the results are, not in the writer);
     ``weights`` are the points each rule's finding deducts (``Linter.weights``).
 
-    A conversation's findings commit together with its row, and a batch needs one statement
-    per table.
+    A conversation's messages and findings commit together with its row, and a batch needs
+    one statement per table. Each message row is the message as read and its results.
     """
     message_rows, finding_rows, conversation_rows, agent_rows = [], [], [], []
     for result in results:
         cid = result.conversation_id
         for m in result.messages:
-            message_rows.append((m.index, ",".join(m.scenes), ",".join(m.acts), m.score.value if m.score else None,
-                                 m.score.grade if m.score else None, run_id, m.message.seq))
+            message = m.message
+            message_rows.append((
+                run_id, message.seq, cid, message.role, message.text, message.time, local_iso(message.time, timezone),
+                message.agent, message.shop, message.message_id, message.source, message.line, int(message.partial),
+                m.index, ",".join(m.scenes), ",".join(m.acts), m.score.value if m.score else None,
+                m.score.grade if m.score else None,
+            ))
         for finding in result.findings:
             message = result.messages[finding.message_index].message
             v = finding.violation
@@ -251,6 +284,21 @@ def rule_rows(rules: Iterable) -> list[tuple]:
 UNKNOWN_AGENT = "(unknown)"
 
 
+def ingest_file(database: Path, run_id: str) -> Path:
+    """Where the messages of run ``run_id`` wait to be scored (beside the database)."""
+    return database.with_name(f"{database.name}.{run_id}.ingest")
+
+
+def remove_ingest_file(database: Path, run_id: str) -> None:
+    path = ingest_file(database, run_id)
+    for companion in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        companion.unlink(missing_ok=True)
+
+
+class IngestGone(ConfigError):
+    """A run being scored whose ingest file was deleted: it cannot be resumed."""
+
+
 class AuditStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -262,6 +310,29 @@ class AuditStore:
         self.db.executescript(SCHEMA + VIEWS)
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         self.db.commit()
+        self.ingesting: str | None = None
+
+    def attach_ingest(self, run_id: str, *, create: bool = True) -> None:
+        """Attach the ingest file of ``run_id`` as ``ingest`` (created when ``create``)."""
+        if self.ingesting == run_id:
+            return
+        path = ingest_file(self.path, run_id)
+        if not create and not path.exists():
+            raise IngestGone(
+                f"{path}: the messages of the interrupted run {run_id} waiting to be scored are gone"
+                " (the file was deleted): pass --restart to audit the input again")
+        self.db.execute("ATTACH DATABASE ? AS ingest", (str(path),))
+        self.db.execute("PRAGMA ingest.journal_mode=WAL")
+        self.db.execute("PRAGMA ingest.synchronous=NORMAL")
+        self.db.executescript(INGEST_SCHEMA)
+        self.ingesting = run_id
+
+    def drop_ingest(self, run_id: str) -> None:
+        """The run is complete: its messages are in the database, the ingest file goes."""
+        if self.ingesting is not None:
+            self.db.execute("DETACH DATABASE ingest")
+            self.ingesting = None
+        remove_ingest_file(self.path, run_id)
 
     def _check_version(self) -> None:
         has_meta = self.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
@@ -288,6 +359,7 @@ class AuditStore:
                   timezone: datetime.tzinfo, rules: Iterable[tuple]) -> None:
         """A new run, with the rules it judges by (``rule_rows``), in one transaction."""
         self.delete_run(run_id)
+        self.attach_ingest(run_id)
         with self.db:
             self.db.execute(
                 "INSERT INTO runs (run_id, created_at, status, timezone, inputs, ruleset, options, tool_version)"
@@ -302,6 +374,7 @@ class AuditStore:
         with self.db:
             for table in RUN_TABLES:
                 self.db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))  # noqa: S608 - fixed table names
+        self.drop_ingest(run_id)
 
     def report(self, run_id: str, *, keep_history: bool) -> None:
         """Make ``run_id`` the run the ``latest_*`` views show: the one this audit reports.
@@ -312,22 +385,36 @@ class AuditStore:
             if not keep_history:
                 for table in RUN_TABLES:
                     self.db.execute(f"DELETE FROM {table} WHERE run_id != ?", (run_id,))  # noqa: S608 - fixed table names
+        if not keep_history:  # the deleted runs' unfinished ingest files too
+            for stale in self.path.parent.glob(f"{self.path.name}.*.ingest*"):
+                if not stale.name.startswith(f"{self.path.name}.{run_id}."):
+                    stale.unlink(missing_ok=True)
 
     def finish_ingest(self, run_id: str, records_read: int) -> Iterator[Rejected]:
-        """Every input read: reject the repeats of a message id within a conversation (a log
-        exported twice over would be scored twice), record how many records the readers
-        read, and go on to scoring, in one transaction; returns the repeats rejected."""
+        """Every input read: group the messages by conversation (the index, built now, once),
+        reject the repeats of a message id within a conversation (a log exported twice over
+        would be scored twice), record how many records the readers read, and go on to
+        scoring; returns the repeats rejected.
+
+        Two transactions, one per file, each safe to redo: the ingest file's (the index, and
+        the repeats moved out of the messages waiting), then the database's (the repeats
+        recorded as rejected, the status). Killed between them, the run is still ingesting:
+        ``--resume`` reads the input again and the repeats are found again."""
         repeats = (
             "SELECT * FROM (SELECT seq, source, line, message_id, text, FIRST_VALUE(source) OVER first AS first_source,"
-            " FIRST_VALUE(line) OVER first AS first_line, ROW_NUMBER() OVER first AS copy FROM messages"
-            " WHERE run_id = :run AND message_id IS NOT NULL"
+            " FIRST_VALUE(line) OVER first AS first_line, ROW_NUMBER() OVER first AS copy FROM ingest.pending"
+            " WHERE message_id IS NOT NULL"
             " WINDOW first AS (PARTITION BY conversation_id, message_id ORDER BY seq)) WHERE copy > 1"
         )
+        self.attach_ingest(run_id)
         with self.db:
+            self.db.execute(INGEST_INDEX)
             self.db.execute(
-                "INSERT OR IGNORE INTO rejected SELECT :run, source, line, 'duplicate message_id ' || quote(message_id)"
-                f" || ': already read at ' || first_source || ':' || first_line, text FROM ({repeats})", {"run": run_id})
-            self.db.execute(f"DELETE FROM messages WHERE run_id = :run AND seq IN (SELECT seq FROM ({repeats}))", {"run": run_id})
+                "INSERT OR IGNORE INTO ingest.repeats SELECT seq, source, line, 'duplicate message_id ' || quote(message_id)"
+                f" || ': already read at ' || first_source || ':' || first_line, text FROM ({repeats})")
+            self.db.execute("DELETE FROM ingest.pending WHERE seq IN (SELECT seq FROM ingest.repeats)")
+        with self.db:
+            self.db.execute("INSERT OR IGNORE INTO rejected SELECT ?, source, line, reason, raw FROM ingest.repeats", (run_id,))
             self.db.execute("UPDATE runs SET status = 'scoring', lines_read = ? WHERE run_id = ?", (records_read, run_id))
         repeated = self.db.execute("SELECT source, line, reason, raw FROM rejected WHERE run_id = ?"
                                    " AND reason LIKE 'duplicate message_id %' ORDER BY source, line", (run_id,))
@@ -336,65 +423,82 @@ class AuditStore:
     # -- ingest --
 
     def add_rows(self, rows: IngestRows) -> None:
+        """One batch of the input: its messages wait in the ingest file, its rejected records
+        go to the database. Not one transaction over both files, and it need not be: a run
+        interrupted while ingesting reads its input again, and both inserts ignore what is in."""
         messages, rejected = rows
         with self.db:
-            self.db.executemany(
-                "INSERT OR IGNORE INTO messages (run_id, seq, conversation_id, role, text, time, time_local, agent, shop, message_id,"
-                " source, line, partial) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", messages,
-            )
+            self.db.executemany("INSERT OR IGNORE INTO ingest.pending VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", messages)
             self.db.executemany("INSERT OR IGNORE INTO rejected VALUES (?, ?, ?, ?, ?)", rejected)
 
     # -- scoring --
 
     def count_unscored(self, run_id: str) -> tuple[int, int]:
-        total = self.db.execute("SELECT COUNT(DISTINCT conversation_id) FROM messages WHERE run_id = ?", (run_id,)).fetchone()[0]
+        self.attach_ingest(run_id, create=False)
+        total = self.db.execute("SELECT COUNT(DISTINCT conversation_id) FROM ingest.pending").fetchone()[0]
         done = self.db.execute("SELECT COUNT(*) FROM conversations WHERE run_id = ?", (run_id,)).fetchone()[0]
         return total, done
 
     def unscored_id_batches(self, run_id: str, batch_size: int) -> Iterator[list[str]]:
-        """Ids of conversations not yet scored, a batch at a time, grouped through the database."""
+        """Ids of conversations not yet scored, a batch at a time, in id order."""
+        self.attach_ingest(run_id, create=False)
         last = ""
         while True:
             ids = [row[0] for row in self.db.execute(
-                "SELECT DISTINCT conversation_id FROM messages m WHERE run_id = ? AND conversation_id > ?"
-                " AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.run_id = m.run_id AND c.conversation_id = m.conversation_id)"
-                " ORDER BY conversation_id LIMIT ?", (run_id, last, batch_size))]
+                "SELECT DISTINCT conversation_id FROM ingest.pending p WHERE conversation_id > ?"
+                " AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.run_id = ? AND c.conversation_id = p.conversation_id)"
+                " ORDER BY conversation_id LIMIT ?", (last, run_id, batch_size))]
             if not ids:
                 return
             last = ids[-1]
             yield ids
 
     def load_conversations(self, run_id: str, ids: Sequence[str]) -> list[list[ChatMessage]]:
+        self.attach_ingest(run_id, create=False)
         marks = ",".join("?" * len(ids))
         grouped: dict[str, list[ChatMessage]] = {cid: [] for cid in ids}
         for row in self.db.execute(
-            "SELECT conversation_id, role, text, time, agent, shop, message_id, source, line, seq, partial = 1 FROM messages"
-            f" WHERE run_id = ? AND conversation_id IN ({marks})", (run_id, *ids)):  # noqa: S608 - placeholders only
+            "SELECT conversation_id, role, text, time, agent, shop, message_id, source, line, seq, partial = 1"
+            f" FROM ingest.pending WHERE conversation_id IN ({marks})", ids):  # noqa: S608 - placeholders only
             grouped[row[0]].append(ChatMessage(*row))
         return list(grouped.values())
 
     def save_rows(self, rows: ResultRows) -> None:
         """One transaction per batch: a batch is stored whole or not at all."""
         message_rows, finding_rows, conversation_rows, agent_rows = rows
+        if not conversation_rows:
+            return
+        run_id = conversation_rows[0][0]
         with self.db:
-            # Saving a batch twice (a worker orphaned by a killed run finishing its batch
-            # while the resumed run scores it again) must not duplicate its findings.
+            # A batch saved twice (a worker orphaned by a killed run finishing its batch while
+            # the resumed run scores it again) is stored once: a conversation in the database
+            # is there whole, with its messages and findings, so the second copy is left out.
             ids = [row[1] for row in conversation_rows]
-            if ids:
-                self.db.execute(
-                    f"DELETE FROM findings WHERE run_id = ? AND conversation_id IN ({','.join('?' * len(ids))})",
-                    (conversation_rows[0][0], *ids))
-            self.db.executemany(
-                "UPDATE messages SET message_index = ?, scenes = ?, acts = ?, score = ?, grade = ? WHERE run_id = ? AND seq = ?",
-                message_rows)
+            saved = {row[0] for row in self.db.execute(
+                f"SELECT conversation_id FROM conversations WHERE run_id = ? AND conversation_id IN ({','.join('?' * len(ids))})",
+                (run_id, *ids))}  # noqa: S608 - placeholders only
+            if saved:
+                message_rows = [row for row in message_rows if row[2] not in saved]
+                finding_rows = [row for row in finding_rows if row[1] not in saved]
+                conversation_rows = [row for row in conversation_rows if row[1] not in saved]
+                agent_rows = [row for row in agent_rows if row[1] not in saved]
+            # In key order (conversation, seq: the log's order, not the conversation's): each
+            # row goes after the last, and the pages fill up.
+            message_rows.sort(key=lambda row: (row[2], row[1]))
+            self.db.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", message_rows)
             self.db.executemany(
                 "INSERT INTO findings (run_id, conversation_id, message_index, seq, code, name, zone, level, agent, time, time_local,"
                 ' points, message, start, "end", flagged, suggestion) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
                 finding_rows)
-            self.db.executemany("INSERT OR REPLACE INTO conversations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", conversation_rows)
-            self.db.executemany("INSERT OR REPLACE INTO conversation_agents VALUES (?, ?, ?, ?, ?, ?, ?)", agent_rows)
+            self.db.executemany("INSERT INTO conversations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", conversation_rows)
+            self.db.executemany("INSERT INTO conversation_agents VALUES (?, ?, ?, ?, ?, ?, ?)", agent_rows)
+
+    def build_indexes(self) -> None:
+        """Every conversation scored: the indexes, each built in one pass."""
+        self.db.executescript(INDEXES)
 
     def finish(self, run_id: str, timezone: datetime.tzinfo) -> None:
+        self.attach_ingest(run_id, create=False)
         with self.db:
             self.db.execute("DELETE FROM agents WHERE run_id = ?", (run_id,))
             # Each agent by their own part of the conversations they took part in.
@@ -411,7 +515,8 @@ class AuditStore:
                     top[agent].append([code, count])
             self.db.executemany("UPDATE agents SET top_rules = ? WHERE run_id = ? AND agent = ?",
                                 [(json.dumps(rules), run_id, agent) for agent, rules in top.items()])
-            messages = self.db.execute("SELECT COUNT(*) FROM messages WHERE run_id = ?", (run_id,)).fetchone()[0]
+            # The messages read (the readers' records less the rejected), as stored for scoring.
+            messages = self.db.execute("SELECT COUNT(*) FROM ingest.pending").fetchone()[0]
             rejected = self.db.execute("SELECT COUNT(*) FROM rejected WHERE run_id = ?", (run_id,)).fetchone()[0]
             conversations, mean = self.db.execute(
                 "SELECT COUNT(*), AVG(score) FROM conversations WHERE run_id = ?", (run_id,)).fetchone()
@@ -427,9 +532,8 @@ class AuditStore:
         row = self.db.execute(
             "SELECT lines_read, messages, rejected, conversations, mean_score FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         grades = dict(self.db.execute("SELECT grade, COUNT(*) FROM conversations WHERE run_id = ? GROUP BY grade", (run_id,)).fetchall())
-        # Messages in scored conversations (each row counts its messages, written in the same
-        # transaction as their scores): the same number as scanning messages for a score.
-        scored = self.db.execute("SELECT COALESCE(SUM(messages), 0) FROM conversations WHERE run_id = ?", (run_id,)).fetchone()[0]
+        # The messages in the database: each is written there once, with its results.
+        scored = self.db.execute("SELECT COUNT(*) FROM messages WHERE run_id = ?", (run_id,)).fetchone()[0]
         zones = dict(self.db.execute("SELECT zone, COUNT(*) FROM findings WHERE run_id = ? GROUP BY zone", (run_id,)).fetchall())
         return {
             "lines_read": row[0], "messages": row[1], "scored": scored, "rejected": row[2], "conversations": row[3],

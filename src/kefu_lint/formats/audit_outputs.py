@@ -11,14 +11,18 @@ from itertools import pairwise
 from pathlib import Path
 
 
-def write_conversations_jsonl(db: sqlite3.Connection, run_id: str, path: Path, *, jobs: int = 1) -> int:
-    """One JSON object per conversation, every finding with its message index and span,
-    in conversation-id order. With ``jobs`` > 1, worker processes each write a range of
-    conversations to a part file and the parts are joined (the same bytes as one process)."""
-    return start_conversations_jsonl(db, run_id, path, jobs=jobs)()
+def write_conversations_jsonl(db: sqlite3.Connection, run_id: str, path: Path, *, jobs: int = 1, full: bool = False) -> int:
+    """One JSON object per conversation, every finding with its message index, its message's
+    ``seq`` (the key of ``messages`` and ``findings`` in the database) and span, in
+    conversation-id order; with ``full``, also the rule's name and message, the flagged words
+    and the suggestion (else they are in the database only: the text is stored once).
+    With ``jobs`` > 1, worker processes each write a range of conversations to a part file
+    and the parts are joined (the same bytes as one process)."""
+    return start_conversations_jsonl(db, run_id, path, jobs=jobs, full=full)()
 
 
-def start_conversations_jsonl(db: sqlite3.Connection, run_id: str, path: Path, *, jobs: int = 1) -> Callable[[], int]:
+def start_conversations_jsonl(db: sqlite3.Connection, run_id: str, path: Path, *, jobs: int = 1,
+                              full: bool = False) -> Callable[[], int]:
     """Like :func:`write_conversations_jsonl`, but returns as soon as the part writers are
     running (with ``jobs`` > 1), so the caller can do other work meanwhile; call the returned
     function to wait for the file and get the number of conversations written."""
@@ -27,14 +31,14 @@ def start_conversations_jsonl(db: sqlite3.Connection, run_id: str, path: Path, *
     database = db.execute("PRAGMA database_list").fetchone()[2]
     if len(ranges) == 1 or not database:
         with path.open("w", encoding="utf-8") as out:
-            count = _write_range(db, run_id, out, None, None)
+            count = _write_range(db, run_id, out, None, None, full)
         return lambda: count
     from ..workers import Supervised
 
     parts = [path.with_name(f"{path.name}.part{index}") for index in range(len(ranges))]
     workers = Supervised(len(ranges), what=f"{path.name} writer")
     try:
-        pending = workers.start(_write_range_file, [(database, run_id, str(part), *bounds) for part, bounds in zip(parts, ranges)])
+        pending = workers.start(_write_range_file, [(database, run_id, str(part), *bounds, full) for part, bounds in zip(parts, ranges)])
     except BaseException:
         workers.close(wait=False)
         raise
@@ -68,29 +72,34 @@ def _id_ranges(db: sqlite3.Connection, run_id: str, parts: int) -> list[tuple[st
     return list(pairwise(bounds))
 
 
-def _write_range_file(database: str, run_id: str, path: str, low: str | None, high: str | None) -> int:
+def _write_range_file(database: str, run_id: str, path: str, low: str | None, high: str | None, full: bool) -> int:
     db = sqlite3.connect(database)
     try:
         with open(path, "w", encoding="utf-8") as out:
-            return _write_range(db, run_id, out, low, high)
+            return _write_range(db, run_id, out, low, high, full)
     finally:
         db.close()
 
 
 _CONVERSATION_FIELDS = ("conversation_id", "agent", "shop", "messages", "agent_messages", "score", "grade",
                         "finding_count", "red_findings", "first_response_seconds")
-_FINDING_FIELDS = ("message_index", "code", "name", "zone", "level", "message", "start", "end", "text", "suggestion")
+_FINDING_FIELDS = ("message_index", "seq", "code", "name", "zone", "level", "message", "start", "end", "text", "suggestion")
+#: The lean form: where each finding is and which rule's; its words are in the database,
+#: and what the rule is (zone, level, weight, title) in its ``rules`` table.
+_LEAN_FIELDS = ("message_index", "seq", "code", "start", "end")
 
 
-def _write_range(db: sqlite3.Connection, run_id: str, out, low: str | None, high: str | None) -> int:
+def _write_range(db: sqlite3.Connection, run_id: str, out, low: str | None, high: str | None, full: bool) -> int:
     where = "run_id = ? AND conversation_id >= ? AND conversation_id < ?" if low is not None and high is not None else (
         "run_id = ? AND conversation_id >= ?" if low is not None else
         "run_id = ? AND conversation_id < ?" if high is not None else "run_id = ?")
     parameters = (run_id, *(bound for bound in (low, high) if bound is not None))
     count = 0
+    fields = _FINDING_FIELDS if full else _LEAN_FIELDS
+    columns = ", ".join({"text": "flagged", "end": '"end"'}.get(name, name) for name in fields)
     findings = db.execute(
-        "SELECT conversation_id, message_index, code, name, zone, level, message, start, \"end\", flagged, suggestion"
-        f" FROM findings WHERE {where} ORDER BY conversation_id, message_index, start, code", parameters)
+        f"SELECT conversation_id, {columns} FROM findings WHERE {where} ORDER BY conversation_id, message_index, start, code",
+        parameters)
     pending = next(findings, None)
     for row in db.execute(
         "SELECT conversation_id, agent, shop, messages, agent_messages, score, grade, findings, red_findings,"
@@ -100,7 +109,7 @@ def _write_range(db: sqlite3.Connection, run_id: str, out, low: str | None, high
         # Both queries are ordered by conversation id, so the findings merge in one pass.
         while pending is not None and pending[0] <= cid:
             if pending[0] == cid:
-                items.append(dict(zip(_FINDING_FIELDS, pending[1:])))
+                items.append(dict(zip(fields, pending[1:])))
             pending = next(findings, None)
         record = dict(zip(_CONVERSATION_FIELDS, row))
         record["findings"] = items

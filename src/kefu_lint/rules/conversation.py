@@ -32,6 +32,7 @@ Timing conditions need a conversation and judge no lone reply.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from functools import lru_cache
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,6 +116,10 @@ def states_option(value: Any) -> tuple[str, ...]:
     return states
 
 
+#: Distinct (message, acts) verdicts each set of cues keeps (a dozen sets: a few MiB in all).
+CUE_CACHE_SIZE = 4096
+
+
 class Cues:
     """Tells which of several requirements a text shows: one automaton over every phrase,
     the patterns, and the acts the caller supplies."""
@@ -124,8 +129,11 @@ class Cues:
         self._phrases = PhraseAutomaton((p, i) for i, r in enumerate(self.requirements) for p in r.any)
         self._patterns = [(GuardedPattern(p), i) for i, r in enumerate(self.requirements) for p in r.patterns]
         self.acts = frozenset(a for r in self.requirements for a in r.acts)
+        # Logs repeat their messages (quick replies, 在吗, 好的谢谢): each (text, acts) is
+        # looked at once. A pattern search under its time limit costs more than the lookup.
+        self.shown = lru_cache(maxsize=CUE_CACHE_SIZE)(self._shown)
 
-    def shown(self, text: str, acts: frozenset[str]) -> set[int]:
+    def _shown(self, text: str, acts: frozenset[str]) -> frozenset[int]:
         """Indexes of the requirements ``text`` (normalised) with ``acts`` shows."""
         found = {hit.payload for hit in self._phrases.hits(text)} if not self._phrases.empty else set()
         for pattern, index in self._patterns:
@@ -137,7 +145,7 @@ class Cues:
                     pass  # a pathological pattern on a pathological message shows nothing
         if acts:
             found.update(i for i, r in enumerate(self.requirements) if not acts.isdisjoint(r.acts))
-        return found
+        return frozenset(found)
 
 
 class ConditionRule(Rule):

@@ -13,6 +13,7 @@ rule to that on the ruleset examples, the JDDC sample and generated text.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -38,11 +39,17 @@ class Trigger:
     max_length: int | None = None
 
 
+#: Joins a batch for one automaton pass: no phrase holds it (phrases are normalised text),
+#: so no match spans two replies.
+_SEPARATOR = "\x00"
+
+
 class TriggerIndex:
     """The triggers of an ordered list of rules; ``fired(text)`` is a bit mask over that order."""
 
     def __init__(self, triggers: Sequence[Trigger | None]) -> None:
         self.always = 0
+        self._joinable = True
         self._automaton = ahocorasick.Automaton()
         self._patterns: list[tuple[int, Searchable]] = []
         self._lengths: list[tuple[int, int]] = []
@@ -60,6 +67,7 @@ class TriggerIndex:
                     self._patterns.append((bit, pattern))
             for key in filter(None, keys):
                 self._automaton.add_word(key, self._automaton.get(key, 0) | bit)
+                self._joinable = self._joinable and _SEPARATOR not in key
             if trigger.max_length is not None:
                 self._lengths.append((bit, trigger.max_length))
         self._has_phrases = len(self._automaton) > 0
@@ -74,6 +82,25 @@ class TriggerIndex:
         if self._has_phrases:
             for _, bits in self._automaton.iter(text):
                 mask |= bits
+        return self._after_phrases(text, mask)
+
+    def fired_many(self, texts: Sequence[str]) -> list[int]:
+        """``[self.fired(text) for text in texts]``, the phrases of all found in one pass of
+        the automaton over the batch (joined by a character no phrase holds)."""
+        if not self._joinable:
+            return [self.fired(text) for text in texts]
+        masks = [self.always] * len(texts)
+        if self._has_phrases and texts:
+            starts = []
+            position = 0
+            for text in texts:
+                starts.append(position)
+                position += len(text) + 1
+            for end, bits in self._automaton.iter(_SEPARATOR.join(texts)):
+                masks[bisect_right(starts, end) - 1] |= bits
+        return [self._after_phrases(text, mask) for text, mask in zip(texts, masks)]
+
+    def _after_phrases(self, text: str, mask: int) -> int:
         if self._pattern_bits & ~mask:
             try:
                 for bit, pattern in self._patterns:
