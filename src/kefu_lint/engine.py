@@ -299,7 +299,7 @@ class Linter:
             scenes = list(scenes)
             if len(scenes) != len(replies):
                 raise ValueError(f"lint_many() got {len(replies)} replies but {len(scenes)} scenes")
-            checked = {}
+            checked: dict = {}
             keys = [(reply, _memo_scene_set(checked, each), False) for reply, each in zip(replies, scenes)]
         return [list(found) for found in self._cached_lint.get_many(keys)]
 

@@ -43,7 +43,7 @@ try:  # the `fast` extra: several times faster than the json module on chat-log 
     from orjson import JSONDecodeError as _FastJSONError
     from orjson import loads as _fast_loads
 except ImportError:  # pragma: no cover - exercised when the extra is not installed
-    _fast_loads = None
+    _fast_loads = None  # type: ignore[assignment]
 
 FIELDS = ("conversation_id", "role", "text", "time", "agent", "shop", "message_id")
 REQUIRED = ("conversation_id", "role", "text")

@@ -277,7 +277,7 @@ class ConditionRule(Rule):
             if missing:
                 yield self.finding(conversation, marked, missing="、".join(missing), template=self.template or "")
 
-    def _shows(self, conversation, index: int, cues: Cues) -> set[int]:
+    def _shows(self, conversation, index: int, cues: Cues) -> frozenset[int]:
         acts = conversation.acts(index) if cues.acts else frozenset()
         return cues.shown(conversation.normalized(index), acts)
 
