@@ -68,6 +68,11 @@ SUMMARY_WORDS = {
         "unreadable here": lambda n: f"  {n} 处无法读取（KF000）",
         "clean part": lambda replies, files: f"已读取的 {replies}、{files}中未发现问题。",
         "statistics": "按规则统计：",
+        # A snippet's labels, each with its colon: full-width in Chinese text.
+        "fix": "修复：",
+        "suggestion": "建议：",
+        "advice": "建议（请整句改写，不能直接替换）：",
+        "evidence": "依据：",
     },
     "en": {
         "grade": {"red": "red", "yellow": "yellow", "green": "green"},
@@ -88,6 +93,10 @@ SUMMARY_WORDS = {
         "unreadable here": lambda n: f"  {n} unreadable (KF000)",
         "clean part": lambda replies, files: f"No findings in the {replies} read from {files}.",
         "statistics": "Statistics:",
+        "fix": "fix: ",
+        "suggestion": "suggestion: ",
+        "advice": "suggestion (rewrite the sentence, not a drop-in replacement): ",
+        "evidence": "evidence: ",
     },
 }
 
@@ -101,14 +110,14 @@ def _style(text: str, colour: bool, **style) -> str:
 def write_text(report: CheckReport, linter: Linter, *, colour: bool, statistics: bool, concise: bool = False,
                language: str = "zh") -> str:
     out: list[str] = []
+    words = SUMMARY_WORDS[language]
     if not statistics:  # --statistics shows the counts instead of every finding (as ruff does)
         for finding in report.findings:
             out.append(_headline(finding, colour))
             if concise or finding.reply is None:
                 continue
-            out.extend(_snippet(finding, colour))
+            out.extend(_snippet(finding, colour, words))
             out.append("")
-    words = SUMMARY_WORDS[language]
     if statistics:
         out.extend(_statistics(report, colour, words))
     out.extend(_summary(report, colour, words))
@@ -124,7 +133,7 @@ def _headline(finding: Finding, colour: bool) -> str:
     return f"{location} {code}{fixable} {zone} {v.message}"
 
 
-def _snippet(finding: Finding, colour: bool) -> list[str]:
+def _snippet(finding: Finding, colour: bool, words: dict) -> list[str]:
     """The reply line with the flagged words underlined, then the suggestion."""
     reply = finding.reply
     v = finding.violation
@@ -143,13 +152,13 @@ def _snippet(finding: Finding, colour: bool) -> list[str]:
         f"{_style(gutter, colour, dim=True)} | {line_text}",
         f"{pad} | {' ' * before}{_style('^' * marks, colour, fg=ZONE_COLOURS[v.zone], bold=True)}",
     ]
+    label = lambda key: _style(words[key], colour, fg="cyan")  # noqa: E731
     if v.fix is not None:
-        lines.append(f"{pad} = {_style('修复', colour, fg='cyan')}: {text[v.start:v.end]} → {v.fix}")
+        lines.append(f"{pad} = {label('fix')}{text[v.start:v.end]} → {v.fix}")
     elif v.suggestion:
-        label = "建议（请整句改写，不能直接替换）" if v.advice_only else "建议"
-        lines.append(f"{pad} = {_style(label, colour, fg='cyan')}: {v.suggestion}")
+        lines.append(f"{pad} = {label('advice' if v.advice_only else 'suggestion')}{v.suggestion}")
     if v.evidence is not None:
-        lines.append(f"{pad} = {_style('依据', colour, fg='cyan')}: {evidence_text(v.evidence)}")
+        lines.append(f"{pad} = {label('evidence')}{evidence_text(v.evidence)}")
     return lines
 
 
@@ -330,7 +339,7 @@ def write_sarif(report: CheckReport, linter: Linter, **_) -> str:
         result = {
             "ruleId": v.code,
             "level": SARIF_LEVELS[v.zone],
-            "message": {"text": v.message + (f" 建议: {v.suggestion}" if v.suggestion else "")},
+            "message": {"text": v.message + (f"建议：{v.suggestion}" if v.suggestion else "")},
             "locations": [
                 {
                     "physicalLocation": {
@@ -397,7 +406,7 @@ def write_github(report: CheckReport, linter: Linter, **_) -> str:
             f"file={_escape_property(finding.path)},line={finding.line},col={finding.column},"
             f"endLine={finding.end_line},endColumn={finding.end_column},title={_escape_property(f'{v.code} {v.name}')}"
         )
-        message = v.message + (f" 建议: {v.suggestion}" if v.suggestion else "")
+        message = v.message + (f"建议：{v.suggestion}" if v.suggestion else "")
         lines.append(f"::{levels[v.zone]} {properties}::{_escape_data(message)}")
     return "\n".join(lines) + ("\n" if lines else "")
 
