@@ -416,3 +416,46 @@ def test_a_pattern_time_limit_warns_once_per_pattern_with_a_count(tmp_path):
         warned = [line for line in result.err.splitlines() if "time limit" in line]
         assert warned == ["warning: KF990: pattern '(a|aa)+$' exceeded its 0.25s time limit on 3 replies and was skipped for them;"
                           " simplify the pattern (avoid nested repeats such as (a+)+)"], result.err
+
+
+def test_a_new_audit_can_take_the_out_folder_at_once_after_its_parent_is_killed(tmp_path, big_log):
+    """The OUT lock was inherited by the forked workers: after a kill -9 of the parent, its
+    orphans held it until they noticed (up to 0.5 s), and a new audit was refused. Now only
+    the parent holds it: the folder is free the moment the parent is gone."""
+    from kefu_lint.audit.run import audit_folder_lock
+
+    out = tmp_path / "out"
+    process = start_audit(big_log, out)
+    workers = children(process.pid)
+    assert len(workers) >= 2
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+    with audit_folder_lock(out):  # at once: before the fix this raised "in use by another audit"
+        pass
+    wait_until(lambda: not any(alive(pid) for pid in workers), "a worker outlived the run")
+    other = audit(write_jsonl(tmp_path / "other.jsonl", good_lines(8)), "--out", out)
+    assert other.returncode == 0, other.out + other.err
+
+
+def _sleep_long(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def test_closing_the_workers_on_an_error_stops_a_task_under_way():
+    """``Supervised.close(wait=False)`` stops its own workers (kept by the context they are
+    started from: no private attribute of the pool) and only them, at once."""
+    import multiprocessing
+    from concurrent.futures import CancelledError
+
+    from kefu_lint.workers import Supervised, WorkerDied
+
+    workers = Supervised(2, what="test")
+    assert len(list(workers.ordered(_sleep_long, [(0,), (0,)]))) == 2
+    started = workers.start(_sleep_long, [(600,)])
+    busy = [p for p in multiprocessing.active_children() if p.is_alive()]
+    assert busy
+    workers.close(wait=False)  # a hang guard: without the stop this would wait 600 s
+    wait_until(lambda: not any(p.is_alive() for p in busy), "a worker survived close(wait=False)", limit=30)
+    with pytest.raises((WorkerDied, CancelledError)):
+        started()

@@ -126,18 +126,45 @@ def spooled_stdin(directory: Path) -> Iterator[str]:
         Path(name).unlink(missing_ok=True)
 
 
+#: The descriptors of the --out folder locks this process holds (see audit_folder_lock).
+_folder_locks: set[int] = set()
+
+
+def _drop_folder_locks_in_child() -> None:
+    # A forked worker inherits the parent's descriptors, and with them its flock (the lock
+    # belongs to the open file, shared by every copy of the descriptor): an orphan of a
+    # parent killed with kill -9 would hold OUT until it noticed. Workers close their copies
+    # at once, so the lock is the parent's alone and goes with it.
+    for descriptor in _folder_locks:
+        try:
+            os.close(descriptor)
+        except OSError:
+            pass
+    _folder_locks.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drop_folder_locks_in_child)
+
+
 @contextmanager
 def audit_folder_lock(out_dir: Path) -> Iterator[None]:
     """One audit at a time in an --out folder: two would interleave its conversations.jsonl.
-    The kernel's lock (flock) goes with the processes that hold it, even on ``kill -9``."""
+    The kernel's lock (flock) goes with the process that holds it, even on ``kill -9``; it is
+    held by the parent only (a raw descriptor, closed on exec and in forked workers)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    with open(out_dir / ".kefu-audit.lock", "a") as handle:
+    descriptor = os.open(out_dir / ".kefu-audit.lock", os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0), 0o644)
+    try:
         if fcntl is not None:
             try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise ConfigError(f"{out_dir} is in use by another audit running now: wait for it to end, or pass another --out") from None
+        _folder_locks.add(descriptor)
         yield
+    finally:
+        _folder_locks.discard(descriptor)
+        os.close(descriptor)
 
 
 _worker_linter: Linter | None = None
