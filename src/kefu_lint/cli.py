@@ -340,8 +340,11 @@ def _fix_one(checker, path, stdin_data: bytes | None, unsafe: bool, *, write: bo
 @click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
               help="spark: run on Apache Spark (kefu-lint[spark]) and write Parquet to --out.")
 @click.option("--master", default="local[2]", show_default=True, help="Spark master URL, with --engine spark.")
+@click.option("--lang", "language", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="Language of the rejection reasons, shown and stored (中文 or English).")
 def audit(inputs, config_file, out_dir, database, report, columns, agent_role, customer_role, input_format, encoding, jobs, partial,
-          timezone, max_rejected, keep_history, resume, restart, ruleset, select, ignore, tokenizer, progress, engine, master):
+          timezone, max_rejected, keep_history, resume, restart, ruleset, select, ignore, tokenizer, progress, engine, master,
+          language):
     """Score chat logs (JSONL, CSV/TSV, .gz, - for stdin) per message, conversation and agent.
 
     Options not given here come from the config (the top-level ruleset, select, ignore,
@@ -364,6 +367,7 @@ def audit(inputs, config_file, out_dir, database, report, columns, agent_role, c
         encoding=given(encoding, given(configured.encoding, settings.encoding)),
         jobs=given(jobs, configured.jobs, 1), partial=given(partial, configured.partial, False),
         timezone=given(timezone, configured.timezone), keep_history=given(keep_history, configured.keep_history, False),
+        language=language,
     )
     limit = _max_rejected_option(given(max_rejected, configured.max_rejected, "0"),
                                  "--max-rejected" if max_rejected is not None else f"{settings.source}: audit.max-rejected")
@@ -383,6 +387,13 @@ def audit(inputs, config_file, out_dir, database, report, columns, agent_role, c
         _audit_locally(paths, out_dir, database or out_dir / "audit.db", report, options, limit, resume, restart, progress)
 
 
+#: How ``audit`` shows a rejected record on stderr, in its ``--lang``.
+REJECTED_WORDS = {
+    "zh": {"rejected": "拒收：", "more": lambda n: f"……另有 {n} 条记录被拒收（见数据库的 rejected 表）"},
+    "en": {"rejected": "rejected: ", "more": lambda n: f"… and {n} more rejected lines (see the 'rejected' table)"},
+}
+
+
 def _audit_locally(paths, out_dir, database, report, options, max_rejected, resume, restart, progress):
     from .audit.run import run_audit
     from .audit.store import output_errors
@@ -390,11 +401,12 @@ def _audit_locally(paths, out_dir, database, report, options, max_rejected, resu
     from .formats.report_html import write_report
 
     shown = [0]
+    words = REJECTED_WORDS[options.language]
 
     def on_rejected(record):
         shown[0] += 1
         if shown[0] <= 20:
-            click.echo(f"{record.source}:{record.line}: rejected: {record.reason}", err=True)
+            click.echo(f"{record.source}:{record.line}: {words['rejected']}{record.reason}", err=True)
 
     bar = None
     show_progress = sys.stderr.isatty() if progress is None else progress
@@ -417,7 +429,7 @@ def _audit_locally(paths, out_dir, database, report, options, max_rejected, resu
         if bar is not None:
             bar.close()
     if shown[0] > 20:
-        click.echo(f"… and {shown[0] - 20} more rejected lines (see the 'rejected' table)", err=True)
+        click.echo(words["more"](shown[0] - 20), err=True)
 
     import sqlite3
 
@@ -497,7 +509,7 @@ def _audit_on_spark(inputs, out_dir, options, master, max_rejected):
                                        ignore=options.ignore, tokenizer=options.tokenizer,
                                        shop_numbers=options.shop_numbers, mapping=mapping,
                                        input_format=options.input_format, partial=options.partial, encoding=options.encoding,
-                                       timezone=zone)
+                                       timezone=zone, language=options.language)
     finally:
         session.stop()
     names = ", ".join(f"{n}.parquet" for n in kefu_spark.OUTPUT_TABLES)

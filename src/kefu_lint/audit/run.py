@@ -75,6 +75,8 @@ class AuditOptions:
     timezone: str | None = None
     #: Keep the database's earlier runs (by default it holds the run last reported only).
     keep_history: bool = False
+    #: The language of the rejection reasons stored and shown: zh, or en (``--lang en``).
+    language: str = "zh"
 
     def scorer_spec(self) -> ScorerSpec:
         return ScorerSpec(self.ruleset, self.select, self.ignore, self.tokenizer, self.shop_numbers)
@@ -200,9 +202,10 @@ def _write(action: Callable[[], None]) -> None:
         os._exit(1)
 
 
-def _parse_and_add(run_id: str, path: str, batch: LineBatch, seq_start: int, timezone: datetime.tzinfo) -> list[tuple]:
+def _parse_and_add(run_id: str, path: str, batch: LineBatch, seq_start: int, timezone: datetime.tzinfo,
+                   language: str) -> list[tuple]:
     """Parse a batch of raw JSONL lines and insert it; returns its rejected rows (to report)."""
-    rows = ingest_rows(run_id, parse_jsonl_batch(path, batch, seq_start, timezone), timezone)
+    rows = ingest_rows(run_id, parse_jsonl_batch(path, batch, seq_start, timezone, language), timezone)
     _write(lambda: _worker_store.add_rows(rows))
     return rows[1]
 
@@ -314,7 +317,7 @@ def _run_audit(inputs, database, options, *, resume, restart, progress, on_rejec
                         # left "ingesting" would make the next try ask for --resume.
                         store.delete_run(run_id)
                     raise
-                for repeat in store.finish_ingest(run_id, records_read):
+                for repeat in store.finish_ingest(run_id, records_read, options.language):
                     if on_rejected is not None:
                         on_rejected(repeat)
             _score(store, run_id, linter, options, timezone, progress, workers)
@@ -351,10 +354,12 @@ def _ingest(store: AuditStore, run_id: str, inputs, mapping, options: AuditOptio
         if workers is not None and input_kind(path, mapping, options.input_format) == "jsonl":
             # JSONL lines stand alone, so workers parse and insert them; CSV rows may span lines.
             batches = jsonl_line_batches(path, INGEST_BATCH, encoding=options.encoding, count=count)
-            rejected_batches = workers.ordered(_parse_and_add, ((run_id, path, batch, seq_start, timezone) for batch in batches))
+            rejected_batches = workers.ordered(_parse_and_add, ((run_id, path, batch, seq_start, timezone, options.language)
+                                                                     for batch in batches))
         else:
             records = read_chat_log(path, mapping=mapping, input_format=options.input_format,
-                                    encoding=options.encoding, seq_start=seq_start, count=count, timezone=timezone)
+                                    encoding=options.encoding, seq_start=seq_start, count=count, timezone=timezone,
+                                    language=options.language)
             rejected_batches = (_add(store, ingest_rows(run_id, batch, timezone)) for batch in batched(records, INGEST_BATCH))
         for rejected in rejected_batches:
             if on_rejected is not None:

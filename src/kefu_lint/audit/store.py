@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..model import ChatMessage
-from ..formats.chatlog import Rejected, local_iso
+from ..formats.chatlog import DUPLICATE_ID_REASON, Rejected, local_iso
 from ..formats.decode import printable_name
 from ..conversation import ConversationResult
 
@@ -313,24 +313,27 @@ class AuditStore:
                 for table in RUN_TABLES:
                     self.db.execute(f"DELETE FROM {table} WHERE run_id != ?", (run_id,))  # noqa: S608 - fixed table names
 
-    def finish_ingest(self, run_id: str, records_read: int) -> Iterator[Rejected]:
+    def finish_ingest(self, run_id: str, records_read: int, language: str = "zh") -> Iterator[Rejected]:
         """Every input read: reject the repeats of a message id within a conversation (a log
         exported twice over would be scored twice), record how many records the readers
-        read, and go on to scoring, in one transaction; returns the repeats rejected."""
+        read, and go on to scoring, in one transaction; returns the repeats rejected (their
+        reason in ``language``, as the Spark engine writes it: ``DUPLICATE_ID_REASON``)."""
         repeats = (
             "SELECT * FROM (SELECT seq, source, line, message_id, text, FIRST_VALUE(source) OVER first AS first_source,"
             " FIRST_VALUE(line) OVER first AS first_line, ROW_NUMBER() OVER first AS copy FROM messages"
             " WHERE run_id = :run AND message_id IS NOT NULL"
             " WINDOW first AS (PARTITION BY conversation_id, message_id ORDER BY seq)) WHERE copy > 1"
         )
+        before, middle, after = DUPLICATE_ID_REASON[language]
+        words = {"run": run_id, "before": before, "middle": middle, "after": after}
         with self.db:
             self.db.execute(
-                "INSERT OR IGNORE INTO rejected SELECT :run, source, line, 'duplicate message_id ' || quote(message_id)"
-                f" || ': already read at ' || first_source || ':' || first_line, text FROM ({repeats})", {"run": run_id})
+                "INSERT OR IGNORE INTO rejected SELECT :run, source, line, :before || quote(message_id)"
+                f" || :middle || first_source || ':' || first_line || :after, text FROM ({repeats})", words)
             self.db.execute(f"DELETE FROM messages WHERE run_id = :run AND seq IN (SELECT seq FROM ({repeats}))", {"run": run_id})
             self.db.execute("UPDATE runs SET status = 'scoring', lines_read = ? WHERE run_id = ?", (records_read, run_id))
         repeated = self.db.execute("SELECT source, line, reason, raw FROM rejected WHERE run_id = ?"
-                                   " AND reason LIKE 'duplicate message_id %' ORDER BY source, line", (run_id,))
+                                   " AND reason LIKE ? ORDER BY source, line", (run_id, f"{before}'%'{middle}%{after}"))
         return (Rejected(*row) for row in repeated)
 
     # -- ingest --
