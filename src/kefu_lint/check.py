@@ -133,6 +133,8 @@ class CheckReport(_Totalled):
     notes: tuple[str, ...] = field(default=())
     #: Baseline entries that matched no finding (the baseline can shrink).
     stale_baseline: tuple["BaselineEntry", ...] = ()
+    #: Files named on the command line that include/exclude left out (``--force-exclude``).
+    excluded: tuple[str, ...] = ()
 
     @property
     def findings(self) -> list[Finding]:
@@ -175,11 +177,12 @@ class Unlisted:
     reason: str
 
 
-def discover(paths: Iterable[Path], settings: Settings) -> Iterator[Path | Unlisted]:
+def discover(paths: Iterable[Path], settings: Settings, excluded: list[Path] | None = None) -> Iterator[Path | Unlisted]:
     """Files to check: directories walked for reply scripts (:func:`_selected`); a file
     named on the command line is checked as named, unless ``settings.force_exclude`` (the
-    pre-commit hook: pre-commit names every staged file), when the same test decides. What
-    cannot be read as a file is an :class:`Unlisted` to report."""
+    pre-commit hook: pre-commit names every staged file), when the same test decides and the
+    files it leaves out go into ``excluded`` (to say so). What cannot be read as a file is an
+    :class:`Unlisted` to report."""
     for path in paths:
         if str(path) == "-":
             yield path
@@ -190,12 +193,16 @@ def discover(paths: Iterable[Path], settings: Settings) -> Iterator[Path | Unlis
         if not os.path.lexists(path):
             raise InputError(f"{path}: no such file or directory")
         if settings.force_exclude and not _selected(path, settings):
+            if excluded is not None:
+                excluded.append(path)
             continue
         reason = _not_a_regular_file(path)
         if reason:
             yield Unlisted(path, reason)
         elif not (settings.force_exclude and _is_ruleset_file(path)):
             yield path
+        elif excluded is not None:
+            excluded.append(path)
 
 
 def _not_a_regular_file(path: Path) -> str | None:

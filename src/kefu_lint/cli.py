@@ -159,7 +159,14 @@ def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, o
         settings = settings.merged(scenes=settings.scenes + (("*", scene),))
     checker = Checker(settings, forced_kind=None if input_format == "auto" else input_format)
 
-    files = list(discover(paths, settings))
+    excluded: list[Path] = []
+    files = list(discover(paths, settings, excluded))
+    if not files and (output_format != "text" or output_file is not None):
+        # Nothing to check is no error (a commit that stages only other tools' files must
+        # pass the hook, as ruff's --force-exclude does), but it is said, never a silent pass:
+        # the text summary says it, and for the other formats this line does.
+        what = NOTHING_CHECKED[language]
+        click.echo(f"warning: {what['excluded'](len(excluded)) if excluded else what['none']}", err=True)
     if add_noqa:
         _add_noqa(checker, files)
     stdin_data = sys.stdin.buffer.read() if any(str(p) == "-" for p in files) else None
@@ -178,7 +185,8 @@ def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, o
             return  # the fixed text went to stdout
 
     reports = tuple(checker.check_file(path, stdin_data if str(path) == "-" else None) for path in files)
-    report = CheckReport(reports, str(settings.ruleset), checker.linter.tokenizer_name, fixed=fixed_total)
+    report = CheckReport(reports, str(settings.ruleset), checker.linter.tokenizer_name, fixed=fixed_total,
+                         excluded=tuple(settings.relative(path) for path in excluded))
     if baseline is not None:
         report = _with_baseline(report, baseline, update_baseline)
 
@@ -200,6 +208,15 @@ def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, o
     if not exit_zero and report.fails(settings.fail_on):
         sys.exit(EXIT_FINDINGS)
     sys.exit(EXIT_OK)
+
+
+#: Said on stderr when no file is left to check.
+NOTHING_CHECKED = {
+    "zh": {"excluded": lambda n: f"没有检查任何文件：所给的 {n} 个文件都被 include/exclude 设置排除（--force-exclude）",
+           "none": "没有检查任何文件：所给的路径中没有话术文件（.yaml、.yml、.txt、.csv、.tsv）"},
+    "en": {"excluded": lambda n: f"no file checked: the {n} file{'s' if n != 1 else ''} given {'are' if n != 1 else 'is'} excluded by include/exclude (--force-exclude)",
+           "none": "no file checked: no reply-script files (.yaml, .yml, .txt, .csv, .tsv) under the paths given"},
+}
 
 
 def _add_noqa(checker, files: list[Path]) -> None:

@@ -57,6 +57,8 @@ SUMMARY_WORDS = {
         "found": lambda total, breakdown, replies, files: f"共发现 {total} 个问题（{breakdown}），涉及 {replies}、{files}。",
         "zone join": "，",
         "clean": lambda replies, files: f"检查了 {replies}、{files}，未发现问题。",
+        "excluded": lambda paths: f"没有检查任何文件：所给的 {len(paths)} 个文件（{'、'.join(paths)}）都被 include/exclude 设置排除。",
+        "no files": "没有检查任何文件：所给的路径中没有话术文件。",
         "fixable": lambda n: f"[*] 其中 {n} 个可用 --fix 自动修复。",
         "fixed": lambda n: f"已修复 {n} 个问题。",
         "baselined": lambda n: f"{n} 个问题已被基线隐藏，不计入得分。",
@@ -82,6 +84,8 @@ SUMMARY_WORDS = {
         "found": lambda total, breakdown, replies, files: f"Found {total} finding{'' if total == 1 else 's'} ({breakdown}) in {replies}, {files}.",
         "zone join": ", ",
         "clean": lambda replies, files: f"Checked {replies} in {files}: no findings.",
+        "excluded": lambda paths: f"No file checked: the {len(paths)} file{'s' if len(paths) != 1 else ''} given ({', '.join(paths)}) {'are' if len(paths) != 1 else 'is'} excluded by include/exclude.",
+        "no files": "No file checked: no reply-script files under the paths given.",
         "fixable": lambda n: f"[*] {n} fixable with --fix.",
         "fixed": lambda n: f"Fixed {n} finding{'' if n == 1 else 's'}.",
         "baselined": lambda n: f"{n} finding{'' if n == 1 else 's'} hidden by the baseline (not scored).",
@@ -215,6 +219,8 @@ def _summary(report: CheckReport, colour: bool, words: dict) -> list[str]:
         lines.append(words["found"](total, breakdown, replies, files))
     elif unreadable:
         lines.append(words["clean part"](replies, files))
+    elif not report.files:
+        lines.append(words["excluded"](report.excluded) if report.excluded else words["no files"])
     else:
         lines.append(words["clean"](replies, files))
     if unreadable:
@@ -299,6 +305,7 @@ def write_json(report: CheckReport, linter: Linter, **_) -> str:
         "summary": dict(Counter(f.zone for f in report.findings)),
         "baselined": report.baselined,
         "stale_baseline": [entry.as_dict() for entry in report.stale_baseline],
+        "excluded": list(report.excluded),
     }
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
 
