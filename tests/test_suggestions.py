@@ -148,3 +148,42 @@ def test_advice_is_labelled_in_the_text_output(tmp_path):
     assert "= 建议（请整句改写，不能直接替换）：请您放心" in out
     document = json.loads(run("check", "-o", "json", path).out)
     assert document["findings"][0]["advice_only"] is True
+
+
+# ----------------------------------------------------------------------------- safe fixes write full-width marks
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+_PIECES = ["你", "你好", "你的", "订单", "已经发货了", "请问", "亲", "13812345678", "!!!", "!!", "!", ",", "?", ".", ":",
+           "，", "。", "？", "OK", "10:00", " "]
+
+
+def test_safe_fixes_write_full_width_marks_around_the_words_they_change():
+    """「你好,你的电话13812345678!!!」 became 「您好,您的电话138****5678!」: the fixed words kept the
+    half-width marks typed after the words they replaced."""
+    linter = LINTERS["default"]
+    assert linter.fix("你好,你的电话13812345678!!!")[0] == "您好，您的电话138****5678！"
+    assert linter.fix("你好,请问有什么可以帮你?")[0] == "您好，请问有什么可以帮您？"
+    # marks the fix did not touch stay as typed; so do marks between digits or Latin words
+    assert linter.fix("好的,已经给你处理好了")[0] == "好的,已经给您处理好了"
+    assert linter.fix("10:00,SKU:A1 给你发")[0] == "10:00,SKU:A1 给您发"
+
+
+@given(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=12))
+def test_a_fixed_reply_has_no_punctuation_finding_and_no_narrow_mark_the_fix_wrote(pieces):
+    linter = LINTERS["default"]
+    reply = "".join(pieces)
+    fixed, _ = linter.fix(reply)
+    before = [v.code for v in linter.lint(reply) if v.code == "KF201"]
+    after = [v.code for v in linter.lint(fixed) if v.code == "KF201"]
+    assert len(after) <= len(before), (reply, fixed)
+    # every 您 is a word the fix wrote (the pieces hold none): the marks on either side are Chinese
+    wide = full_width_punctuation(fixed)
+    for index, char in enumerate(fixed):
+        if char != "您":
+            continue
+        for side in (range(index - 1, -1, -1), range(index + 1, len(fixed))):
+            for position in side:
+                if fixed[position] not in ",!?;:().":
+                    break
+                assert fixed[position] == wide[position], (reply, fixed)

@@ -100,19 +100,47 @@ def apply_edits(text: str, violations: Sequence[Violation], unsafe: bool = False
     仓库」 replaces the words that the safe fix of 「你」 would only touch."""
     used: list[Violation] = []
     pieces: list[str] = []
-    position = 0
+    touched: list[tuple[int, int]] = []  # where each replacement stands in the new text
+    position = length = 0
     for violation in sorted(violations, key=lambda v: (v.start, -v.end if unsafe else v.end)):
         replacement = replacement_of(violation, unsafe)
         if replacement is None or violation.start < position:
             continue
         if text[violation.start:violation.end] == replacement:
             continue
-        pieces.append(text[position:violation.start])
+        kept = text[position:violation.start]
+        pieces.append(kept)
         pieces.append(replacement)
+        length += len(kept)
+        touched.append((length, length + len(replacement)))
+        length += len(replacement)
         position = violation.end
         used.append(violation)
     pieces.append(text[position:])
-    return "".join(pieces), used
+    return _full_width_where_touched("".join(pieces), touched), used
+
+
+#: Marks full_width_punctuation may widen (it maps each character to one: offsets hold).
+_NARROW_MARKS = frozenset(",!?;:().")
+
+
+def _full_width_where_touched(text: str, touched: Sequence[tuple[int, int]]) -> str:
+    """``text`` with Chinese punctuation in each replacement and in the run of marks on either
+    side of it: the words a fix wrote are followed by 「，」, not the 「,」 typed after the
+    words they replaced (「你好,」 → 「您好，」, 「!!!」 → 「！」). The rest stays as typed."""
+    if not touched:
+        return text
+    wide = full_width_punctuation(text)
+    if wide == text:
+        return text
+    chars = list(text)
+    for start, end in touched:
+        while start > 0 and text[start - 1] in _NARROW_MARKS:
+            start -= 1
+        while end < len(text) and text[end] in _NARROW_MARKS:
+            end += 1
+        chars[start:end] = wide[start:end]
+    return "".join(chars)
 
 
 def scene_set(scene: str | Iterable[str] | None) -> frozenset[str]:
