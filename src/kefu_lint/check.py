@@ -566,6 +566,8 @@ def _meta_selected(meta: tuple[str, str], select, ignore) -> bool:
 
 BASELINE_VERSION = 2
 EXCERPT_CHARS = 12
+#: The flagged-words key of a finding about the whole reply (see ``_match_key``).
+WHOLE_REPLY = "\x00whole reply"
 _CLAUSE_BREAKS = regex.compile(r"[\p{P}\p{S}\p{Z}\s]+")
 
 
@@ -607,9 +609,15 @@ def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def _match_key(finding: Finding) -> tuple[str, str]:
-    """(normalised flagged words, normalised clauses around them) of a finding."""
+    """(normalised flagged words, normalised clauses around them) of a finding. A finding
+    about the whole reply (no thanks in a closing reply, a curt reply) is not about its words:
+    its key is the reply's ``id`` where the library gives one, so an edit inside the reply
+    that leaves the finding standing does not bring it back; without an id, the entries of
+    that rule in that file each hide one such finding."""
     reply = finding.reply.text if finding.reply else ""
     v = finding.violation
+    if reply and _bare(reply[:v.start]) == "" and _bare(reply[v.end:]) == "":
+        return WHOLE_REPLY, finding.reply.id or ""
     clauses = _clauses(reply, v.start, v.end)
     context = reply[clauses[0][0]:clauses[-1][1]] if clauses else reply[v.start:v.end]
     return _bare(reply[v.start:v.end]), _bare(context)
@@ -736,7 +744,7 @@ def apply_baseline(report: CheckReport, baseline: Iterable[BaselineEntry]) -> Ch
         entries = loose.get((finding.path, finding.code))
         if id(finding) in hidden or not entries:
             continue
-        flagged = _match_key(finding)[0]
+        flagged = _bare(finding.reply.text[finding.violation.start:finding.violation.end]) if finding.reply else ""
         for entry in entries:
             old = _bare(entry.flagged)
             if old and (old in flagged or flagged in old) and flagged:

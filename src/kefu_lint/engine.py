@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from dataclasses import replace
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -215,6 +216,7 @@ class Linter:
         # One pass tells which rules can find anything in a reply (rules/triggers.py).
         self._triggers = TriggerIndex([rule.trigger for rule in self.rules])
         self._cached_lint = lru_cache(maxsize=CACHE_SIZE)(self._lint)
+        self._cached_offered = lru_cache(maxsize=CACHE_SIZE)(self._offered)
         self._cached_intents = lru_cache(maxsize=CACHE_SIZE)(self._intents)
         self._cached_acts = lru_cache(maxsize=CACHE_SIZE)(self._acts)
         self._rules_for_scenes = lru_cache(maxsize=256)(self._select_for_scenes)
@@ -246,7 +248,26 @@ class Linter:
         """
         if not isinstance(text, str):
             raise TypeError(f"lint() takes the reply as str, not {type(text).__name__}")
+        return list(self._cached_offered(text, scene_set(scene)))
+
+    def _found(self, text: str, scene: str | Iterable[str] | None) -> list[Violation]:
+        """The findings as the rules make them, their suggestions not yet tried (what fixing reads)."""
         return list(self._cached_lint(text, scene_set(scene), False))
+
+    def _offered(self, text: str, scenes: frozenset[str]) -> tuple[Violation, ...]:
+        """The findings with only the suggestions that work offered as rewrites: the reply is
+        rewritten with them (as ``fix(unsafe=True)`` does) and the result re-linted. When the
+        rewrite is refused (still red: a refusal the linter had not flagged shows once the
+        opener is polite, 「很抱歉，这个暂时无法办理，这个退不了」; or it reads badly), each
+        suggestion is advice only, to rewrite the reply with, not to drop in."""
+        found = self._cached_lint(text, scenes, False)
+        offered = [v for v in found if v.fix is None and replacement_of(v, unsafe=True) is not None]
+        if not offered:
+            return found
+        _, applied = self.fix(text, scene=scenes, unsafe=True)
+        if any(v.fix is None for v in applied):
+            return found  # the rewrite was kept: its suggestions work
+        return tuple(replace(v, advice_only=True) if v in offered else v for v in found)
 
     def intents(self, text: str, *, role: str = "agent") -> list[IntentHit]:
         """The acts ``text`` performs, clause by clause, among the ruleset's intents for ``role``
@@ -403,18 +424,36 @@ class Linter:
         # customer to go away (「我马上帮您查询一下，您问问仓库吧」).
         # And a rewrite fixes the reply's own problems: a suggestion that another rule then
         # flags (and rewrites again) took the reply somewhere it was not.
-        original = self.lint(text, scene=scene)
+        original = self._found(text, scene)
         red = Counter(v.code for v in original if v.zone == "red" and v.code not in exclude)
         rewritten_red = Counter(v.code for v in applied if v.zone == "red")
         strays = {v.code for v in applied} - {v.code for v in original}
-        if strays or any(rewritten_red[code] < count for code, count in red.items()) or not self.reads_well(text, rewritten, scene=scene):
+        if (strays or any(rewritten_red[code] < count for code, count in red.items())
+                or not self.reads_well(text, rewritten, scene=scene) or self._red_left_behind(text, original, scene)):
             return safe_text, safe_applied
         return rewritten, applied
+
+    def _red_left_behind(self, text: str, found: Sequence[Violation], scene) -> bool:
+        """Whether a part of the reply that no suggestion rewrites is red on its own. In the
+        whole reply the linter may judge a refusal once, as the clause it flags: in 「系统就是这样，
+        没办法」 the suggestion rewrites 「系统就是这样」, and 「没办法」, never flagged by itself,
+        would stay behind the polite words (「…我来帮您想想办法，没办法」), read as help there."""
+        rewritten = sorted((v.start, v.end) for v in found if v.fix is None and replacement_of(v, unsafe=True) is not None)
+        kept, position = [], 0
+        for start, end in rewritten:
+            kept.append(text[position:start])
+            position = max(position, end)
+        kept.append(text[position:])
+        for part in kept:
+            part = part.strip(_EDGE_MARKS)
+            if part and any(v.zone == "red" for v in self._found(part, scene)):
+                return True
+        return False
 
     def _apply_fixes(self, text: str, scene, unsafe: bool, exclude: frozenset[str]) -> tuple[str, list[Violation]]:
         applied: list[Violation] = []
         for _ in range(MAX_FIX_PASSES):
-            edits = [v for v in self.lint(text, scene=scene) if v.code not in exclude and replacement_of(v, unsafe) is not None]
+            edits = [v for v in self._found(text, scene) if v.code not in exclude and replacement_of(v, unsafe) is not None]
             new_text, used = apply_edits(text, edits, unsafe)
             if not used or new_text == text:
                 break
@@ -427,8 +466,8 @@ class Linter:
         deflects nowhere (no red finding left: 「我马上帮您查询一下，您问问仓库吧」 offers help
         and pushes the customer away at once), brings no problem of its own, and has no word
         doubled or pronoun stacked by a replacement (「快递快递」, 「我们我帮您」)."""
-        before = {v.code for v in self.lint(original, scene=scene)}
-        after = self.lint(rewritten, scene=scene)
+        before = {v.code for v in self._found(original, scene)}
+        after = self._found(rewritten, scene)
         if any(v.zone == "red" or v.code not in before for v in after):
             return False
         return not any(pattern.search(rewritten) and not pattern.search(original) for pattern in _SPLICE_FAULTS)
@@ -465,13 +504,16 @@ class Linter:
 
 
 #: What a replacement spliced into a reply must not leave behind: a word written twice
-#: (快递快递), or a subject pronoun followed by the suggestion's own (我们我帮您, 你我帮您).
+#: (快递快递), or a subject pronoun followed by the suggestion's own (我们我帮您, 你我帮您,
+#: 您自己我帮您).
 _SPLICE_FAULTS = (
     regex.compile(r"(\p{Han}{2,})\1"),
-    regex.compile(r"(?:我们|咱们|你们|我|你|您)(?:我们|我)(?=帮|来|马上|为|再|把|会|这就)"),
+    regex.compile(r"(?:我们|咱们|你们|我|你|您)(?:自己)?(?:我们|我)(?=帮|来|马上|为|再|把|会|这就)"),
     # a sentence's opening (an apology, a condition) run on from the words before it
     regex.compile(r"\p{Han}(?:很抱歉|非常抱歉)|(?:我们|我|您)(?:如有问题|如果您)"),
 )
+#: Marks and spaces a kept part of a reply is trimmed of before it is linted on its own.
+_EDGE_MARKS = " \t\n，,。.！!？?；;：:、~～…"
 _NUMBER_RUN = regex.compile(r"\d(?:[\d\-]*\d)?")
 
 
