@@ -78,7 +78,7 @@ def test_traditional_and_width_variants_are_caught():
 def test_fix_is_idempotent():
     linter = Linter()
     fixed, applied = linter.fix("你好,你的电话13812345678已登记!!!")
-    assert fixed == "您好,您的电话138****5678已登记!"
+    assert fixed == "您好，您的电话138****5678已登记！"  # the marks around the fixed words full-width
     assert {v.code for v in applied} == {"KF202", "KF104", "KF201"}
     assert linter.fix(fixed) == (fixed, [])
 

@@ -45,8 +45,8 @@ def test_example_log_end_to_end(tmp_path):
     assert "读入的 27 条记录中有 2 条被拒收（超过 --max-rejected 0）" in result.err
     database = tmp_path / "audit.db"
     assert "lines read 27 = 25 scored + 2 rejected (totals reconcile)" in result.out
-    assert "chat_log.jsonl:8: rejected: invalid JSON" in result.err
-    assert "chat_log.jsonl:13: rejected: unknown role 'bot?'" in result.err
+    assert "chat_log.jsonl:8: 拒收：JSON 无效" in result.err
+    assert "chat_log.jsonl:13: 拒收：不认识的角色 'bot?'" in result.err
     assert rows(database, "SELECT COUNT(*) FROM conversations") == [(5,)]
     assert rows(database, "SELECT line, reason FROM rejected ORDER BY line")[0][0] == 8
     grades = dict(rows(database, "SELECT conversation_id, grade FROM conversations"))

@@ -81,8 +81,8 @@ def test_an_unreadable_time_is_quoted_as_written_and_fails_the_run_with_the_coun
     result = audit(export, "--out", out, *EXPORT_COLUMNS)
     assert result.returncode == 2
     assert "lines read 8 = 6 scored + 2 rejected (totals reconcile)" in result.out
-    assert "bad.csv:8: rejected: time 「2026/13/01 10:00」不是存在的日期或时刻" in result.err
-    assert "bad.csv:9: rejected: time 「昨天下午」无法识别：请用 2026-11-01 10:00:00" in result.err
+    assert "bad.csv:8: 拒收：time 「2026/13/01 10:00」不是存在的日期或时刻" in result.err
+    assert "bad.csv:9: 拒收：time 「昨天下午」无法识别：请用 2026-11-01 10:00:00" in result.err
     assert "读入的 8 条记录中有 2 条被拒收（超过 --max-rejected 0）" in result.err
     assert rows(out / "audit.db", "SELECT line FROM rejected ORDER BY line") == [(8,), (9,)]
     # everything else was scored, and the limit decides the exit code, not what is stored

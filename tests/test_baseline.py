@@ -61,6 +61,26 @@ def test_edits_elsewhere_in_the_reply_and_moves_do_not_resurface_findings(tmp_pa
     assert (document["files"][0]["score"], document["grade"]) == (100, "green")
 
 
+def test_a_whole_reply_finding_survives_an_edit_inside_the_reply(tmp_path):
+    """A finding about the whole reply (no thanks in a closing reply) flags all its words:
+    any edit inside the reply changed them, and the accepted finding came back. Now it is
+    matched on the reply (its id) and the rule, not on its words."""
+    library, baseline = _record(tmp_path)
+    edited = LIBRARY.replace("text: 好的,已经给您处理好了", "text: 好的，已经帮您把地址改好了")
+    library.write_text(edited, encoding="utf-8")
+    document = json.loads(run("check", "-o", "json", "--baseline", baseline, library, cwd=tmp_path).out)
+    assert document["findings"] == [] and document["baselined"] == 5 and document["stale_baseline"] == []
+    # the edit that answers the finding makes the entry stale, as any other fixed finding
+    library.write_text(LIBRARY.replace("text: 好的,已经给您处理好了", "text: 好的，已经给您处理好了，感谢您的信任，祝您购物愉快！"),
+                       encoding="utf-8")
+    document = json.loads(run("check", "-o", "json", "--baseline", baseline, library, cwd=tmp_path).out)
+    assert [e["code"] for e in document["stale_baseline"]] == ["KF301"]
+    # a second reply with the same whole-reply finding is new, and shows
+    library.write_text(edited + "- id: done2\n  scene: closing\n  text: 好的，马上给您发货\n", encoding="utf-8")
+    document = json.loads(run("check", "-o", "json", "--baseline", baseline, library, cwd=tmp_path).out)
+    assert [(f["code"], f["line"]) for f in document["findings"]] == [("KF301", 10)]
+
+
 def test_a_new_finding_still_shows_even_with_the_same_words(tmp_path):
     library, baseline = _record(tmp_path)
     library.write_text(LIBRARY + "- id: again\n  text: 不行,这个不算售后\n", encoding="utf-8")

@@ -67,3 +67,18 @@ def test_sarif_links_every_shipped_rule_to_its_documentation(tmp_path):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for rule in rules:  # the anchor the link points at exists
         assert f'<a id="{rule["id"].lower()}"></a>' in readme, rule["id"]
+
+
+def test_snippet_labels_and_suggestions_have_full_width_colons_in_chinese(tmp_path):
+    """`= 建议: …` had a half-width colon inside Chinese text; English labels with --lang en."""
+    (tmp_path / "a.txt").write_text("不行，这个不算售后\n亲，您的电话是13812345678\n", encoding="utf-8")
+    out = run("check", "a.txt", cwd=tmp_path).out
+    assert "= 建议：很抱歉" in out and "= 修复：13812345678 → 138****5678" in out
+    assert not any(label in out for label in ("建议:", "修复:", "依据:"))
+    github = run("check", "-o", "github", "a.txt", cwd=tmp_path).out
+    assert "建议：" in github and "建议:" not in github
+    sarif = json.loads(run("check", "-o", "sarif", "a.txt", cwd=tmp_path).out)
+    texts = [r["message"]["text"] for r in sarif["runs"][0]["results"]]
+    assert any("建议：" in text for text in texts) and not any("建议:" in text for text in texts)
+    english = run("check", "--lang", "en", "a.txt", cwd=tmp_path).out
+    assert "= suggestion: 很抱歉" in english and "= fix: 13812345678 → 138****5678" in english

@@ -228,7 +228,7 @@ def test_fix_rewrites_only_the_fixed_bytes_and_is_idempotent(tmp_path):
     result = run("check", "--fix", path)
     fixed = path.read_text(encoding="utf-8")
     expected = (
-        YAML_SCRIPT.replace('"你好,你的电话是13812345678!!!"', '"您好,您的电话是138****5678!"')
+        YAML_SCRIPT.replace('"你好,你的电话是13812345678!!!"', '"您好，您的电话是138****5678！"')
         .replace("    你的包裹已经发出", "    您的包裹已经发出")
         .replace("''引号'' 你'", "''引号'' 您'")
     )
@@ -245,7 +245,7 @@ def test_diff_shows_without_writing(tmp_path):
     result = run("check", "--diff", path)
     assert result.returncode == 1
     assert '-  text: "你好,你的电话是13812345678!!!"' in result.out
-    assert '+  text: "您好,您的电话是138****5678!"' in result.out
+    assert '+  text: "您好，您的电话是138****5678！"' in result.out
     assert path.read_text(encoding="utf-8") == YAML_SCRIPT
 
 
@@ -266,7 +266,7 @@ def test_gbk_csv_positions_and_fix_keep_the_encoding(tmp_path):
     located = [(f["code"], f["line"], f["column"]) for f in findings]
     assert located == [("KF202", 2, 8), ("KF202", 3, 4), ("KF101", 4, 7)]
     run("check", "--fix", path)
-    assert path.read_bytes() == content.replace("你好", "您好").replace("帮你", "帮您").encode("gbk")
+    assert path.read_bytes() == content.replace("你好,", "您好，").replace("帮你", "帮您").encode("gbk")
 
 
 def test_bom_and_utf16_files(tmp_path):

@@ -7,6 +7,7 @@ repository, and through the installed console script."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import subprocess
@@ -85,6 +86,25 @@ def test_force_exclude_leaves_named_files_that_are_not_scripts_alone(shop):
     assert checked_files(check(shop).stdout) == ["scripts/presale.yaml"]
     only = check(shop, "scripts/after_sales.txt", "scripts/presale.yaml")
     assert only.returncode == 0 and checked_files(only.stdout) == ["scripts/presale.yaml"], only.stdout + only.stderr
+
+
+def test_force_exclude_that_leaves_out_every_file_given_says_so(shop):
+    """It printed "0 replies, no findings" as if something had been checked. Now it says
+    that every file given was excluded (exit 0: a commit that stages only other tools'
+    files must pass the hook, as with ruff), in the text summary, and on stderr for the
+    other formats, whose output stays valid."""
+    named = [".github/workflows/ci.yml", ".pre-commit-config.yaml", "README.md"]
+    result = check(shop, "--force-exclude", *named)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ("没有检查任何文件：所给的 3 个文件（.github/workflows/ci.yml、.pre-commit-config.yaml、README.md）"
+            "都被 include/exclude 设置排除。") in result.stdout
+    assert "未发现问题" not in result.stdout and "总评：无" in result.stdout
+    english = check(shop, "--force-exclude", "--lang", "en", "-o", "json", "README.md")
+    assert english.returncode == 0 and json.loads(english.stdout)["excluded"] == ["README.md"]
+    assert english.stderr == "warning: no file checked: the 1 file given is excluded by include/exclude (--force-exclude)\n"
+    sarif = check(shop, "--force-exclude", "-o", "sarif", *named)
+    assert sarif.returncode == 0 and json.loads(sarif.stdout)["runs"][0]["results"] == []
+    assert "warning: 没有检查任何文件：所给的 3 个文件都被 include/exclude 设置排除（--force-exclude）" in sarif.stderr
 
 
 def pre_commit_try_repo(repo: Path, home: Path, *args: str):

@@ -136,7 +136,7 @@ def test_undecodable_lines_and_a_gbk_export_read_as_the_local_audit_reads_them(t
     assert (summary["scored"], summary["rejected"]) == (3, 2)
     assert spark_rows(tmp_path / "spark", spark) == local_rows(local_audit(tmp_path, log))
     reasons = [r.reason for r in spark.read.parquet(str(tmp_path / "spark" / "rejected.parquet")).orderBy("line").collect()]
-    assert reasons == ["text has bytes that are not valid UTF-8 (pass --encoding)", "agent has bytes that are not valid UTF-8 (pass --encoding)"]
+    assert reasons == ["text 含有不是 UTF-8 的字节（请用 --encoding 指明编码）", "agent 含有不是 UTF-8 的字节（请用 --encoding 指明编码）"]
     # a shop's GBK export: Chinese header names and text, as the local audit reads them
     export = tmp_path / "gbk.csv"
     export.write_bytes("会话,角色,内容,时间\nk1,买家,在吗?,2026/11/01 10:00:00\nk1,客服,不行，你问问快递吧,2026年11月1日 10:01\n".encode("gbk"))
@@ -150,3 +150,35 @@ def test_undecodable_lines_and_a_gbk_export_read_as_the_local_audit_reads_them(t
     rows = spark_rows(tmp_path / "spark-gbk", spark)
     assert rows == local_rows(local / "audit.db")
     assert ("k1", 1, "KF101", 0, 2, "不行", "reply") in rows["findings"]
+
+
+def test_records_lost_between_the_reader_and_the_tables_show_as_a_mismatch(tmp_path, spark):
+    """``lines_read`` was scored + rejected, so it could never disagree; now the readers count
+    the records they read (on the executors, as the local audit's readers do)."""
+    from kefu_lint.spark import SparkInput, audit_and_write, read_messages
+
+    read = read_messages(spark, [str(EXAMPLES / "chat_log.jsonl")])
+    assert read.records_read == 27
+    # Fault injection: one message is lost on the way to the tables.
+    lossy = SparkInput(read.messages.where("line != 3"), read.rejected, read.records_read)
+    summary = audit_and_write(spark, lossy, tmp_path / "spark")
+    assert (summary["lines_read"], summary["scored"], summary["rejected"]) == (27, 24, 2)
+
+
+def test_a_repeated_message_id_is_rejected_as_the_local_audit_rejects_it(tmp_path, spark):
+    from kefu_lint.spark import run_files
+
+    lines = [{"conversation_id": "c1", "role": "customer", "text": "在吗", "message_id": "m1"},
+             {"conversation_id": "c1", "role": "agent", "text": "不行", "message_id": "m'2"}]
+    lines = lines + lines + [{"conversation_id": "c2", "role": "customer", "text": "在吗", "message_id": "m1"},
+                             {"conversation_id": "c2", "role": "agent", "text": "您好"}, {"conversation_id": "c2", "role": "agent", "text": "您好"}]
+    log = tmp_path / "twice.jsonl"
+    log.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+    summary = run_files(spark, [str(log)], tmp_path / "spark")
+    assert (summary["lines_read"], summary["scored"], summary["rejected"]) == (7, 5, 2)
+    rows = spark_rows(tmp_path / "spark", spark)
+    assert rows == local_rows(local_audit(tmp_path, log))
+    assert rows["rejected"] == [(3, f"message_id 'm1' 重复：已在 {log}:1 读过"), (4, f"message_id 'm''2' 重复：已在 {log}:2 读过")]
+    run_files(spark, [str(log)], tmp_path / "spark-en", language="en")
+    english = sorted(r.reason for r in spark.read.parquet(str(tmp_path / "spark-en" / "rejected.parquet")).collect())
+    assert english == [f"duplicate message_id 'm''2': already read at {log}:2", f"duplicate message_id 'm1': already read at {log}:1"]

@@ -145,6 +145,80 @@ def test_advice_is_labelled_in_the_text_output(tmp_path):
     path = tmp_path / "s.txt"
     path.write_text("不会掉色的\n", encoding="utf-8")
     out = run("check", path).out
-    assert "= 建议（请整句改写，不能直接替换）: 请您放心" in out
+    assert "= 建议（请整句改写，不能直接替换）：请您放心" in out
     document = json.loads(run("check", "-o", "json", path).out)
     assert document["findings"][0]["advice_only"] is True
+
+
+# ----------------------------------------------------------------------------- safe fixes write full-width marks
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+_PIECES = ["你", "你好", "你的", "订单", "已经发货了", "请问", "亲", "13812345678", "!!!", "!!", "!", ",", "?", ".", ":",
+           "，", "。", "？", "OK", "10:00", " "]
+
+
+def test_safe_fixes_write_full_width_marks_around_the_words_they_change():
+    """「你好,你的电话13812345678!!!」 became 「您好,您的电话138****5678!」: the fixed words kept the
+    half-width marks typed after the words they replaced."""
+    linter = LINTERS["default"]
+    assert linter.fix("你好,你的电话13812345678!!!")[0] == "您好，您的电话138****5678！"
+    assert linter.fix("你好,请问有什么可以帮你?")[0] == "您好，请问有什么可以帮您？"
+    # marks the fix did not touch stay as typed; so do marks between digits or Latin words
+    assert linter.fix("好的,已经给你处理好了")[0] == "好的,已经给您处理好了"
+    assert linter.fix("10:00,SKU:A1 给你发")[0] == "10:00,SKU:A1 给您发"
+
+
+@given(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=12))
+def test_a_fixed_reply_has_no_punctuation_finding_and_no_narrow_mark_the_fix_wrote(pieces):
+    linter = LINTERS["default"]
+    reply = "".join(pieces)
+    fixed, _ = linter.fix(reply)
+    before = [v.code for v in linter.lint(reply) if v.code == "KF201"]
+    after = [v.code for v in linter.lint(fixed) if v.code == "KF201"]
+    assert len(after) <= len(before), (reply, fixed)
+    # every 您 is a word the fix wrote (the pieces hold none): the marks on either side are Chinese
+    wide = full_width_punctuation(fixed)
+    for index, char in enumerate(fixed):
+        if char != "您":
+            continue
+        for side in (range(index - 1, -1, -1), range(index + 1, len(fixed))):
+            for position in side:
+                if fixed[position] not in ",!?;:().":
+                    break
+                assert fixed[position] == wide[position], (reply, fixed)
+
+
+# ----------------------------------------------------------------------------- a suggestion offered is one that works
+
+_REPLY_PARTS = ["不行，", "不知道，", "不是，", "不清楚，", "这个退不了", "你找快递去", "这个不算售后", "规定就是这样", "你自己去问快递",
+                "我们不管", "看不懂吗", "你", "好的", "已经发货了", "亲，", "。", "，", "吗", "请稍等"]
+
+
+def _drop_in(violations):
+    return [v for v in violations if v.suggestion and v.fix is None and not v.advice_only]
+
+
+def test_a_suggestion_that_leaves_the_reply_red_is_advice_not_a_rewrite(tmp_path):
+    """「不行，这个退不了」: only the opener is flagged, and its suggestion made 「很抱歉，这个暂时无法
+    办理，这个退不了」, red again (the refusal the linter had not flagged). The suggestion is now
+    re-linted first: it is shown as advice to rewrite the reply with, never as a drop-in."""
+    linter = LINTERS["default"]
+    (finding,) = linter.lint("不行，这个退不了")
+    assert finding.code == "KF101" and finding.suggestion and finding.advice_only
+    assert linter.fix("不行，这个退不了", unsafe=True)[0] == "不行，这个退不了"
+    (tmp_path / "a.txt").write_text("不行，这个退不了\n不是，这个不算售后\n", encoding="utf-8")
+    out = run("check", "a.txt", cwd=tmp_path).out
+    assert "= 建议（请整句改写，不能直接替换）：很抱歉，这个暂时无法办理" in out
+    # two suggestions that work together are both offered: the rewrite re-lints clean
+    assert "= 建议：是这样的" in out and "= 建议：这个情况我帮您联系售后处理" in out
+    assert json.loads(run("check", "-o", "json", "a.txt", cwd=tmp_path).out)["findings"][0]["advice_only"] is True
+
+
+@given(st.lists(st.sampled_from(_REPLY_PARTS), min_size=1, max_size=6))
+def test_the_suggestions_offered_never_leave_a_red_reply(parts):
+    linter = LINTERS["default"]
+    reply = "".join(parts)
+    if _drop_in(linter.lint(reply)):
+        rewritten, _ = linter.fix(reply, unsafe=True)
+        assert not [v for v in linter.lint(rewritten) if v.zone == "red"], (reply, rewritten)

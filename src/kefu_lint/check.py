@@ -136,6 +136,8 @@ class CheckReport(_Totalled):
     notes: tuple[str, ...] = field(default=())
     #: Baseline entries that matched no finding (the baseline can shrink).
     stale_baseline: tuple["BaselineEntry", ...] = ()
+    #: Files named on the command line that include/exclude left out (``--force-exclude``).
+    excluded: tuple[str, ...] = ()
 
     @property
     def findings(self) -> list[Finding]:
@@ -178,11 +180,12 @@ class Unlisted:
     reason: str
 
 
-def discover(paths: Iterable[Path], settings: Settings) -> Iterator[Path | Unlisted]:
+def discover(paths: Iterable[Path], settings: Settings, excluded: list[Path] | None = None) -> Iterator[Path | Unlisted]:
     """Files to check: directories walked for reply scripts (:func:`_selected`); a file
     named on the command line is checked as named, unless ``settings.force_exclude`` (the
-    pre-commit hook: pre-commit names every staged file), when the same test decides. What
-    cannot be read as a file is an :class:`Unlisted` to report."""
+    pre-commit hook: pre-commit names every staged file), when the same test decides and the
+    files it leaves out go into ``excluded`` (to say so). What cannot be read as a file is an
+    :class:`Unlisted` to report."""
     for path in paths:
         if str(path) == "-":
             yield path
@@ -193,12 +196,16 @@ def discover(paths: Iterable[Path], settings: Settings) -> Iterator[Path | Unlis
         if not os.path.lexists(path):
             raise InputError(f"{path}: no such file or directory")
         if settings.force_exclude and not _selected(path, settings):
+            if excluded is not None:
+                excluded.append(path)
             continue
         reason = _not_a_regular_file(path)
         if reason:
             yield Unlisted(path, reason)
         elif not (settings.force_exclude and _is_ruleset_file(path)):
             yield path
+        elif excluded is not None:
+            excluded.append(path)
 
 
 def _not_a_regular_file(path: Path) -> str | None:
@@ -578,6 +585,8 @@ def _meta_selected(meta: tuple[str, str], select, ignore) -> bool:
 
 BASELINE_VERSION = 2
 EXCERPT_CHARS = 12
+#: The flagged-words key of a finding about the whole reply (see ``_match_key``).
+WHOLE_REPLY = "\x00whole reply"
 _CLAUSE_BREAKS = regex.compile(r"[\p{P}\p{S}\p{Z}\s]+")
 
 
@@ -619,9 +628,15 @@ def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def _match_key(finding: Finding) -> tuple[str, str]:
-    """(normalised flagged words, normalised clauses around them) of a finding."""
+    """(normalised flagged words, normalised clauses around them) of a finding. A finding
+    about the whole reply (no thanks in a closing reply, a curt reply) is not about its words:
+    its key is the reply's ``id`` where the library gives one, so an edit inside the reply
+    that leaves the finding standing does not bring it back; without an id, the entries of
+    that rule in that file each hide one such finding."""
     reply = finding.reply.text if finding.reply else ""
     v = finding.violation
+    if finding.reply is not None and reply and _bare(reply[:v.start]) == "" and _bare(reply[v.end:]) == "":
+        return WHOLE_REPLY, finding.reply.id or ""
     clauses = _clauses(reply, v.start, v.end)
     context = reply[clauses[0][0]:clauses[-1][1]] if clauses else reply[v.start:v.end]
     return _bare(reply[v.start:v.end]), _bare(context)
@@ -749,7 +764,7 @@ def apply_baseline(report: CheckReport, baseline: Iterable[BaselineEntry]) -> Ch
         entries = loose.get((finding.path, finding.code))
         if id(finding) in hidden or not entries:
             continue
-        flagged = _match_key(finding)[0]
+        flagged = _bare(finding.reply.text[finding.violation.start:finding.violation.end]) if finding.reply else ""
         for entry in entries:
             old = _bare(entry.flagged)
             if old and (old in flagged or flagged in old) and flagged:

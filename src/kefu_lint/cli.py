@@ -167,7 +167,14 @@ def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, o
         settings = settings.merged(scenes=settings.scenes + (("*", scene),))
     checker = Checker(settings, forced_kind=None if input_format == "auto" else input_format)
 
-    files = list(discover(paths, settings))
+    excluded: list[Path] = []
+    files = list(discover(paths, settings, excluded))
+    if not files and (output_format != "text" or output_file is not None):
+        # Nothing to check is no error (a commit that stages only other tools' files must
+        # pass the hook, as ruff's --force-exclude does), but it is said, never a silent pass:
+        # the text summary says it, and for the other formats this line does.
+        what = NOTHING_CHECKED[language]
+        click.echo(f"warning: {what['excluded'](len(excluded)) if excluded else what['none']}", err=True)
     if add_noqa:
         _add_noqa(checker, files)
     stdin_data = sys.stdin.buffer.read() if any(str(p) == "-" for p in files) else None
@@ -187,7 +194,8 @@ def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, o
 
     reports = tuple(checker.check_file(stdin_filename or path, stdin_data) if str(path) == "-" else checker.check_file(path)
                     for path in files)
-    report = CheckReport(reports, str(settings.ruleset), checker.linter.tokenizer_name, fixed=fixed_total)
+    report = CheckReport(reports, str(settings.ruleset), checker.linter.tokenizer_name, fixed=fixed_total,
+                         excluded=tuple(settings.relative(path) for path in excluded))
     if baseline is not None:
         report = _with_baseline(report, baseline, update_baseline)
 
@@ -209,6 +217,15 @@ def check(paths, config_file, ruleset, select, extend_select, ignore, fail_on, o
     if not exit_zero and report.fails(settings.fail_on):
         sys.exit(EXIT_FINDINGS)
     sys.exit(EXIT_OK)
+
+
+#: Said on stderr when no file is left to check.
+NOTHING_CHECKED = {
+    "zh": {"excluded": lambda n: f"没有检查任何文件：所给的 {n} 个文件都被 include/exclude 设置排除（--force-exclude）",
+           "none": "没有检查任何文件：所给的路径中没有话术文件（.yaml、.yml、.txt、.csv、.tsv）"},
+    "en": {"excluded": lambda n: f"no file checked: the {n} file{'s' if n != 1 else ''} given {'are' if n != 1 else 'is'} excluded by include/exclude (--force-exclude)",
+           "none": "no file checked: no reply-script files (.yaml, .yml, .txt, .csv, .tsv) under the paths given"},
+}
 
 
 def _add_noqa(checker, files: list[Path]) -> None:
@@ -353,8 +370,11 @@ def _fix_one(checker, path, stdin_data: bytes | None, unsafe: bool, *, write: bo
 @click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
               help="spark: run on Apache Spark (kefu-lint[spark]) and write Parquet to --out.")
 @click.option("--master", default="local[2]", show_default=True, help="Spark master URL, with --engine spark.")
+@click.option("--lang", "language", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="Language of the rejection reasons, shown and stored (中文 or English).")
 def audit(inputs, config_file, out_dir, database, report, columns, agent_role, customer_role, input_format, encoding, jobs, partial,
-          timezone, max_rejected, keep_history, jsonl_form, resume, restart, ruleset, select, ignore, tokenizer, progress, engine, master):
+          timezone, max_rejected, keep_history, jsonl_form, resume, restart, ruleset, select, ignore, tokenizer, progress, engine, master,
+          language):
     """Score chat logs (JSONL, CSV/TSV, .gz, - for stdin) per message, conversation and agent.
 
     Options not given here come from the config (the top-level ruleset, select, ignore,
@@ -378,6 +398,7 @@ def audit(inputs, config_file, out_dir, database, report, columns, agent_role, c
         jobs=given(jobs, configured.jobs, 1), partial=given(partial, configured.partial, False),
         timezone=given(timezone, configured.timezone), keep_history=given(keep_history, configured.keep_history, False),
         jsonl=given(jsonl_form, configured.jsonl, "lean"),
+        language=language,
     )
     limit = _max_rejected_option(given(max_rejected, configured.max_rejected, "0"),
                                  "--max-rejected" if max_rejected is not None else f"{settings.source}: audit.max-rejected")
@@ -397,6 +418,13 @@ def audit(inputs, config_file, out_dir, database, report, columns, agent_role, c
         _audit_locally(paths, out_dir, database or out_dir / "audit.db", report, options, limit, resume, restart, progress)
 
 
+#: How ``audit`` shows a rejected record on stderr, in its ``--lang``.
+REJECTED_WORDS = {
+    "zh": {"rejected": "拒收：", "more": lambda n: f"……另有 {n} 条记录被拒收（见数据库的 rejected 表）"},
+    "en": {"rejected": "rejected: ", "more": lambda n: f"… and {n} more rejected lines (see the 'rejected' table)"},
+}
+
+
 def _audit_locally(paths, out_dir, database, report, options, max_rejected, resume, restart, progress):
     from .audit.run import run_audit
     from .audit.store import output_errors
@@ -404,11 +432,12 @@ def _audit_locally(paths, out_dir, database, report, options, max_rejected, resu
     from .formats.report_html import write_report
 
     shown = [0]
+    words = REJECTED_WORDS[options.language]
 
     def on_rejected(record):
         shown[0] += 1
         if shown[0] <= 20:
-            click.echo(f"{record.source}:{record.line}: rejected: {record.reason}", err=True)
+            click.echo(f"{record.source}:{record.line}: {words['rejected']}{record.reason}", err=True)
 
     bar = None
     show_progress = sys.stderr.isatty() if progress is None else progress
@@ -431,7 +460,7 @@ def _audit_locally(paths, out_dir, database, report, options, max_rejected, resu
         if bar is not None:
             bar.close()
     if shown[0] > 20:
-        click.echo(f"… and {shown[0] - 20} more rejected lines (see the 'rejected' table)", err=True)
+        click.echo(words["more"](shown[0] - 20), err=True)
 
     import sqlite3
 
@@ -511,7 +540,7 @@ def _audit_on_spark(inputs, out_dir, options, master, max_rejected):
                                        ignore=options.ignore, tokenizer=options.tokenizer,
                                        shop_numbers=options.shop_numbers, mapping=mapping,
                                        input_format=options.input_format, partial=options.partial, encoding=options.encoding,
-                                       timezone=zone)
+                                       timezone=zone, language=options.language)
     finally:
         session.stop()
     names = ", ".join(f"{n}.parquet" for n in kefu_spark.OUTPUT_TABLES)

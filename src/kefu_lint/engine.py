@@ -19,6 +19,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -156,19 +157,47 @@ def apply_edits(text: str, violations: Sequence[Violation], unsafe: bool = False
     仓库」 replaces the words that the safe fix of 「你」 would only touch."""
     used: list[Violation] = []
     pieces: list[str] = []
-    position = 0
+    touched: list[tuple[int, int]] = []  # where each replacement stands in the new text
+    position = length = 0
     for violation in sorted(violations, key=lambda v: (v.start, -v.end if unsafe else v.end)):
         replacement = replacement_of(violation, unsafe)
         if replacement is None or violation.start < position:
             continue
         if text[violation.start:violation.end] == replacement:
             continue
-        pieces.append(text[position:violation.start])
+        kept = text[position:violation.start]
+        pieces.append(kept)
         pieces.append(replacement)
+        length += len(kept)
+        touched.append((length, length + len(replacement)))
+        length += len(replacement)
         position = violation.end
         used.append(violation)
     pieces.append(text[position:])
-    return "".join(pieces), used
+    return _full_width_where_touched("".join(pieces), touched), used
+
+
+#: Marks full_width_punctuation may widen (it maps each character to one: offsets hold).
+_NARROW_MARKS = frozenset(",!?;:().")
+
+
+def _full_width_where_touched(text: str, touched: Sequence[tuple[int, int]]) -> str:
+    """``text`` with Chinese punctuation in each replacement and in the run of marks on either
+    side of it: the words a fix wrote are followed by 「，」, not the 「,」 typed after the
+    words they replaced (「你好,」 → 「您好，」, 「!!!」 → 「！」). The rest stays as typed."""
+    if not touched:
+        return text
+    wide = full_width_punctuation(text)
+    if wide == text:
+        return text
+    chars = list(text)
+    for start, end in touched:
+        while start > 0 and text[start - 1] in _NARROW_MARKS:
+            start -= 1
+        while end < len(text) and text[end] in _NARROW_MARKS:
+            end += 1
+        chars[start:end] = wide[start:end]
+    return "".join(chars)
 
 
 def scene_set(scene: str | Iterable[str] | None) -> frozenset[str]:
@@ -249,6 +278,7 @@ class Linter:
         # One pass tells which rules can find anything in a reply (rules/triggers.py).
         self._triggers = TriggerIndex([rule.trigger for rule in self.rules])
         self._cached_lint = _ResultCache(self._lint_new, CACHE_SIZE)
+        self._cached_offered = lru_cache(maxsize=CACHE_SIZE)(self._offered)
         self._cached_intents = lru_cache(maxsize=CACHE_SIZE)(self._intents)
         self._cached_acts = lru_cache(maxsize=CACHE_SIZE)(self._acts)
         self._rules_for_scenes = lru_cache(maxsize=256)(self._select_for_scenes)
@@ -280,6 +310,10 @@ class Linter:
         """
         if not isinstance(text, str):
             raise TypeError(f"lint() takes the reply as str, not {type(text).__name__}")
+        return list(self._cached_offered(text, scene_set(scene)))
+
+    def _found(self, text: str, scene: str | Iterable[str] | None) -> list[Violation]:
+        """The findings as the rules make them, their suggestions not yet tried (what fixing reads)."""
         return list(self._cached_lint(text, scene_set(scene), False))
 
     def lint_many(self, replies: Iterable[str], *, scene: str | Iterable[str] | None = None,
@@ -301,12 +335,29 @@ class Linter:
                 raise ValueError(f"lint_many() got {len(replies)} replies but {len(scenes)} scenes")
             checked: dict = {}
             keys = [(reply, _memo_scene_set(checked, each), False) for reply, each in zip(replies, scenes)]
-        return [list(found) for found in self._cached_lint.get_many(keys)]
+        self._cached_lint.get_many(keys)  # the new replies judged as one batch…
+        # …then each as lint() returns it: its suggestions tried (_offered), now from the cache
+        return [list(self._cached_offered(reply, scenes)) for reply, scenes, _ in keys]
 
     def score_many(self, replies: Iterable[str], *, scene: str | Iterable[str] | None = None,
                    scenes: Sequence[str | Iterable[str] | None] | None = None) -> list[Score]:
         """The score of each reply: exactly ``[self.score(reply, scene=scene) for reply in replies]``."""
         return [score_violations(found, self.weights) for found in self.lint_many(replies, scene=scene, scenes=scenes)]
+
+    def _offered(self, text: str, scenes: frozenset[str]) -> tuple[Violation, ...]:
+        """The findings with only the suggestions that work offered as rewrites: the reply is
+        rewritten with them (as ``fix(unsafe=True)`` does) and the result re-linted. When the
+        rewrite is refused (still red: a refusal the linter had not flagged shows once the
+        opener is polite, 「很抱歉，这个暂时无法办理，这个退不了」; or it reads badly), each
+        suggestion is advice only, to rewrite the reply with, not to drop in."""
+        found = self._cached_lint(text, scenes, False)
+        offered = [v for v in found if v.fix is None and replacement_of(v, unsafe=True) is not None]
+        if not offered:
+            return found
+        _, applied = self.fix(text, scene=scenes, unsafe=True)
+        if any(v.fix is None for v in applied):
+            return found  # the rewrite was kept: its suggestions work
+        return tuple(replace(v, advice_only=True) if v in offered else v for v in found)
 
     def intents(self, text: str, *, role: str = "agent") -> list[IntentHit]:
         """The acts ``text`` performs, clause by clause, among the ruleset's intents for ``role``
@@ -480,18 +531,36 @@ class Linter:
         # customer to go away (「我马上帮您查询一下，您问问仓库吧」).
         # And a rewrite fixes the reply's own problems: a suggestion that another rule then
         # flags (and rewrites again) took the reply somewhere it was not.
-        original = self.lint(text, scene=scene)
+        original = self._found(text, scene)
         red = Counter(v.code for v in original if v.zone == "red" and v.code not in exclude)
         rewritten_red = Counter(v.code for v in applied if v.zone == "red")
         strays = {v.code for v in applied} - {v.code for v in original}
-        if strays or any(rewritten_red[code] < count for code, count in red.items()) or not self.reads_well(text, rewritten, scene=scene):
+        if (strays or any(rewritten_red[code] < count for code, count in red.items())
+                or not self.reads_well(text, rewritten, scene=scene) or self._red_left_behind(text, original, scene)):
             return safe_text, safe_applied
         return rewritten, applied
+
+    def _red_left_behind(self, text: str, found: Sequence[Violation], scene) -> bool:
+        """Whether a part of the reply that no suggestion rewrites is red on its own. In the
+        whole reply the linter may judge a refusal once, as the clause it flags: in 「系统就是这样，
+        没办法」 the suggestion rewrites 「系统就是这样」, and 「没办法」, never flagged by itself,
+        would stay behind the polite words (「…我来帮您想想办法，没办法」), read as help there."""
+        rewritten = sorted((v.start, v.end) for v in found if v.fix is None and replacement_of(v, unsafe=True) is not None)
+        kept, position = [], 0
+        for start, end in rewritten:
+            kept.append(text[position:start])
+            position = max(position, end)
+        kept.append(text[position:])
+        for part in kept:
+            part = part.strip(_EDGE_MARKS)
+            if part and any(v.zone == "red" for v in self._found(part, scene)):
+                return True
+        return False
 
     def _apply_fixes(self, text: str, scene, unsafe: bool, exclude: frozenset[str]) -> tuple[str, list[Violation]]:
         applied: list[Violation] = []
         for _ in range(MAX_FIX_PASSES):
-            edits = [v for v in self.lint(text, scene=scene) if v.code not in exclude and replacement_of(v, unsafe) is not None]
+            edits = [v for v in self._found(text, scene) if v.code not in exclude and replacement_of(v, unsafe) is not None]
             new_text, used = apply_edits(text, edits, unsafe)
             if not used or new_text == text:
                 break
@@ -504,8 +573,8 @@ class Linter:
         deflects nowhere (no red finding left: 「我马上帮您查询一下，您问问仓库吧」 offers help
         and pushes the customer away at once), brings no problem of its own, and has no word
         doubled or pronoun stacked by a replacement (「快递快递」, 「我们我帮您」)."""
-        before = {v.code for v in self.lint(original, scene=scene)}
-        after = self.lint(rewritten, scene=scene)
+        before = {v.code for v in self._found(original, scene)}
+        after = self._found(rewritten, scene)
         if any(v.zone == "red" or v.code not in before for v in after):
             return False
         return not any(pattern.search(rewritten) and not pattern.search(original) for pattern in _SPLICE_FAULTS)
@@ -559,13 +628,16 @@ class Linter:
 
 
 #: What a replacement spliced into a reply must not leave behind: a word written twice
-#: (快递快递), or a subject pronoun followed by the suggestion's own (我们我帮您, 你我帮您).
+#: (快递快递), or a subject pronoun followed by the suggestion's own (我们我帮您, 你我帮您,
+#: 您自己我帮您).
 _SPLICE_FAULTS = (
     regex.compile(r"(\p{Han}{2,})\1"),
-    regex.compile(r"(?:我们|咱们|你们|我|你|您)(?:我们|我)(?=帮|来|马上|为|再|把|会|这就)"),
+    regex.compile(r"(?:我们|咱们|你们|我|你|您)(?:自己)?(?:我们|我)(?=帮|来|马上|为|再|把|会|这就)"),
     # a sentence's opening (an apology, a condition) run on from the words before it
     regex.compile(r"\p{Han}(?:很抱歉|非常抱歉)|(?:我们|我|您)(?:如有问题|如果您)"),
 )
+#: Marks and spaces a kept part of a reply is trimmed of before it is linted on its own.
+_EDGE_MARKS = " \t\n，,。.！!？?；;：:、~～…"
 _NUMBER_RUN = regex.compile(r"\d(?:[\d\-]*\d)?")
 
 

@@ -30,12 +30,15 @@ from typing import TYPE_CHECKING, Any
 from .errors import ConfigError, KefuLintError
 from .formats.chatlog import (
     CHINA_STANDARD_TIME,
+    DUPLICATE_ID_REASON,
     SEQ_PER_INPUT,
     ColumnMapping,
+    RecordCount,
     Rejected,
     _message,
     local_iso,
     read_chat_log,
+    reason_text,
 )
 from .audit.scoring import ScorerSpec
 from .audit.store import rule_rows
@@ -182,9 +185,12 @@ def audit_dataframe(
     rejected: DataFrame | None = None,
     partial: bool = False,
     timezone: datetime.tzinfo = CHINA_STANDARD_TIME,
+    language: str = "zh",
 ) -> SparkAudit:
     """Score a DataFrame of chat messages: findings, conversation results, agents and the
-    rules judged by; local-time columns in ``timezone``."""
+    rules judged by; local-time columns in ``timezone``. A message id repeated within a
+    conversation is rejected as the local audit rejects it (the same reason, in ``language``)
+    and added to ``rejected``."""
     from pyspark.sql import functions as F
 
     spec = ScorerSpec(ruleset, tuple(select) if select is not None else None, tuple(ignore), tokenizer, tuple(shop_numbers))
@@ -204,7 +210,10 @@ def audit_dataframe(
                          F.coalesce(F.col("partial").cast("boolean"), F.lit(False)).alias("partial"))
     # Every conversation in one partition, its messages together: then whole partitions are
     # scored in one pass (cheaper than a pandas frame per conversation with applyInPandas).
-    ordered = frame.repartition("conversation_id").sortWithinPartitions("conversation_id", "seq")
+    # The repeats of a message id are found in the same partitioning (no second shuffle).
+    kept, repeats = _without_repeated_ids(frame.repartition("conversation_id"), language)
+    rejected = repeats if rejected is None else rejected.unionByName(repeats)
+    ordered = kept.sortWithinPartitions("conversation_id", "seq")
     results = ordered.mapInPandas(_score_partitions(spec, partial, timezone), schema=RESULT_SCHEMA).persist()
     conversations = results.where("kind = 'conversation'").select(
         "conversation_id", "agent", "shop", "messages", "agent_messages", "score", "grade", "findings", "red_findings",
@@ -229,6 +238,25 @@ def audit_dataframe(
     return SparkAudit(scored, conversations, findings, agents, rejected, rules)
 
 
+def _without_repeated_ids(frame: DataFrame, language: str) -> tuple[DataFrame, DataFrame]:
+    """(the messages but the repeats of a message id within a conversation, those repeats as
+    rejected rows): the local store's ``finish_ingest`` in DataFrame terms, reason for reason."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    first = Window.partitionBy("conversation_id", "message_id").orderBy("seq")
+    marked = (frame.withColumn("_copy", F.when(F.col("message_id").isNotNull(), F.row_number().over(first)))
+              .withColumn("_first_source", F.first("source").over(first))
+              .withColumn("_first_line", F.first("line").over(first)))
+    before, middle, after = DUPLICATE_ID_REASON[language]
+    quoted = F.concat(F.lit("'"), F.regexp_replace("message_id", "'", "''"), F.lit("'"))  # SQLite's quote()
+    reason = F.concat(F.lit(before), quoted, F.lit(middle), F.col("_first_source"), F.lit(":"),
+                      F.col("_first_line").cast("string"), F.lit(after))
+    repeats = marked.where("_copy > 1").select("source", "line", reason.alias("reason"), F.col("text").alias("raw"))
+    kept = marked.where("_copy IS NULL OR _copy = 1").drop("_copy", "_first_source", "_first_line")
+    return kept, repeats
+
+
 def top_rules(ranked: str | None) -> list[list]:
     """``[[code, count], …]`` from the agents frame's ``ranked`` column (as the local ``top_rules``)."""
     return [[item["code"], item["count"]] for item in json.loads(ranked)] if ranked else []
@@ -236,22 +264,37 @@ def top_rules(ranked: str | None) -> list[list]:
 
 # ----------------------------------------------------------------------------- reading files
 
+@dataclass(frozen=True)
+class SparkInput:
+    """What :func:`read_messages` read: the messages, the rejected records, and how many
+    records the readers read, counted as they read them (a JSONL line, a CSV row, a break
+    in the file, a Parquet row), apart from what becomes of them: records lost between
+    reading and the written tables show as a mismatch, as in the local audit."""
+
+    messages: DataFrame
+    rejected: DataFrame
+    records_read: int
+
+
 def read_messages(spark: SparkSession, inputs: Sequence[str], *, mapping: ColumnMapping | None = None,
                   input_format: str = "auto", encoding: str | None = None,
-                  timezone: datetime.tzinfo = CHINA_STANDARD_TIME) -> tuple[DataFrame, DataFrame]:
-    """(messages, rejected) from JSONL, CSV/TSV (one record per line, .gz too) or Parquet files.
+                  timezone: datetime.tzinfo = CHINA_STANDARD_TIME, language: str = "zh") -> SparkInput:
+    """The messages and rejected records of JSONL, CSV/TSV (one record per line, .gz too) or
+    Parquet files, and the count of records read.
 
     Text files are read by the local reader itself, from their bytes (see ``_text_records``):
-    encodings, line numbers, acceptance and reasons match the local audit.
+    encodings, line numbers, acceptance, reasons (in ``language``) and counts match the local audit.
     """
     message_frames, rejected_frames = [], []
+    records_read = 0
     for number, path in enumerate(inputs):
         seq_start = number * SEQ_PER_INPUT
         if path.endswith(".parquet") or input_format == "parquet" or Path(path).is_dir():
-            records = _parquet_records(spark, path, mapping, seq_start)
+            records, read = _parquet_records(spark, path, mapping, seq_start, language)
         else:
-            records = _text_records(spark, path, mapping, input_format, seq_start, encoding, timezone)
-        records = records.persist()
+            records = _text_records(spark, path, mapping, input_format, seq_start, encoding, timezone, language)
+            read = records.filter(lambda r: r[0] == "count").map(lambda r: r[1][0]).sum()
+        records_read += int(read)
         message_frames.append(spark.createDataFrame(records.filter(lambda r: r[0] == "ok").map(lambda r: r[1]), MESSAGE_SCHEMA))
         rejected_frames.append(spark.createDataFrame(records.filter(lambda r: r[0] == "rejected").map(lambda r: r[1]), REJECTED_SCHEMA))
     messages, rejected = message_frames[0], rejected_frames[0]
@@ -259,7 +302,7 @@ def read_messages(spark: SparkSession, inputs: Sequence[str], *, mapping: Column
         messages = messages.unionByName(frame)
     for frame in rejected_frames[1:]:
         rejected = rejected.unionByName(frame)
-    return messages, rejected
+    return SparkInput(messages, rejected, records_read)
 
 
 def _as_row(record: ChatMessage | Rejected):
@@ -271,24 +314,28 @@ def _as_row(record: ChatMessage | Rejected):
 
 
 def _text_records(spark, path: str, mapping: ColumnMapping | None, input_format: str, seq_start: int,
-                  encoding: str | None, timezone: datetime.tzinfo):
+                  encoding: str | None, timezone: datetime.tzinfo, language: str):
     """The records of a text log, read by the local reader itself from the file's bytes.
 
     ``textFile`` would decode on the JVM, which turns undecodable bytes into U+FFFD (and a GBK
     export into garbage) before Python sees them; so each file's bytes are read whole by one
     task and handed to :func:`read_chat_log`, which detects the encoding, rejects a line with
     bytes it cannot decode, joins quoted CSV cells over lines and reports a truncated .gz, as
-    in the local audit. A usage error (no ``--columns``, a column the header lacks) comes
-    back as a record and is raised on the driver."""
+    in the local audit. Each task ends with the count of records the reader read. A usage
+    error (no ``--columns``, a column the header lacks) comes back as a record and is raised
+    on the driver."""
 
     def read(item):
         _, content = item
+        count = RecordCount()
         try:
             for record in read_chat_log(path, mapping=mapping, input_format=input_format, encoding=encoding,
-                                        seq_start=seq_start, timezone=timezone, raw=io.BytesIO(content)):
+                                        seq_start=seq_start, timezone=timezone, raw=io.BytesIO(content),
+                                        count=count, language=language):
                 yield _as_row(record)
         except KefuLintError as error:
             yield "error", (str(error),)
+        yield "count", (count.records,)
 
     records = spark.sparkContext.binaryFiles(path).flatMap(read).persist()
     errors = records.filter(lambda r: r[0] == "error").take(1)
@@ -297,7 +344,8 @@ def _text_records(spark, path: str, mapping: ColumnMapping | None, input_format:
     return records
 
 
-def _parquet_records(spark, path: str, mapping: ColumnMapping | None, seq_start: int):
+def _parquet_records(spark, path: str, mapping: ColumnMapping | None, seq_start: int, language: str):
+    """The records of a Parquet input, and the number of rows its reader read."""
     frame = spark.read.parquet(path)
     renames = {column: field for field, column in (mapping.columns.items() if mapping else [])}
     names = frame.columns
@@ -305,17 +353,18 @@ def _parquet_records(spark, path: str, mapping: ColumnMapping | None, seq_start:
     def parse(item):
         row, index = item
         record = {renames.get(name, name): value for name, value in zip(names, row)}
-        result = _message_or_reject(record, path, index + 1, seq_start + index + 1, mapping)
+        result = _message_or_reject(record, path, index + 1, seq_start + index + 1, mapping, language=language)
         return [_as_row(result)]
 
-    return frame.rdd.map(tuple).zipWithIndex().flatMap(parse)
+    return frame.rdd.map(tuple).zipWithIndex().flatMap(parse).persist(), frame.count()
 
 
-def _message_or_reject(record: dict, path: str, number: int, seq: int, mapping, timezone=CHINA_STANDARD_TIME):
+def _message_or_reject(record: dict, path: str, number: int, seq: int, mapping, timezone=CHINA_STANDARD_TIME,
+                       language: str = "zh"):
     try:
         return _message(record, path, number, seq, mapping, timezone)
     except ValueError as error:
-        return Rejected(path, number, str(error), json.dumps(record, ensure_ascii=False, default=str)[:500])
+        return Rejected(path, number, reason_text(error, language), json.dumps(record, ensure_ascii=False, default=str)[:500])
 
 
 # ----------------------------------------------------------------------------- sessions and files
@@ -347,13 +396,24 @@ OUTPUT_TABLES = ("messages", "conversations", "findings", "agents", "rejected", 
 def run_files(spark: SparkSession, inputs: Sequence[str], out_dir: Path, *, ruleset: str = "default",
               select: Sequence[str] | None = None, ignore: Sequence[str] = (), tokenizer: str = "jieba",
               shop_numbers: Sequence[str] = (), mapping: ColumnMapping | None = None, input_format: str = "auto", partial: bool = False,
-              encoding: str | None = None, timezone: datetime.tzinfo = CHINA_STANDARD_TIME) -> dict:
+              encoding: str | None = None, timezone: datetime.tzinfo = CHINA_STANDARD_TIME, language: str = "zh") -> dict:
     """Read, audit and write Parquet (messages, conversations, findings, agents, rejected)."""
-    messages, rejected = read_messages(spark, inputs, mapping=mapping, input_format=input_format, encoding=encoding,
-                                       timezone=timezone)
-    result = audit_dataframe(messages, ruleset=ruleset, select=select, ignore=ignore, tokenizer=tokenizer,
-                             shop_numbers=shop_numbers, rejected=rejected,
-                             partial=partial, timezone=timezone)
+    read = read_messages(spark, inputs, mapping=mapping, input_format=input_format, encoding=encoding,
+                         timezone=timezone, language=language)
+    return audit_and_write(spark, read, out_dir, ruleset=ruleset, select=select, ignore=ignore, tokenizer=tokenizer,
+                           shop_numbers=shop_numbers, partial=partial, timezone=timezone, language=language)
+
+
+def audit_and_write(spark: SparkSession, read: SparkInput, out_dir: Path, *, ruleset: str = "default",
+                    select: Sequence[str] | None = None, ignore: Sequence[str] = (), tokenizer: str = "jieba",
+                    shop_numbers: Sequence[str] = (), partial: bool = False,
+                    timezone: datetime.tzinfo = CHINA_STANDARD_TIME, language: str = "zh") -> dict:
+    """Audit what :func:`read_messages` read and write its Parquet tables; the summary's
+    ``lines_read`` is the readers' own count, and ``scored`` and ``rejected`` are counted in
+    the tables written, so that the three can disagree (and the run then fails)."""
+    result = audit_dataframe(read.messages, ruleset=ruleset, select=select, ignore=ignore, tokenizer=tokenizer,
+                             shop_numbers=shop_numbers, rejected=read.rejected,
+                             partial=partial, timezone=timezone, language=language)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in OUTPUT_TABLES:
         getattr(result, name).write.mode("overwrite").parquet(str(out_dir / f"{name}.parquet"))
@@ -362,5 +422,5 @@ def run_files(spark: SparkSession, inputs: Sequence[str], out_dir: Path, *, rule
     scored = spark.read.parquet(str(out_dir / "messages.parquet")).count()
     rejected_count = spark.read.parquet(str(out_dir / "rejected.parquet")).count()
     mean = conversations.agg({"score": "avg"}).collect()[0][0]
-    return {"lines_read": scored + rejected_count, "messages": scored, "scored": scored, "rejected": rejected_count,
+    return {"lines_read": read.records_read, "messages": scored, "scored": scored, "rejected": rejected_count,
             "conversations": sum(grades.values()), "grades": grades, "mean_score": mean}

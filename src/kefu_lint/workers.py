@@ -70,13 +70,33 @@ def _watch_parent() -> None:
     os._exit(1)  # whatever it was doing is uncommitted: the database rolls it back
 
 
+class _KeepingContext:
+    """A multiprocessing context that keeps the processes it starts. ``concurrent.futures``
+    has no public way to stop a pool's workers (before Python 3.14's ``terminate_workers``),
+    but it starts them through the context it is given: so the pool's own processes are
+    known, and stopped with ``Process.terminate``, without reading the pool's internals."""
+
+    def __init__(self, context) -> None:
+        self._context = context
+        self.processes: list[multiprocessing.process.BaseProcess] = []
+
+    def Process(self, *args, **kwargs):  # noqa: N802 - the context's own name
+        process = self._context.Process(*args, **kwargs)
+        self.processes.append(process)
+        return process
+
+    def __getattr__(self, name: str):
+        return getattr(self._context, name)
+
+
 class Supervised:
     """``jobs`` worker processes; :meth:`ordered` runs tasks in them with a bounded window."""
 
     def __init__(self, jobs: int, *, initializer: Callable | None = None, initargs: tuple = (), what: str = "audit") -> None:
         self.window = jobs * 2  # bounded: never more than this many tasks in memory
         self.what = what
-        self.pool = ProcessPoolExecutor(jobs, mp_context=_context(), initializer=_start_worker,
+        self._context = _KeepingContext(_context())
+        self.pool = ProcessPoolExecutor(jobs, mp_context=self._context,  # type: ignore[call-overload]  # a context that keeps its processes initializer=_start_worker,
                                         initargs=(os.getpid(), initializer, initargs))
 
     def ordered(self, function: Callable, arguments: Iterable[tuple]) -> Iterator:
@@ -116,8 +136,8 @@ class Supervised:
         """Wait for the workers to finish, or (``wait=False``, on an error or Ctrl-C) stop them now."""
         if not wait:
             self.pool.shutdown(wait=False, cancel_futures=True)
-            # concurrent.futures has no public way to stop a task under way; a task stopped
-            # here is a transaction never committed.
-            for process in list((getattr(self.pool, "_processes", None) or {}).values()):
-                process.terminate()
+            # A task stopped here is a transaction never committed.
+            for process in self._context.processes:
+                if process.is_alive():
+                    process.terminate()
         self.pool.shutdown(wait=True)

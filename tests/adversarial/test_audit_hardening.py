@@ -63,7 +63,7 @@ def test_csv_unclosed_quote_rejects_its_row_and_reads_the_rest(tmp_path):
     result = audit(log, "--out", tmp_path / "out", "--columns", "conversation_id=cid,role=role,text=text", "--max-rejected", "1")
     assert result.returncode == 0, result.out + result.err
     assert "lines read 1000 = 999 scored + 1 rejected (totals reconcile)" in result.out
-    assert "quote.csv:4: rejected: unclosed quote" in result.err
+    assert "quote.csv:4: 拒收：引号未闭合" in result.err
     assert rows(tmp_path / "out" / "audit.db", "SELECT line FROM rejected") == [(4,)]
 
 
@@ -78,7 +78,7 @@ def test_csv_unclosed_quote_in_the_middle_costs_only_its_line(tmp_path):
     result = audit(log, "--out", tmp_path / "out", "--columns", "conversation_id=1,role=2,text=3")
     total = MAX_ROW_LINES + 53
     assert f"lines read {total} = {total - 1} scored + 1 rejected (totals reconcile)" in result.out, result.out + result.err
-    assert "middle.csv:4: rejected: unclosed quote?" in result.err  # the multi-line cell on lines 2-3 is fine
+    assert "middle.csv:4: 拒收：引号未闭合？" in result.err  # the multi-line cell on lines 2-3 is fine
     texts = rows(tmp_path / "out" / "audit.db", "SELECT text FROM messages WHERE conversation_id = 'c0' ORDER BY seq")
     assert texts == [("在吗",), ("第一行\n第二行",)]
 
@@ -109,14 +109,14 @@ def test_undecodable_bytes_and_lone_surrogates_in_any_field_reject_the_line(tmp_
     assert result.returncode == 0, result.out + result.err
     assert "lines read 11 = 8 scored + 3 rejected (totals reconcile)" in result.out
     reasons = dict(rows(out / "audit.db", "SELECT line, reason FROM rejected"))
-    assert "conversation_id has a lone surrogate" in reasons[3]
-    assert "agent has bytes that are not valid UTF-8" in reasons[4] and "shop" in reasons[5]
+    assert "conversation_id 含有孤立的代理码位" in reasons[3]
+    assert "agent 含有不是 UTF-8 的字节" in reasons[4] and "shop" in reasons[5]
     # and the CSV reader: an undecodable row is rejected alone
     table = tmp_path / "bytes.csv"
     table.write_bytes("c1,customer,在吗\n".encode() + b"c1,agent\xff,x\n" + "c1,agent,在的\n".encode())
     result = audit(table, "--out", tmp_path / "csv", "--columns", "conversation_id=1,role=2,text=3")
     assert "lines read 3 = 2 scored + 1 rejected (totals reconcile)" in result.out, result.out + result.err
-    assert "bytes.csv:2: rejected: role has bytes that are not valid UTF-8" in result.err
+    assert "bytes.csv:2: 拒收：role 含有不是 UTF-8 的字节" in result.err
 
 
 def test_absurd_times_and_deep_nesting_reject_the_line(tmp_path):
@@ -134,7 +134,7 @@ def test_absurd_times_and_deep_nesting_reject_the_line(tmp_path):
     assert result.returncode == 0, result.out + result.err
     assert "lines read 11 = 4 scored + 7 rejected (totals reconcile)" in result.out
     reasons = [reason for (reason,) in rows(out / "audit.db", "SELECT reason FROM rejected ORDER BY line")]
-    assert all("time" in reason for reason in reasons[:5]) and all("nested too deeply" in r for r in reasons[5:])
+    assert all("time" in reason for reason in reasons[:5]) and all("嵌套过深" in r for r in reasons[5:])
     # conversations.jsonl stays valid JSON (no Infinity, no NaN)
     for line in (out / "conversations.jsonl").read_text(encoding="utf-8").splitlines():
         json.loads(line, parse_constant=lambda name: pytest.fail(f"{name} in conversations.jsonl"))
@@ -170,8 +170,8 @@ def test_truncated_gzip_keeps_its_readable_prefix_and_completes(tmp_path):
         scored = rows(out / "audit.db", "SELECT COUNT(*) FROM messages")[0][0]
         assert scored > 1000  # the readable prefix, not lost with the batch it was read in
         assert rows(out / "audit.db", "SELECT status FROM runs") == [("complete",)]
-        ((line, reason),) = rows(out / "audit.db", "SELECT line, reason FROM rejected WHERE reason LIKE '%cannot be read%'")
-        assert line > scored and "past this point" in reason
+        ((line, reason),) = rows(out / "audit.db", "SELECT line, reason FROM rejected WHERE reason LIKE '%无法读取%'")
+        assert line > scored and "从此处起无法读取" in reason
 
 
 # ----------------------------------------------------------------------------- D3: a broken environment is exit 2
@@ -351,7 +351,7 @@ def test_a_repeated_message_id_is_rejected_not_scored_twice(tmp_path):
         result = audit(log, "--out", out, "--jobs", jobs, "--max-rejected", "40%")
         assert result.returncode == 0, result.out + result.err
         assert "lines read 5 = 3 scored + 2 rejected (totals reconcile)" in result.out
-        assert f"twice.jsonl:3: rejected: duplicate message_id 'm1': already read at {log}:1" in result.err
+        assert f"twice.jsonl:3: 拒收：message_id 'm1' 重复：已在 {log}:1 读过" in result.err
         assert rows(out / "audit.db", "SELECT COUNT(*) FROM findings WHERE code = 'KF101'") == [(1,)]
 
 
@@ -416,3 +416,86 @@ def test_a_pattern_time_limit_warns_once_per_pattern_with_a_count(tmp_path):
         warned = [line for line in result.err.splitlines() if "time limit" in line]
         assert warned == ["warning: KF990: pattern '(a|aa)+$' exceeded its 0.25s time limit on 3 replies and was skipped for them;"
                           " simplify the pattern (avoid nested repeats such as (a+)+)"], result.err
+
+
+def test_a_new_audit_can_take_the_out_folder_at_once_after_its_parent_is_killed(tmp_path, big_log):
+    """The OUT lock was inherited by the forked workers: after a kill -9 of the parent, its
+    orphans held it until they noticed (up to 0.5 s), and a new audit was refused. Now only
+    the parent holds it: the folder is free the moment the parent is gone."""
+    from kefu_lint.audit.run import audit_folder_lock
+
+    out = tmp_path / "out"
+    process = start_audit(big_log, out)
+    workers = children(process.pid)
+    assert len(workers) >= 2
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+    with audit_folder_lock(out):  # at once: before the fix this raised "in use by another audit"
+        pass
+    wait_until(lambda: not any(alive(pid) for pid in workers), "a worker outlived the run")
+    other = audit(write_jsonl(tmp_path / "other.jsonl", good_lines(8)), "--out", out)
+    assert other.returncode == 0, other.out + other.err
+
+
+def _sleep_long(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def test_closing_the_workers_on_an_error_stops_a_task_under_way():
+    """``Supervised.close(wait=False)`` stops its own workers (kept by the context they are
+    started from: no private attribute of the pool) and only them, at once."""
+    import multiprocessing
+    from concurrent.futures import CancelledError
+
+    from kefu_lint.workers import Supervised, WorkerDied
+
+    workers = Supervised(2, what="test")
+    assert len(list(workers.ordered(_sleep_long, [(0,), (0,)]))) == 2
+    started = workers.start(_sleep_long, [(600,)])
+    busy = [p for p in multiprocessing.active_children() if p.is_alive()]
+    assert busy
+    workers.close(wait=False)  # a hang guard: without the stop this would wait 600 s
+    wait_until(lambda: not any(p.is_alive() for p in busy), "a worker survived close(wait=False)", limit=30)
+    with pytest.raises((WorkerDied, CancelledError)):
+        started()
+
+
+# ----------------------------------------------------------------------------- rejection reasons an auditor reads
+
+#: Words of the English reasons (a Chinese reason may name a field or an option, not say these).
+ENGLISH_REASON_WORDS = ("has ", "must", "missing", "invalid", "unknown", "duplicate", "already", "unclosed", "malformed",
+                        "longer", "is not", "out of range", "row has", "cannot", "names no")
+CHINESE_REASON_WORDS = ("含有", "缺少", "无效", "不认识", "重复", "引号", "超出", "不是", "须", "只有", "无法")
+
+
+def test_every_rejection_reason_is_chinese_and_english_with_lang_en(tmp_path):
+    """The old reasons were English ("unknown role", "invalid JSON", "duplicate message_id"…)
+    in a Chinese CS team's audit; now each is Chinese, shown and stored, English with --lang en."""
+    jsonl = [message("c1", "customer", "在吗", message_id="m1"), message("c1", "customer", "在吗", message_id="m1"), '{"broken',
+             "[1, 2]", json.dumps({"conversation_id": "c2", "text": "x"}), message("c2", "bot?", "x"),
+             message("c2", "agent", "x", time="yesterday"), message("c2", "agent", "x", time=float("nan")),
+             message("c2", "agent", "x", time=10**20), message("c2", "agent", "x", time="2026/13/01 10:00"),
+             message("c2", "agent", 5), message("c2", "agent", "x", partial="maybe"), "[" * 100_000,
+             message("\ud800", "agent", "x")]
+    log = tmp_path / "bad.jsonl"
+    log.write_bytes("".join(line + "\n" for line in jsonl).encode("utf-8", "surrogatepass")
+                    + b'{"conversation_id":"c3","role":"agent","text":"\xff"}\n')
+    table = tmp_path / "bad.csv"
+    table.write_text('cid,role,text\nc1,customer\nc1,agent,"never closed\n', encoding="utf-8")
+    columns = ("--columns", "conversation_id=cid,role=role,text=text")
+    for language, foreign in (("zh", ENGLISH_REASON_WORDS), ("en", CHINESE_REASON_WORDS)):
+        extra = ("--lang", language)
+        out = tmp_path / language
+        results = [audit(log, "--out", out / "jsonl", "--max-rejected", "100%", *extra),
+                   audit(table, "--out", out / "csv", "--max-rejected", "100%", *columns, *extra)]
+        assert all(r.returncode == 0 for r in results), [r.err for r in results]
+        stored = [reason for name in ("jsonl", "csv") for (reason,) in rows(out / name / "audit.db", "SELECT reason FROM rejected")]
+        assert len(stored) == len(jsonl) + 1 - 1 + 2  # every bad line but the first copy of m1, and both bad rows
+        shown = [line.split("拒收：" if language == "zh" else "rejected: ", 1)[1] for r in results for line in r.err.splitlines()
+                 if ".jsonl:" in line or ".csv:" in line]
+        assert sorted(shown) == sorted(stored)
+        for reason in stored:
+            assert not any(word in reason.lower() for word in foreign), (language, reason)
+            # (an English reason may show the Chinese time form it accepts)
+            assert any("\u4e00" <= ch <= "\u9fff" for ch in reason.replace("2026年11月1日", "")) == (language == "zh"), reason

@@ -82,7 +82,7 @@ def test_jsonl_truncated_last_line(tmp_path):
     path.write_text('{"conversation_id": "a", "role": "customer", "text": "在吗"}\n{"conversation_id": "a", "role": "ag', encoding="utf-8")
     records = list(read_chat_log(str(path)))
     assert isinstance(records[0], Rejected) is False
-    assert isinstance(records[1], Rejected) and records[1].line == 2 and "truncated" in records[1].reason
+    assert isinstance(records[1], Rejected) and records[1].line == 2 and "截断" in records[1].reason
 
 
 def test_jsonl_wrong_shapes_are_rejected_with_reasons(tmp_path):
@@ -106,7 +106,7 @@ def test_ten_megabyte_single_line(tmp_path):
     log.write_text(json.dumps({"conversation_id": "a", "role": "agent", "text": line}, ensure_ascii=False) + "\n"
                    + json.dumps({"conversation_id": "a", "role": "agent", "text": "您好"}, ensure_ascii=False) + "\n", encoding="utf-8")
     records = list(read_chat_log(str(log)))
-    assert isinstance(records[0], Rejected) and "longer than" in records[0].reason and records[1].text == "您好"
+    assert isinstance(records[0], Rejected) and "超过" in records[0].reason and records[1].text == "您好"
 
 
 def test_emoji_combining_and_zero_width_dodges():
@@ -263,4 +263,4 @@ def test_a_log_that_is_an_incomplete_bom_is_rejected_not_lost(tmp_path, data):
     result = subprocess.run([KEFU_LINT, "audit", "--out", str(tmp_path / "out"), str(tmp_path / "log.jsonl")],
                             capture_output=True, text=True, timeout=120)
     assert "lines read 1 = 0 scored + 1 rejected (totals reconcile)" in result.stdout, result.stdout + result.stderr
-    assert "log.jsonl:1: rejected" in result.stderr and "Traceback" not in result.stderr
+    assert "log.jsonl:1: 拒收：" in result.stderr and "Traceback" not in result.stderr

@@ -175,7 +175,7 @@ def test_an_audit_of_a_log_whose_name_is_not_utf8_completes(tmp_path):
     # The broken line is there to put the name in the rejected table: one rejection is accepted.
     result = run("audit", "--out", "out", "--max-rejected", "1", log.name, cwd=tmp_path)
     assert result.returncode == 0 and "Traceback" not in result.stdout + result.stderr, result.stderr
-    assert "log\\xff.jsonl:2: rejected" in result.stderr
+    assert "log\\xff.jsonl:2: 拒收：" in result.stderr
     db = sqlite3.connect(tmp_path / "out" / "audit.db")
     try:
         assert db.execute("SELECT source FROM rejected").fetchall() == [("log\\xff.jsonl",)]

@@ -79,6 +79,8 @@ class AuditOptions:
     #: seq and the span, its code and zone; the words and messages are in the database, stored
     #: once) or ``full`` (also the rule's name and message, the flagged words, the suggestion).
     jsonl: str = "lean"
+    #: The language of the rejection reasons stored and shown: zh, or en (``--lang en``).
+    language: str = "zh"
 
     def scorer_spec(self) -> ScorerSpec:
         return ScorerSpec(self.ruleset, self.select, self.ignore, self.tokenizer, self.shop_numbers)
@@ -130,18 +132,45 @@ def spooled_stdin(directory: Path) -> Iterator[str]:
         Path(name).unlink(missing_ok=True)
 
 
+#: The descriptors of the --out folder locks this process holds (see audit_folder_lock).
+_folder_locks: set[int] = set()
+
+
+def _drop_folder_locks_in_child() -> None:
+    # A forked worker inherits the parent's descriptors, and with them its flock (the lock
+    # belongs to the open file, shared by every copy of the descriptor): an orphan of a
+    # parent killed with kill -9 would hold OUT until it noticed. Workers close their copies
+    # at once, so the lock is the parent's alone and goes with it.
+    for descriptor in _folder_locks:
+        try:
+            os.close(descriptor)
+        except OSError:
+            pass
+    _folder_locks.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drop_folder_locks_in_child)
+
+
 @contextmanager
 def audit_folder_lock(out_dir: Path) -> Iterator[None]:
     """One audit at a time in an --out folder: two would interleave its conversations.jsonl.
-    The kernel's lock (flock) goes with the processes that hold it, even on ``kill -9``."""
+    The kernel's lock (flock) goes with the process that holds it, even on ``kill -9``; it is
+    held by the parent only (a raw descriptor, closed on exec and in forked workers)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    with open(out_dir / ".kefu-audit.lock", "a") as handle:
+    descriptor = os.open(out_dir / ".kefu-audit.lock", os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0), 0o644)
+    try:
         if fcntl is not None:
             try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise ConfigError(f"{out_dir} is in use by another audit running now: wait for it to end, or pass another --out") from None
+        _folder_locks.add(descriptor)
         yield
+    finally:
+        _folder_locks.discard(descriptor)
+        os.close(descriptor)
 
 
 _worker_linter: Linter | None = None
@@ -186,9 +215,10 @@ def _worker_state() -> tuple[AuditStore, Linter]:
     return _worker_store, _worker_linter
 
 
-def _parse_and_add(run_id: str, path: str, batch: LineBatch, seq_start: int, timezone: datetime.tzinfo) -> list[tuple]:
+def _parse_and_add(run_id: str, path: str, batch: LineBatch, seq_start: int, timezone: datetime.tzinfo,
+                   language: str) -> list[tuple]:
     """Parse a batch of raw JSONL lines and insert it; returns its rejected rows (to report)."""
-    rows = ingest_rows(run_id, parse_jsonl_batch(path, batch, seq_start, timezone))
+    rows = ingest_rows(run_id, parse_jsonl_batch(path, batch, seq_start, timezone, language))
     store, _ = _worker_state()
     _write(lambda: store.add_rows(rows))
     return rows[1]
@@ -304,7 +334,7 @@ def _run_audit(inputs, database, options, *, resume, restart, progress, on_rejec
                         # left "ingesting" would make the next try ask for --resume.
                         store.delete_run(run_id)
                     raise
-                for repeat in store.finish_ingest(run_id, records_read):
+                for repeat in store.finish_ingest(run_id, records_read, options.language):
                     if on_rejected is not None:
                         on_rejected(repeat)
             _score(store, run_id, linter, options, timezone, progress, workers)
@@ -344,10 +374,12 @@ def _ingest(store: AuditStore, run_id: str, inputs, mapping, options: AuditOptio
         if workers is not None and input_kind(path, mapping, options.input_format) == "jsonl":
             # JSONL lines stand alone, so workers parse and insert them; CSV rows may span lines.
             batches = jsonl_line_batches(path, INGEST_BATCH, encoding=options.encoding, count=count)
-            rejected_batches = workers.ordered(_parse_and_add, ((run_id, path, batch, seq_start, timezone) for batch in batches))
+            rejected_batches = workers.ordered(_parse_and_add, ((run_id, path, batch, seq_start, timezone, options.language)
+                                                                     for batch in batches))
         else:
             records = read_chat_log(path, mapping=mapping, input_format=options.input_format,
-                                    encoding=options.encoding, seq_start=seq_start, count=count, timezone=timezone)
+                                    encoding=options.encoding, seq_start=seq_start, count=count, timezone=timezone,
+                                    language=options.language)
             rejected_batches = (_add(store, ingest_rows(run_id, batch)) for batch in batched(records, INGEST_BATCH))
         for rejected in rejected_batches:
             if on_rejected is not None:

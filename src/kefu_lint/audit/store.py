@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..model import ChatMessage
-from ..formats.chatlog import Rejected, local_iso
+from ..formats.chatlog import DUPLICATE_ID_REASON, Rejected, local_iso
 from ..formats.decode import printable_name
 from ..conversation import ConversationResult
 
@@ -390,11 +390,12 @@ class AuditStore:
                 if not stale.name.startswith(f"{self.path.name}.{run_id}."):
                     stale.unlink(missing_ok=True)
 
-    def finish_ingest(self, run_id: str, records_read: int) -> Iterator[Rejected]:
+    def finish_ingest(self, run_id: str, records_read: int, language: str = "zh") -> Iterator[Rejected]:
         """Every input read: group the messages by conversation (the index, built now, once),
         reject the repeats of a message id within a conversation (a log exported twice over
         would be scored twice), record how many records the readers read, and go on to
-        scoring; returns the repeats rejected.
+        scoring; returns the repeats rejected (their reason in ``language``, as the Spark
+        engine writes it: ``DUPLICATE_ID_REASON``).
 
         Two transactions, one per file, each safe to redo: the ingest file's (the index, and
         the repeats moved out of the messages waiting), then the database's (the repeats
@@ -406,18 +407,20 @@ class AuditStore:
             " WHERE message_id IS NOT NULL"
             " WINDOW first AS (PARTITION BY conversation_id, message_id ORDER BY seq)) WHERE copy > 1"
         )
+        before, middle, after = DUPLICATE_ID_REASON[language]
+        words = {"run": run_id, "before": before, "middle": middle, "after": after}
         self.attach_ingest(run_id)
         with self.db:
             self.db.execute(INGEST_INDEX)
             self.db.execute(
-                "INSERT OR IGNORE INTO ingest.repeats SELECT seq, source, line, 'duplicate message_id ' || quote(message_id)"
-                f" || ': already read at ' || first_source || ':' || first_line, text FROM ({repeats})")
+                "INSERT OR IGNORE INTO ingest.repeats SELECT seq, source, line, :before || quote(message_id)"
+                f" || :middle || first_source || ':' || first_line || :after, text FROM ({repeats})", words)
             self.db.execute("DELETE FROM ingest.pending WHERE seq IN (SELECT seq FROM ingest.repeats)")
         with self.db:
             self.db.execute("INSERT OR IGNORE INTO rejected SELECT ?, source, line, reason, raw FROM ingest.repeats", (run_id,))
             self.db.execute("UPDATE runs SET status = 'scoring', lines_read = ? WHERE run_id = ?", (records_read, run_id))
         repeated = self.db.execute("SELECT source, line, reason, raw FROM rejected WHERE run_id = ?"
-                                   " AND reason LIKE 'duplicate message_id %' ORDER BY source, line", (run_id,))
+                                   " AND reason LIKE ? ORDER BY source, line", (run_id, f"{before}'%'{middle}%{after}"))
         return (Rejected(*row) for row in repeated)
 
     # -- ingest --

@@ -74,8 +74,45 @@ _Quoting = Literal[0, 1, 2, 3]
 class Rejected:
     source: str
     line: int
-    reason: str
+    reason: str  # in the audit's language (Chinese, or English with --lang en)
     raw: str
+
+
+#: The languages a rejection reason is written in: Chinese for the CS team, English with --lang en.
+LANGUAGES = ("zh", "en")
+
+
+class RecordError(ValueError):
+    """Why a record is rejected, in each of ``LANGUAGES``: the reader that rejects the record
+    picks the audit's language (``str()`` is the Chinese)."""
+
+    def __init__(self, zh: str, en: str) -> None:
+        super().__init__(zh, en)  # both in args: the error crosses to audit workers pickled
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+    def text(self, language: str = "zh") -> str:
+        return self.args[LANGUAGES.index(language)]
+
+
+def reason_text(error: Exception, language: str = "zh") -> str:
+    """A rejection reason from the error a record raised, in ``language``."""
+    return error.text(language) if isinstance(error, RecordError) else str(error)
+
+
+#: A repeated message id's reason, around the quoted id and where it was first read
+#: (``file:line``): one template for the local store's SQL and the Spark engine's columns.
+DUPLICATE_ID_REASON = {
+    "zh": ("message_id ", " 重复：已在 ", " 读过"),
+    "en": ("duplicate message_id ", ": already read at ", ""),
+}
+
+
+def duplicate_id_reason(message_id: str, first_read_at: str, language: str = "zh") -> str:
+    """``DUPLICATE_ID_REASON`` filled in (what the SQL and Spark expressions build)."""
+    before, middle, after = DUPLICATE_ID_REASON[language]
+    return before + "'" + message_id.replace("'", "''") + "'" + middle + first_read_at + after
 
 
 @dataclass(slots=True)
@@ -201,7 +238,7 @@ def _flag(value) -> bool:
         return True
     if str(value).strip().lower() in ("false", "no"):
         return False
-    raise ValueError(f"partial must be true or false, got {value!r}")
+    raise RecordError(f"partial 须为 true 或 false，而不是 {value!r}", f"partial must be true or false, got {value!r}")
 
 
 #: Naive times (no offset) are read in this zone unless told otherwise (``--timezone``).
@@ -215,6 +252,7 @@ _LOCAL_FORM = re.compile(
     r"\s*(?P<offset>Z|[+-]\d{2}(?::?\d{2})?)?"
 )
 TIME_FORMS = "2026-11-01 10:00:00、2026/11/01 10:00、2026年11月1日 10:00、ISO-8601（可带时区，如 +08:00）或纪元秒/毫秒"
+TIME_FORMS_EN = "2026-11-01 10:00:00, 2026/11/01 10:00, 2026年11月1日 10:00, ISO-8601 (an offset such as +08:00 allowed) or epoch seconds/milliseconds"
 
 
 def parse_time(value, timezone: datetime.tzinfo = CHINA_STANDARD_TIME) -> float | None:
@@ -224,7 +262,7 @@ def parse_time(value, timezone: datetime.tzinfo = CHINA_STANDARD_TIME) -> float 
     if value is None or value == "":
         return None
     if isinstance(value, bool):
-        raise ValueError(f"time {_quoted(value)}不是时间：请用 {TIME_FORMS}")
+        raise RecordError(f"time 「{_shown(value)}」不是时间：请用 {TIME_FORMS}", f'time "{_shown(value)}" is not a time: use {TIME_FORMS_EN}')
     if isinstance(value, (int, float)):
         return _epoch_seconds(value)
     text = str(value).strip()
@@ -237,17 +275,19 @@ def parse_time(value, timezone: datetime.tzinfo = CHINA_STANDARD_TIME) -> float 
     # ISO-8601 first: most logs write it, and the C parser is several times faster.
     moment = _iso(text) or _local_form(text)
     if isinstance(moment, bool):  # False: a form naming no real moment
-        raise ValueError(f"time {_quoted(value)}不是存在的日期或时刻：请检查年、月、日和时、分、秒")
+        raise RecordError(f"time 「{_shown(value)}」不是存在的日期或时刻：请检查年、月、日和时、分、秒",
+                          f'time "{_shown(value)}" names no real date or time: check the year, month, day, hour, minute and second')
     if moment is None:
-        raise ValueError(f"time {_quoted(value)}无法识别：请用 {TIME_FORMS}")
+        raise RecordError(f"time 「{_shown(value)}」无法识别：请用 {TIME_FORMS}", f'time "{_shown(value)}" is not a time form kefu-lint reads: use {TIME_FORMS_EN}')
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone)
     return moment.timestamp()
 
 
-def _quoted(value) -> str:
+def _shown(value) -> str:
+    """A value as the log wrote it, cut at 60 characters, for a reason to quote."""
     shown = str(value)
-    return f"「{shown if len(shown) <= 60 else shown[:60] + '…'}」"
+    return shown if len(shown) <= 60 else shown[:60] + "…"
 
 
 def _local_form(text: str) -> datetime.datetime | None | bool:
@@ -311,20 +351,22 @@ def local_iso(seconds: float | None, timezone: datetime.tzinfo) -> str | None:
 def _epoch_seconds(number: int | float, shown: str | None = None) -> float:
     """Epoch seconds from a number of seconds or milliseconds; ``shown`` is the value as the
     log wrote it, for the error (a JSON number is shown as parsed, at most 30 digits)."""
-    shown = _quoted(shown if shown is not None else number if len(repr(number)) <= 30 else repr(number)[:30] + "…")
+    shown = _shown(shown if shown is not None else number if len(repr(number)) <= 30 else repr(number)[:30] + "…")
     try:
         seconds = float(number)
     except OverflowError:  # an integer of hundreds of digits
         seconds = math.inf
     if math.isnan(seconds):
-        raise ValueError(f"time {shown}不是时间：纪元时间须是秒数或毫秒数")
+        raise RecordError(f"time 「{shown}」不是时间：纪元时间须是秒数或毫秒数",
+                          f'time "{shown}" is not a time: an epoch time is a number of seconds or milliseconds')
     if abs(seconds) >= EPOCH_OUT_OF_RANGE:
-        raise ValueError(f"time {shown}超出范围：纪元时间读作秒数，从 1e11 起读作毫秒数，到 1e14 为止")
+        raise RecordError(f"time 「{shown}」超出范围：纪元时间读作秒数，从 1e11 起读作毫秒数，到 1e14 为止",
+                          f'time "{shown}" is out of range: epoch numbers are seconds, milliseconds from 1e11 on, up to 1e14')
     seconds = seconds / 1000 if abs(seconds) >= EPOCH_MILLISECONDS_FROM else seconds
     try:
         datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
     except (OverflowError, OSError, ValueError):  # before the year 1: no calendar date to show
-        raise ValueError(f"time {shown}超出范围：早于公元1年") from None
+        raise RecordError(f"time 「{shown}」超出范围：早于公元1年", f'time "{shown}" is out of range: before the year 1') from None
     return seconds
 
 
@@ -339,7 +381,8 @@ def _role(value, mapping: ColumnMapping | None) -> str:
             return "customer"  # --agent-role alone: everything else is the customer
     role = ROLE_ALIASES.get(text.lower())
     if role is None:
-        raise ValueError(f"unknown role {text!r} (customer, agent, system; or map values with --agent-role)")
+        raise RecordError(f"不认识的角色 {text!r}：应为 customer、agent 或 system，或用 --agent-role 映射取值",
+                          f"unknown role {text!r} (customer, agent, system; or map values with --agent-role)")
     return role
 
 
@@ -351,15 +394,17 @@ def _message(record: dict, source: str, line: int, seq: int, mapping: ColumnMapp
         value = record.get(name)
         if isinstance(value, str) and (lone := _SURROGATE.search(value)):
             if _UNDECODED.search(value):
-                raise ValueError(f"{name} has bytes that are not valid UTF-8 (pass --encoding)")
-            raise ValueError(f"{name} has a lone surrogate (\\u{ord(lone[0]):04x}), which is no character")
+                raise RecordError(f"{name} 含有不是 UTF-8 的字节（请用 --encoding 指明编码）",
+                                  f"{name} has bytes that are not valid UTF-8 (pass --encoding)")
+            code = f"\\u{ord(lone[0]):04x}"
+            raise RecordError(f"{name} 含有孤立的代理码位（{code}），它不是字符", f"{name} has a lone surrogate ({code}), which is no character")
     for name in REQUIRED:
         value = record.get(name)
         if value is None or (isinstance(value, str) and not value.strip() and name != "text"):
-            raise ValueError(f"missing {name}")
+            raise RecordError(f"缺少 {name}", f"missing {name}")
     text = record["text"]
     if not isinstance(text, str):
-        raise ValueError("text must be a string")
+        raise RecordError("text 必须是字符串", "text must be a string")
     optional = {name: (str(record[name]) if record.get(name) not in (None, "") else None) for name in ("agent", "shop", "message_id")}
     return ChatMessage(
         conversation_id=str(record["conversation_id"]).strip(),
@@ -375,28 +420,47 @@ def _message(record: dict, source: str, line: int, seq: int, mapping: ColumnMapp
 
 
 def parse_jsonl_line(line: str, source: str, number: int, seq: int, *, at_end_of_file: bool = False,
-                     timezone: datetime.tzinfo = CHINA_STANDARD_TIME) -> ChatMessage | Rejected | None:
-    """One JSONL line: a message, a rejection with its reason, or None for a blank line.
-    The local reader and the Spark engine both call this, so they accept the same lines."""
+                     timezone: datetime.tzinfo = CHINA_STANDARD_TIME, language: str = "zh") -> ChatMessage | Rejected | None:
+    """One JSONL line: a message, a rejection with its reason (in ``language``), or None for a
+    blank line. The local reader and the Spark engine both call this, so they accept the same lines."""
     line = line.rstrip("\r\n")
     if not line.strip():
         return None
     if len(line) > MAX_LINE_CHARS:
-        return Rejected(source, number, f"line longer than {MAX_LINE_CHARS} characters", line[:200])
+        too_long = RecordError(f"此行超过 {MAX_LINE_CHARS} 个字符", f"line longer than {MAX_LINE_CHARS} characters")
+        return Rejected(source, number, too_long.text(language), line[:200])
     try:
         record = _json_object(line)
         if not isinstance(record, dict):
-            raise ValueError("a line must be a JSON object")
+            raise RecordError("每行须是一个 JSON 对象", "a line must be a JSON object")
         # A surrogate in a field comes from the raw line: an undecodable byte, or a \uD800 escape.
         surrogate_free = "\\u" not in line and _SURROGATE.search(line) is None
         return _message(record, source, number, seq, None, timezone, surrogate_free=surrogate_free)
     except RecursionError:
-        return Rejected(source, number, "invalid JSON: nested too deeply", storable(line[:500]))
+        return Rejected(source, number, RecordError("JSON 无效：嵌套过深", "invalid JSON: nested too deeply").text(language),
+                        storable(line[:500]))
+    except json.JSONDecodeError as error:
+        truncated = at_end_of_file
+        problem = _JSON_PROBLEMS.get(error.msg, error.msg)
+        invalid = RecordError(f"JSON 无效：第 {error.colno} 列{problem}" + ("（最后一行被截断了？）" if truncated else ""),
+                              f"invalid JSON: {error.msg}" + (" (truncated last line?)" if truncated else ""))
+        return Rejected(source, number, invalid.text(language), storable(line[:500]))
     except (ValueError, TypeError) as error:
-        reason = f"invalid JSON: {error.msg}" if isinstance(error, json.JSONDecodeError) else str(error)
-        if at_end_of_file and isinstance(error, json.JSONDecodeError):
-            reason += " (truncated last line?)"
-        return Rejected(source, number, reason, storable(line[:500]))
+        return Rejected(source, number, reason_text(error, language), storable(line[:500]))
+
+
+#: The json module's messages, as a Chinese reason says them (any other is quoted as it is).
+_JSON_PROBLEMS = {
+    "Expecting value": "处缺少值",
+    "Expecting property name enclosed in double quotes": "处应是双引号括起的键名",
+    "Expecting ':' delimiter": "处缺少冒号",
+    "Expecting ',' delimiter": "处缺少逗号",
+    "Unterminated string starting at": "起的字符串没有结束引号",
+    "Invalid control character at": "处有不允许的控制字符",
+    "Invalid \\escape": "处有无效的转义",
+    "Invalid \\uXXXX escape": "处有无效的 \\u 转义",
+    "Extra data": "起有多余的内容",
+}
 
 
 def _json_object(line: str):
@@ -412,9 +476,10 @@ def _json_object(line: str):
 
 
 def read_jsonl(path: str, *, encoding: str | None = None, seq_start: int = 0, count: RecordCount | None = None,
-               timezone: datetime.tzinfo = CHINA_STANDARD_TIME, raw: BinaryIO | None = None) -> Iterator[ChatMessage | Rejected]:
+               timezone: datetime.tzinfo = CHINA_STANDARD_TIME, raw: BinaryIO | None = None,
+               language: str = "zh") -> Iterator[ChatMessage | Rejected]:
     for batch in jsonl_line_batches(path, 1000, encoding=encoding, count=count, raw=raw):
-        yield from parse_jsonl_batch(path, batch, seq_start, timezone)
+        yield from parse_jsonl_batch(path, batch, seq_start, timezone, language)
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,7 +489,7 @@ class LineBatch:
     first: int  # number of the first line
     lines: list[str]
     #: Why the file cannot be read past these lines (a truncated .gz), or None.
-    broken: str | None = None
+    broken: RecordError | None = None
 
 
 def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -438,13 +503,13 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
 READ_ERRORS = (OSError, EOFError, UnicodeError, zlib.error)
 
 
-def _lines_until_broken(stream: Iterable[str], broken: list[str]) -> Iterator[str]:
+def _lines_until_broken(stream: Iterable[str], broken: list[RecordError]) -> Iterator[str]:
     """The lines of ``stream`` up to where it breaks off; the reason then goes into ``broken``,
     so that the lines before the break are still read (and the break is reported as a record)."""
     try:
         yield from stream
     except READ_ERRORS as error:
-        broken.append(f"the file cannot be read past this point: {error}")
+        broken.append(RecordError(f"文件从此处起无法读取：{error}", f"the file cannot be read past this point: {error}"))
 
 
 def jsonl_line_batches(path: str, size: int, *, encoding: str | None = None,
@@ -452,7 +517,7 @@ def jsonl_line_batches(path: str, size: int, *, encoding: str | None = None,
     """The raw lines of a JSONL log in numbered batches; where the file breaks off, a last
     batch says why. ``count`` counts the non-blank lines (and the break) as they are read."""
     with open_text(path, encoding, raw) as stream:
-        broken: list[str] = []
+        broken: list[RecordError] = []
         first = 1
         for lines in batched(_lines_until_broken(stream, broken), size):
             if count is not None:
@@ -466,17 +531,17 @@ def jsonl_line_batches(path: str, size: int, *, encoding: str | None = None,
 
 
 def parse_jsonl_batch(path: str, batch: LineBatch, seq_start: int = 0,
-                      timezone: datetime.tzinfo = CHINA_STANDARD_TIME) -> list[ChatMessage | Rejected]:
+                      timezone: datetime.tzinfo = CHINA_STANDARD_TIME, language: str = "zh") -> list[ChatMessage | Rejected]:
     """The records of a batch from :func:`jsonl_line_batches`: what :func:`read_jsonl` yields
     for those lines."""
     records = []
     for number, raw in enumerate(batch.lines, start=batch.first):
         record = parse_jsonl_line(raw, path, number, seq_start + number, at_end_of_file=not raw.endswith("\n"),
-                                  timezone=timezone)
+                                  timezone=timezone, language=language)
         if record is not None:
             records.append(record)
     if batch.broken is not None:
-        records.append(Rejected(path, batch.first + len(batch.lines), batch.broken, ""))
+        records.append(Rejected(path, batch.first + len(batch.lines), batch.broken.text(language), ""))
     return records
 
 
@@ -485,7 +550,8 @@ def _blank(row: list[str]) -> bool:
 
 
 def parse_table_row(row: list[str], positions: dict[str, int], mapping: ColumnMapping, source: str, number: int,
-                    seq: int, delimiter: str, timezone: datetime.tzinfo = CHINA_STANDARD_TIME) -> ChatMessage | Rejected | None:
+                    seq: int, delimiter: str, timezone: datetime.tzinfo = CHINA_STANDARD_TIME,
+                    language: str = "zh") -> ChatMessage | Rejected | None:
     """One CSV/TSV row (already split): a message, a rejection, or None for a blank row."""
     if _blank(row):
         return None
@@ -493,16 +559,17 @@ def parse_table_row(row: list[str], positions: dict[str, int], mapping: ColumnMa
         record = {}
         for name, index in positions.items():
             if index >= len(row):
-                raise ValueError(f"row has {len(row)} columns, {name} is column {index + 1}")
+                raise RecordError(f"此行只有 {len(row)} 列，{name} 在第 {index + 1} 列",
+                                  f"row has {len(row)} columns, {name} is column {index + 1}")
             record[name] = row[index]
         return _message(record, source, number, seq, mapping, timezone)
     except ValueError as error:
-        return Rejected(source, number, str(error), storable(delimiter.join(row)[:500]))
+        return Rejected(source, number, reason_text(error, language), storable(delimiter.join(row)[:500]))
 
 
 def read_table(path: str, mapping: ColumnMapping, *, encoding: str | None = None, seq_start: int = 0,
                count: RecordCount | None = None, timezone: datetime.tzinfo = CHINA_STANDARD_TIME,
-               raw: BinaryIO | None = None) -> Iterator[ChatMessage | Rejected]:
+               raw: BinaryIO | None = None, language: str = "zh") -> Iterator[ChatMessage | Rejected]:
     _require_columns(mapping)
     delimiter = mapping.delimiter or ","
     csv.field_size_limit(MAX_LINE_CHARS)
@@ -511,7 +578,7 @@ def read_table(path: str, mapping: ColumnMapping, *, encoding: str | None = None
         # Tab-separated exports (the JDDC corpus among them) do not quote; csv would
         # treat a stray " in a message as an opening quote and swallow the next lines.
         quoting: _Quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
-        broken: list[str] = []
+        broken: list[RecordError] = []
         tape = _RowTape(_lines_until_broken(stream, broken))
         positions: dict[str, int] | None = None
         while True:
@@ -528,32 +595,37 @@ def read_table(path: str, mapping: ColumnMapping, *, encoding: str | None = None
                             continue
                     if not _blank(row):
                         counted.records += 1
-                    record = parse_table_row(row, positions, mapping, path, number, seq_start + number, delimiter, timezone)
+                    record = parse_table_row(row, positions, mapping, path, number, seq_start + number, delimiter, timezone,
+                                             language)
                     if record is not None:
                         yield record
                 break
             except (csv.Error, _RowTooLong) as error:
                 counted.records += 1
                 number, first_line = tape.row_start, tape.reread_after_first_line()
-                yield Rejected(path, number, _row_error(error), storable(first_line.rstrip("\r\n")[:500]))
+                yield Rejected(path, number, _row_error(error).text(language), storable(first_line.rstrip("\r\n")[:500]))
         if broken:
             counted.records += 1
-            yield Rejected(path, tape.row_start, broken[0], "")
+            yield Rejected(path, tape.row_start, broken[0].text(language), "")
 
 
 class _RowTooLong(Exception):
     pass
 
 
-def _row_error(error: Exception) -> str:
+def _row_error(error: Exception) -> RecordError:
     text = str(error)
+    rest_zh, rest_en = "（此行之后的各行另行读取）", " (the lines after this one are read on their own)"
     if isinstance(error, _RowTooLong):
-        return f"unclosed quote? a quoted cell runs on past {MAX_ROW_LINES} lines (the lines after this one are read on their own)"
+        return RecordError(f"引号未闭合？带引号的单元格超过了 {MAX_ROW_LINES} 行{rest_zh}",
+                           f"unclosed quote? a quoted cell runs on past {MAX_ROW_LINES} lines{rest_en}")
     if "unexpected end of data" in text:
-        return "unclosed quote: the quoted cell runs to the end of the file (the lines after this one are read on their own)"
+        return RecordError(f"引号未闭合：带引号的单元格一直延续到文件末尾{rest_zh}",
+                           f"unclosed quote: the quoted cell runs to the end of the file{rest_en}")
     if "field limit" in text:
-        return f"unclosed quote? a cell longer than {MAX_LINE_CHARS} characters (the lines after this one are read on their own)"
-    return f"malformed row: {text}"
+        return RecordError(f"引号未闭合？单元格超过了 {MAX_LINE_CHARS} 个字符{rest_zh}",
+                           f"unclosed quote? a cell longer than {MAX_LINE_CHARS} characters{rest_en}")
+    return RecordError(f"格式有误的行：{text}", f"malformed row: {text}")
 
 
 class _RowTape:
@@ -634,22 +706,25 @@ def table_positions(mapping: ColumnMapping, first_row: list[str], path: str) -> 
 
 def read_chat_log(path: str, *, mapping: ColumnMapping | None = None, input_format: str = "auto",
                   encoding: str | None = None, seq_start: int = 0, count: RecordCount | None = None,
-                  timezone: datetime.tzinfo = CHINA_STANDARD_TIME, raw: BinaryIO | None = None) -> Iterator[ChatMessage | Rejected]:
-    """Messages and rejected lines of one log, in input order; ``count`` counts the records
-    read. Where the stream breaks off (a truncated .gz) the lines before are read and the
-    break is a rejected record; a file that cannot be opened at all is an InputError."""
+                  timezone: datetime.tzinfo = CHINA_STANDARD_TIME, raw: BinaryIO | None = None,
+                  language: str = "zh") -> Iterator[ChatMessage | Rejected]:
+    """Messages and rejected lines of one log, in input order, reasons in ``language``;
+    ``count`` counts the records read. Where the stream breaks off (a truncated .gz) the
+    lines before are read and the break is a rejected record; a file that cannot be opened
+    at all is an InputError."""
     try:
-        yield from _read_chat_log(path, mapping, input_format, encoding, seq_start, count, timezone, raw)
+        yield from _read_chat_log(path, mapping, input_format, encoding, seq_start, count, timezone, raw, language)
     except READ_ERRORS as error:
         raise InputError(f"{path}: cannot read past this point: {error}") from None
 
 
-def _read_chat_log(path, mapping, input_format, encoding, seq_start, count, timezone, raw):
+def _read_chat_log(path, mapping, input_format, encoding, seq_start, count, timezone, raw, language):
     kind = input_kind(path, mapping, input_format)
     if kind == "jsonl":
-        return read_jsonl(path, encoding=encoding, seq_start=seq_start, count=count, timezone=timezone, raw=raw)
+        return read_jsonl(path, encoding=encoding, seq_start=seq_start, count=count, timezone=timezone, raw=raw,
+                          language=language)
     return read_table(path, table_mapping(path, mapping, kind), encoding=encoding, seq_start=seq_start, count=count,
-                      timezone=timezone, raw=raw)
+                      timezone=timezone, raw=raw, language=language)
 
 
 def input_kind(path: str, mapping: ColumnMapping | None, input_format: str = "auto") -> str:

@@ -58,6 +58,8 @@ SUMMARY_WORDS = {
         "found": lambda total, breakdown, replies, files: f"共发现 {total} 个问题（{breakdown}），涉及 {replies}、{files}。",
         "zone join": "，",
         "clean": lambda replies, files: f"检查了 {replies}、{files}，未发现问题。",
+        "excluded": lambda paths: f"没有检查任何文件：所给的 {len(paths)} 个文件（{'、'.join(paths)}）都被 include/exclude 设置排除。",
+        "no files": "没有检查任何文件：所给的路径中没有话术文件。",
         "fixable": lambda n: f"[*] 其中 {n} 个可用 --fix 自动修复。",
         "fixed": lambda n: f"已修复 {n} 个问题。",
         "baselined": lambda n: f"{n} 个问题已被基线隐藏，不计入得分。",
@@ -69,6 +71,11 @@ SUMMARY_WORDS = {
         "unreadable here": lambda n: f"  {n} 处无法读取（KF000）",
         "clean part": lambda replies, files: f"已读取的 {replies}、{files}中未发现问题。",
         "statistics": "按规则统计：",
+        # A snippet's labels, each with its colon: full-width in Chinese text.
+        "fix": "修复：",
+        "suggestion": "建议：",
+        "advice": "建议（请整句改写，不能直接替换）：",
+        "evidence": "依据：",
     },
     "en": {
         "grade": {"red": "red", "yellow": "yellow", "green": "green"},
@@ -78,6 +85,8 @@ SUMMARY_WORDS = {
         "found": lambda total, breakdown, replies, files: f"Found {total} finding{'' if total == 1 else 's'} ({breakdown}) in {replies}, {files}.",
         "zone join": ", ",
         "clean": lambda replies, files: f"Checked {replies} in {files}: no findings.",
+        "excluded": lambda paths: f"No file checked: the {len(paths)} file{'s' if len(paths) != 1 else ''} given ({', '.join(paths)}) {'are' if len(paths) != 1 else 'is'} excluded by include/exclude.",
+        "no files": "No file checked: no reply-script files under the paths given.",
         "fixable": lambda n: f"[*] {n} fixable with --fix.",
         "fixed": lambda n: f"Fixed {n} finding{'' if n == 1 else 's'}.",
         "baselined": lambda n: f"{n} finding{'' if n == 1 else 's'} hidden by the baseline (not scored).",
@@ -89,6 +98,10 @@ SUMMARY_WORDS = {
         "unreadable here": lambda n: f"  {n} unreadable (KF000)",
         "clean part": lambda replies, files: f"No findings in the {replies} read from {files}.",
         "statistics": "Statistics:",
+        "fix": "fix: ",
+        "suggestion": "suggestion: ",
+        "advice": "suggestion (rewrite the sentence, not a drop-in replacement): ",
+        "evidence": "evidence: ",
     },
 }
 
@@ -102,14 +115,14 @@ def _style(text: str, colour: bool, **style) -> str:
 def write_text(report: CheckReport, linter: Linter, *, colour: bool, statistics: bool, concise: bool = False,
                language: str = "zh") -> str:
     out: list[str] = []
+    words = SUMMARY_WORDS[language]
     if not statistics:  # --statistics shows the counts instead of every finding (as ruff does)
         for finding in report.findings:
             out.append(_headline(finding, colour))
             if concise or finding.reply is None:
                 continue
-            out.extend(_snippet(finding, colour))
+            out.extend(_snippet(finding, colour, words))
             out.append("")
-    words = SUMMARY_WORDS[language]
     if statistics:
         out.extend(_statistics(report, colour, words))
     out.extend(_summary(report, colour, words))
@@ -125,7 +138,7 @@ def _headline(finding: Finding, colour: bool) -> str:
     return f"{location} {code}{fixable} {zone} {v.message}"
 
 
-def _snippet(finding: Finding, colour: bool) -> list[str]:
+def _snippet(finding: Finding, colour: bool, words: dict) -> list[str]:
     """The reply line with the flagged words underlined, then the suggestion."""
     reply = finding.reply
     v = finding.violation
@@ -146,13 +159,13 @@ def _snippet(finding: Finding, colour: bool) -> list[str]:
         f"{_style(gutter, colour, dim=True)} | {line_text}",
         f"{pad} | {' ' * before}{_style('^' * marks, colour, fg=ZONE_COLOURS[v.zone], bold=True)}",
     ]
+    label = lambda key: _style(words[key], colour, fg="cyan")  # noqa: E731
     if v.fix is not None:
-        lines.append(f"{pad} = {_style('修复', colour, fg='cyan')}: {text[v.start:v.end]} → {v.fix}")
+        lines.append(f"{pad} = {label('fix')}{text[v.start:v.end]} → {v.fix}")
     elif v.suggestion:
-        label = "建议（请整句改写，不能直接替换）" if v.advice_only else "建议"
-        lines.append(f"{pad} = {_style(label, colour, fg='cyan')}: {v.suggestion}")
+        lines.append(f"{pad} = {label('advice' if v.advice_only else 'suggestion')}{v.suggestion}")
     if v.evidence is not None:
-        lines.append(f"{pad} = {_style('依据', colour, fg='cyan')}: {evidence_text(v.evidence)}")
+        lines.append(f"{pad} = {label('evidence')}{evidence_text(v.evidence)}")
     return lines
 
 
@@ -209,6 +222,8 @@ def _summary(report: CheckReport, colour: bool, words: dict) -> list[str]:
         lines.append(words["found"](total, breakdown, replies, files))
     elif unreadable:
         lines.append(words["clean part"](replies, files))
+    elif not report.files:
+        lines.append(words["excluded"](report.excluded) if report.excluded else words["no files"])
     else:
         lines.append(words["clean"](replies, files))
     if unreadable:
@@ -293,6 +308,7 @@ def write_json(report: CheckReport, linter: Linter, **_) -> str:
         "summary": dict(Counter(f.zone for f in report.findings)),
         "baselined": report.baselined,
         "stale_baseline": [entry.as_dict() for entry in report.stale_baseline],
+        "excluded": list(report.excluded),
     }
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
 
@@ -333,7 +349,7 @@ def write_sarif(report: CheckReport, linter: Linter, **_) -> str:
         result: dict[str, Any] = {
             "ruleId": v.code,
             "level": SARIF_LEVELS[v.zone],
-            "message": {"text": v.message + (f" 建议: {v.suggestion}" if v.suggestion else "")},
+            "message": {"text": v.message + (f"建议：{v.suggestion}" if v.suggestion else "")},
             "locations": [
                 {
                     "physicalLocation": {
@@ -400,7 +416,7 @@ def write_github(report: CheckReport, linter: Linter, **_) -> str:
             f"file={_escape_property(finding.path)},line={finding.line},col={finding.column},"
             f"endLine={finding.end_line},endColumn={finding.end_column},title={_escape_property(f'{v.code} {v.name}')}"
         )
-        message = v.message + (f" 建议: {v.suggestion}" if v.suggestion else "")
+        message = v.message + (f"建议：{v.suggestion}" if v.suggestion else "")
         lines.append(f"::{levels[v.zone]} {properties}::{_escape_data(message)}")
     return "\n".join(lines) + ("\n" if lines else "")
 
