@@ -96,7 +96,8 @@ class Supervised:
         self.window = jobs * 2  # bounded: never more than this many tasks in memory
         self.what = what
         self._context = _KeepingContext(_context())
-        self.pool = ProcessPoolExecutor(jobs, mp_context=self._context,  # type: ignore[call-overload]  # a context that keeps its processes initializer=_start_worker,
+        # a context that keeps its processes: not one of multiprocessing's own, for the stubs
+        self.pool = ProcessPoolExecutor(jobs, mp_context=self._context, initializer=_start_worker,  # type: ignore[call-overload]
                                         initargs=(os.getpid(), initializer, initargs))
 
     def ordered(self, function: Callable, arguments: Iterable[tuple]) -> Iterator:
