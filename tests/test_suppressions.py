@@ -137,13 +137,27 @@ def test_add_noqa_on_yaml_suppresses_per_entry_keeps_the_file_and_is_idempotent(
 
 
 def test_add_noqa_on_id_text_mappings_and_block_texts(tmp_path):
+    """Block texts (`- |`, `- >`, `id: |`) were refused; now they become `text:` values, their
+    lines two columns right (the same text to YAML), with the entry's ignore beside them."""
+    import yaml
+
     library = tmp_path / "map.yaml"
-    library.write_text('greet: 你好呀\nclose: "好的"   # 结束语\nmulti: |\n  你好\n  多行\n', encoding="utf-8")
+    source = 'greet: 你好呀\nclose: "好的"   # 结束语\nmulti: |\n  你好\n  多行\n'
+    library.write_text(source, encoding="utf-8")
     result = run("check", "--add-noqa", library)
-    assert result.returncode == 1  # one reply could not take a suppression: it is named
-    assert "map.yaml:4:3: 多行文本不能改写为带 ignore 的条目，请手动添加 ignore: [KF202]" in result.out
+    assert result.returncode == 0, result.out + result.err
     assert library.read_text(encoding="utf-8").startswith('greet:\n  text: 你好呀\n  ignore: [KF202]\nclose: "好的"   # 结束语\n')
-    assert findings_of(library) == [("KF202", 6)]
+    assert findings_of(library) == []
+    loaded = yaml.safe_load(library.read_text(encoding="utf-8"))
+    assert {key: value["text"] if isinstance(value, dict) else value for key, value in loaded.items()} == yaml.safe_load(source)
+    listed = tmp_path / "list.yaml"
+    source = "- |\n  不行，这个不算售后\n- >-\n  你好，\n\n    请问\n- text: |\n    不行哦\n"
+    listed.write_text(source, encoding="utf-8")
+    assert run("check", "--add-noqa", listed).returncode == 0
+    assert findings_of(listed) == []
+    after = yaml.safe_load(listed.read_text(encoding="utf-8"))
+    assert [entry["text"] for entry in after] == [e if isinstance(e, str) else e["text"] for e in yaml.safe_load(source)]
+    assert run("check", "--add-noqa", listed).returncode == 0 and yaml.safe_load(listed.read_text(encoding="utf-8")) == after
 
 
 def test_add_noqa_on_a_gbk_csv_keeps_encoding_line_endings_and_rows(tmp_path):

@@ -27,7 +27,7 @@ class Insertion:
 
 def add_suppressions(script: ScriptFile, codes: Mapping[int, Sequence[str]]) -> tuple[str, list[int]]:
     """``script``'s text with a suppression of ``codes[i]`` for reply ``i``; and the replies
-    that could take none (a YAML block text given as a bare list item or ``id: |`` value)."""
+    that could take none (a YAML block text with an explicit indentation, ``- |2``)."""
     insertions, refused = suppression_insertions(script, codes)
     text = script.text
     for insertion in sorted(insertions, key=lambda i: i.at, reverse=True):
@@ -112,8 +112,8 @@ def _yaml_insertions(script: ScriptFile, codes: Mapping[int, Sequence[str]], new
             index = _message_of(firsts, node)
             if index is None:
                 continue
-            if node.style in ("|", ">") or node.start_mark.line != node.end_mark.line:
-                refused.append(index)  # re-indenting a block text is not an insertion
+            if node.style in ("|", ">") and any(c.isdigit() for c in _block_header(text, node)):
+                refused.append(index)  # an explicit indentation (`|2`) would have to be rewritten
                 continue
             column = node.start_mark.column if parent_column is None else parent_column + 2
             if parent_column is None:  # a list item: `- 你好` becomes `- text: 你好` + ignore
@@ -121,8 +121,31 @@ def _yaml_insertions(script: ScriptFile, codes: Mapping[int, Sequence[str]], new
             else:  # `id: 你好` becomes `id:`, then the text and its ignore indented below
                 colon = text.rfind(":", 0, node.start_mark.index)
                 insertions.append(Insertion(colon + 1, newline + " " * column + "text:"))
+            # A text over several lines (a `- |` or `- >` block, a folded quote) is now a value
+            # inside the new mapping: its lines move two columns right, which YAML reads as the
+            # same text (a block's indentation is its own; a flow scalar's is folded away).
+            insertions.extend(Insertion(at, "  ") for at in _continuation_lines(text, node))
             insertions.append(Insertion(_after_line(text, node), " " * column + _ignore_line(codes[index]) + newline))
     return insertions, refused
+
+
+def _block_header(text: str, node: yaml.ScalarNode) -> str:
+    """A block scalar's header: ``|``, ``>-``, ``|2+`` …, up to the end of its line."""
+    end = text.find("\n", node.start_mark.index)
+    return text[node.start_mark.index:end if end != -1 else len(text)].split("#", 1)[0].strip()
+
+
+def _continuation_lines(text: str, node: yaml.ScalarNode) -> list[int]:
+    """Where each line of ``node`` after its first starts, for the lines that hold anything
+    (an empty line has no indentation to keep; one of spaces only keeps its spaces)."""
+    starts = []
+    at = text.find("\n", node.start_mark.index, node.end_mark.index)
+    while at != -1 and at + 1 < node.end_mark.index:
+        start = at + 1
+        if text[start] not in "\r\n":
+            starts.append(start)
+        at = text.find("\n", start, node.end_mark.index)
+    return starts
 
 
 def _ignore_line(codes: Sequence[str]) -> str:
