@@ -143,9 +143,9 @@ def test_a_shop_number_that_is_no_number_is_a_config_error(tmp_path):
 
 def test_advice_is_labelled_in_the_text_output(tmp_path):
     path = tmp_path / "s.txt"
-    path.write_text("不会掉色的\n", encoding="utf-8")
+    path.write_text("亲，不行的\n", encoding="utf-8")
     out = run("check", path).out
-    assert "= 建议（请整句改写，不能直接替换）：请您放心" in out
+    assert "= 建议（请整句改写，不能直接替换）：很抱歉，这个暂时无法办理" in out
     document = json.loads(run("check", "-o", "json", path).out)
     assert document["findings"][0]["advice_only"] is True
 
