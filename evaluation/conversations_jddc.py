@@ -5,7 +5,8 @@
 (``jddc_conversations/BRIEF.md``) before any conversation rule was tuned. A third of them,
 chosen by a hash of the id, is the frozen test part: never tuned on.
 
-    python evaluation/conversations_jddc.py            # the frozen test part
+    python evaluation/conversations_jddc.py            # the frozen test part (both rounds)
+    python evaluation/conversations_jddc.py --round 2  # the second round (100, all frozen)
     python evaluation/conversations_jddc.py --dev      # the part tuning may read
     python evaluation/conversations_jddc.py --all --errors
 
@@ -40,14 +41,19 @@ RED_ACTS = {"contradiction", "refusal", "blame", "rude", "privacy", "off_platfor
 LABELLED_CODES = set(REQUIREMENTS.values()) | {code for codes in ACT_CODES.values() for code in codes}
 
 
-def frozen(conversation_id: str) -> bool:
-    return int(hashlib.sha1(conversation_id.encode()).hexdigest(), 16) % 3 == 0
+def frozen(item: dict) -> bool:
+    """The first round's third whose id hashes to 0 mod 3, and every conversation of the
+    second round (``frozen-*.yaml``: labelled as a test set only)."""
+    return item["round"] == 2 or int(hashlib.sha1(item["id"].encode()).hexdigest(), 16) % 3 == 0
 
 
 def load_labels() -> list[dict]:
+    """Every labelled conversation, each with its ``round``: 1 (``labels-*.yaml``, a third
+    frozen by hash) or 2 (``frozen-*.yaml``, all frozen)."""
     items = []
-    for path in sorted((HERE / "jddc_conversations").glob("labels-*.yaml")):
-        items.extend(yaml.safe_load(path.read_text(encoding="utf-8")))
+    for round_, pattern in ((1, "labels-*.yaml"), (2, "frozen-*.yaml")):
+        for path in sorted((HERE / "jddc_conversations").glob(pattern)):
+            items.extend({**item, "round": round_} for item in yaml.safe_load(path.read_text(encoding="utf-8")))
     return items
 
 
@@ -173,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     part.add_argument("--dev", action="store_true", help="the two thirds tuning may read")
     part.add_argument("--all", action="store_true", help="every labelled conversation")
     parser.add_argument("--errors", action="store_true", help="list the disagreements (not with the frozen part)")
+    parser.add_argument("--round", type=int, choices=(1, 2), help="the frozen part of one labelling round only")
     parser.add_argument("--shares", action="store_true", help="shares per grade and per rule over the whole sample, as YAML")
     parser.add_argument("--ruleset", default="default")
     parser.add_argument("--tokenizer", default="jieba")
@@ -187,11 +194,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     items = load_labels()
     if args.dev:
-        items, title = [i for i in items if not frozen(i["id"])], "Development part (tuned on)"
+        items, title = [i for i in items if not frozen(i)], "Development part (tuned on)"
     elif args.all:
         title = "All labelled conversations"
     else:
-        items, title = [i for i in items if frozen(i["id"])], "Frozen test part (never tuned on)"
+        items = [i for i in items if frozen(i) and (args.round is None or i["round"] == args.round)]
+        title = "Frozen test part (never tuned on)" + (f", round {args.round}" if args.round else "")
         if args.errors:
             parser.error("--errors lists mistakes: not on the frozen part")
     result = evaluate(Linter(args.ruleset, tokenizer=args.tokenizer), items, load_conversations(), errors=args.errors)
