@@ -195,7 +195,7 @@ def test_scene_inference_and_conversation_scoring(tmp_path):
     messages = [
         ChatMessage("c", "customer", "在吗", 0, seq=1),
         ChatMessage("c", "agent", "在的", 5, agent="a", seq=2),
-        ChatMessage("c", "customer", "你们太慢了，我要投诉", 10, seq=3),
+        ChatMessage("c", "customer", "你们态度太差了，我要投诉", 10, seq=3),  # upset, no delay: no triad
         ChatMessage("c", "agent", "请提供订单号", 15, agent="a", seq=4),
         ChatMessage("c", "agent", "已处理", 20, agent="a", seq=5),
     ]

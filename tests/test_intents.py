@@ -16,7 +16,7 @@ import kefu_lint
 from kefu_lint import Linter
 from kefu_lint.errors import RulesetError
 from kefu_lint.intent.classifier import IntentModel, sigmoid
-from kefu_lint.intent.features import MIN_GRAMS, unit_grams, units
+from kefu_lint.intent.features import MIN_GRAMS, customer_act_units, unit_grams, units
 from kefu_lint.rulesets import SHIPPED_RULESETS, load_ruleset
 from kefu_lint.text.analysis import analyze
 
@@ -190,6 +190,17 @@ def test_units_cut_sentences_and_space_separated_clauses():
     analysis = analyze("不可以的 A面灯光是无法设置的。请问还有其他问题吗", Linter().tokenizer)
     pieces = [analysis.text[s:e] for s, e in units(analysis)]
     assert pieces[0].startswith("不可以的") and len(pieces) >= 2
+
+
+def test_a_customers_run_on_message_is_also_read_clause_by_clause(linter):
+    text = "我现在申请退款，请问好久能退回来，因为上个月下的订单，到今天都还没给我发货"
+    analysis = analyze(text, linter.tokenizer)
+    pieces = [analysis.text[s:e] for s, e in customer_act_units(analysis)]
+    assert pieces[0] == analysis.text and "到今天都还没给我发货" in pieces
+    assert "delay-complaint" in linter.acts(text, role="customer")
+    # a clause shorter than MIN_CLAUSE is no unit of its own: 「好的，」 does not sign off
+    short = analyze("好的，那我的退款什么时候到账", linter.tokenizer)
+    assert [short.text[s:e] for s, e in customer_act_units(short)][1:] == ["那我的退款什么时候到账"]
 
 
 @pytest.mark.parametrize("name", [n for n in RED_INTENTS + AGENT_ACTS + CUSTOMER_ACTS])

@@ -177,6 +177,28 @@ def act_units(analysis: Analysis) -> list[tuple[int, int]]:
     return spans
 
 
+#: Where a customer's run-on message divides: 「我要退款，因为下单一周了都还没发货」 complains
+#: in its second clause, and read whole the question around it dilutes the complaint.
+_CLAUSE_BREAK = re.compile(r"[,;:]")
+
+
+def customer_act_units(analysis: Analysis) -> list[tuple[int, int]]:
+    """The units a customer message's acts are read from: every unit, and each of its
+    comma-separated clauses of at least ``MIN_CLAUSE`` characters."""
+    text = analysis.text
+    spans = []
+    for start, end in units(analysis):
+        spans.append((start, end))
+        pieces, cut = [], start
+        for match in _CLAUSE_BREAK.finditer(text, start, end):
+            pieces.append((cut, match.start()))
+            cut = match.end()
+        pieces.append((cut, end))
+        if len(pieces) > 1:
+            spans.extend((s, e) for s, e in pieces if e - s >= MIN_CLAUSE)
+    return spans
+
+
 def example_units(original: str) -> list[str]:
     """The units of a training example exactly as the linter cuts a reply of that text
     (sentences, and clauses its writer separated with spaces), as normalised strings:
