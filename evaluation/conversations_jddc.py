@@ -9,6 +9,7 @@ chosen by a hash of the id, is the frozen test part: never tuned on.
     python evaluation/conversations_jddc.py --round 2  # the second round (100, all frozen)
     python evaluation/conversations_jddc.py --dev      # the part tuning may read
     python evaluation/conversations_jddc.py --all --errors
+    python evaluation/conversations_jddc.py --agreement  # two auditors on round 2, and kefu-lint against each
 
 Also runs against an older checkout (``PYTHONPATH=old/src``) whose engine had no
 ``lint_conversation``, for before/after figures.
@@ -55,6 +56,43 @@ def load_labels() -> list[dict]:
         for path in sorted((HERE / "jddc_conversations").glob(pattern)):
             items.extend({**item, "round": round_} for item in yaml.safe_load(path.read_text(encoding="utf-8")))
     return items
+
+
+def second_opinions() -> dict[str, dict]:
+    """A second auditor's labels of round 2 (``second-*.yaml``), by conversation id: written
+    blind to the first, so their agreement is how far the standard decides a conversation."""
+    opinions = {}
+    for path in sorted((HERE / "jddc_conversations").glob("second-*.yaml")):
+        opinions.update((item["id"], item) for item in yaml.safe_load(path.read_text(encoding="utf-8")))
+    return opinions
+
+
+def agreement(linter, items: list[dict], corpus) -> str:
+    """Per field, how often the two auditors agree, and how often kefu-lint agrees with each;
+    then kefu-lint's grade on the conversations whose grade both auditors gave alike."""
+    second = second_opinions()
+    items = [item for item in items if item["id"] in second]
+    judged = {}
+    for item in items:
+        codes, grade, _ = judge(linter, item["id"], corpus[item["id"]])
+        found = set().union(*codes.values()) if codes else set()
+        judged[item["id"]] = {"grade": grade, **{f: "missing" if code in found else "met/n.a." for f, code in REQUIREMENTS.items()}}
+
+    def same(field, a, b):
+        if field == "grade":
+            return a["grade"] == b["grade"]
+        return (a[field] == "missing") == (b[field] == "missing")
+
+    lines = [f"{len(items)} conversations labelled by two auditors, each blind to the other.", "",
+             "| field | auditor 1 = auditor 2 | kefu-lint = auditor 1 | kefu-lint = auditor 2 |", "|---|---|---|---|"]
+    for field in ("grade", *REQUIREMENTS):
+        cells = [sum(same(field, x, y) for x, y in pairs) for pairs in (
+            [(i, second[i["id"]]) for i in items], [(judged[i["id"]], i) for i in items], [(judged[i["id"]], second[i["id"]]) for i in items])]
+        lines.append(f"| {field}{' (missing or not)' if field != 'grade' else ''} | " + " | ".join(ratio(c, len(items)) for c in cells) + " |")
+    consensus = [i for i in items if i["grade"] == second[i["id"]]["grade"]]
+    right = sum(judged[i["id"]]["grade"] == i["grade"] for i in consensus)
+    lines += ["", f"- kefu-lint's grade on the {len(consensus)} conversations both auditors graded alike: **{ratio(right, len(consensus))}**"]
+    return "\n".join(lines) + "\n"
 
 
 def load_conversations() -> dict[str, list[tuple[str, str]]]:
@@ -180,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     part.add_argument("--all", action="store_true", help="every labelled conversation")
     parser.add_argument("--errors", action="store_true", help="list the disagreements (not with the frozen part)")
     parser.add_argument("--round", type=int, choices=(1, 2), help="the frozen part of one labelling round only")
+    parser.add_argument("--agreement", action="store_true", help="two auditors on round 2 against each other and against kefu-lint")
     parser.add_argument("--shares", action="store_true", help="shares per grade and per rule over the whole sample, as YAML")
     parser.add_argument("--ruleset", default="default")
     parser.add_argument("--tokenizer", default="jieba")
@@ -193,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
         print(yaml.safe_dump(shares(Linter(args.ruleset, tokenizer=args.tokenizer), load_conversations()), sort_keys=True))
         return 0
     items = load_labels()
+    if args.agreement:
+        print(agreement(Linter(args.ruleset, tokenizer=args.tokenizer), items, load_conversations()))
+        return 0
     if args.dev:
         items, title = [i for i in items if not frozen(i)], "Development part (tuned on)"
     elif args.all:
