@@ -154,6 +154,39 @@ def test_a_shop_writes_its_own_condition_without_code(tmp_path):
     assert (1, "KF901") in codes(late)  # the third agent turn is too late
 
 
+COMBINED_CUES = """\
+extends: default
+rules:
+  KF903:
+    name: parcel-refund-needs-the-order
+    check: condition
+    zone: yellow
+    message: 顾客为包裹申请退款后，客服没有{missing}。
+    # and / not: a refund request about a parcel, unless the customer already gave the order number
+    anchor: {role: customer, any: [退款], also: {any: [快递, 包裹]}, but_not: {patterns: ["订单号\\\\s*\\\\d+"]}}
+    range: {role: agent, turns: 1}
+    require:
+      - {name: 核对订单号, any: [订单号], also: {any: [请, 麻烦]}}
+"""
+
+
+def test_cues_combine_with_also_and_but_not(tmp_path):
+    path = tmp_path / "shop.yaml"
+    path.write_text(COMBINED_CUES, encoding="utf-8")
+    shop = Linter(str(path))
+
+    def flagged(*lines):
+        return "KF903" in {c for _, c in codes(shop.lint_conversation(chat(*lines)))}
+
+    assert flagged(("customer", "快递丢了，我要退款"), ("agent", "好的"))
+    assert not flagged(("customer", "我要退款"), ("agent", "好的"))  # no parcel: the anchor's also fails
+    assert not flagged(("customer", "快递丢了，我要退款，订单号 123456"), ("agent", "好的"))  # but_not
+    assert flagged(("customer", "快递丢了，我要退款"), ("agent", "订单号是多少"))  # the requirement's also: 请/麻烦
+    assert not flagged(("customer", "快递丢了，我要退款"), ("agent", "麻烦您发一下订单号"))
+    described = "".join(next(r for r in shop.conversation_rules if r.code == "KF903").describe({}))
+    assert "并且" in described and "但没有" in described  # kefu-lint explain says the combination
+
+
 @pytest.mark.parametrize("body, message", [
     ("    require: [{name: x, any: [y]}]\n    max_seconds: 30\n    anchor: {role: customer}\n    range: {messages: 1}\n", "one of require, max_seconds or only"),
     ("    require: [{name: x, any: [y]}]\n    only: {any: [好的]}\n    range: {turn: last}\n", "got require and only"),
@@ -161,6 +194,8 @@ def test_a_shop_writes_its_own_condition_without_code(tmp_path):
     ("    range: {turn: last}\n", "needs 'require'"),
     ("    only: {acts: [no-such-act]}\n    range: {turn: last}\n", "unknown act"),
     ("    require: [{name: x, acts: [no-such-act]}]\n    range: {turn: last}\n", "unknown act"),
+    ("    require: [{name: x, any: [y], also: {acts: [no-such-act]}}]\n    range: {turn: last}\n", "unknown act"),
+    ("    require: [{name: x, any: [y], also: {name: z}}]\n    range: {turn: last}\n", "at least one of"),
     ("    require: [{name: x, any: [y]}]\n", "needs a 'range'"),
     ("    require: [{name: x, any: [y]}]\n    range: {turn: middle}\n", "first, last"),
     ("    require: [{any: [y]}]\n    range: {turn: last}\n", "needs a 'name'"),

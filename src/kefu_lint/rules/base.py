@@ -186,15 +186,30 @@ def string_map_of_lists(value: Any) -> dict[str, tuple[str, ...]]:
 class Requirement:
     """Something a message may show: any of its phrases or patterns occurs, or it performs
     any of its acts (intents of the ruleset, judged by the model and the intents' anchors).
-    ``name`` is what a finding says is missing (道歉、原因说明 …)."""
+    ``name`` is what a finding says is missing (道歉、原因说明 …).
+
+    Cues combine: with ``also`` the message must show that cue too (and), with ``but_not``
+    it must not show that one (not); the alternatives of one cue are its "or". A delay
+    complaint about the parcel, not the refund: ``{acts: [delay-complaint], also: {any: [快递, 物流]}}``."""
 
     name: str = ""
     any: tuple[str, ...] = ()
     acts: tuple[str, ...] = ()
     patterns: tuple[str, ...] = ()
+    also: Requirement | None = None
+    but_not: Requirement | None = None
+
+    @property
+    def all_acts(self) -> frozenset[str]:
+        """Every act this cue or its combined cues read."""
+        acts = set(self.acts)
+        for part in (self.also, self.but_not):
+            if part is not None:
+                acts |= part.all_acts
+        return frozenset(acts)
 
 
-REQUIREMENT_KEYS = {"name", "any", "acts", "patterns"}
+REQUIREMENT_KEYS = {"name", "any", "acts", "patterns", "also", "but_not"}
 
 
 @_typed("requirement")
@@ -214,6 +229,8 @@ def requirement(value: Any, *, named: bool = False) -> Requirement:
         string_list(value.get("any", [])),
         string_list(value.get("acts", [])),
         patterns,
+        requirement(value["also"]) if "also" in value else None,
+        requirement(value["but_not"]) if "but_not" in value else None,
     )
 
 

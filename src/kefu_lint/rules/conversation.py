@@ -3,7 +3,7 @@
 A condition says *where* to look and *what* must be there:
 
 - ``anchor`` (optional): the message the requirement hangs on, ``{role, any, acts,
-  patterns, which}``: the first (``which: first``, the default) or every (``every``,
+  patterns, also, but_not, which}``: the first (``which: first``, the default) or every (``every``,
   ``every-turn``) message of ``role`` that shows the cue (no cue: any message of the role);
 - ``range``: the messages to search, ``{role, turn, turns, messages}``: the role's
   ``turn: first`` or ``turn: last``, or after the anchor the next ``turns: N`` turns or
@@ -11,7 +11,8 @@ A condition says *where* to look and *what* must be there:
 - ``applies`` (optional): conversation states that must hold, ``ended`` and ``complete``
   (not a log that starts mid-conversation);
 - ``require``: elements that must each occur somewhere in the range, each any of its
-  phrases, patterns or acts (intents); or ``max_seconds``: the range's first message must
+  phrases, patterns or acts (intents), combined with ``also`` (and: the same message shows
+  that cue too) and ``but_not`` (not: it must not show that one); or ``max_seconds``: the range's first message must
   come within that many seconds of the anchor (a timing rule); or ``only``: a cue the range
   must not consist of (every message of it shows the cue and the range said nothing else: a
   bare 「好的」 as the whole answer to a question);
@@ -86,9 +87,9 @@ def _role(value: Any) -> str:
 
 @_typed("anchor")
 def anchor_option(value: Any) -> Anchor:
-    if not isinstance(value, Mapping) or not set(value) <= {"role", "any", "acts", "patterns", "which"}:
-        raise OptionError(f"an anchor is {{role, any, acts, patterns, which}}, got {value!r}")
-    cue_keys = {k: value[k] for k in ("any", "acts", "patterns") if k in value}
+    if not isinstance(value, Mapping) or not set(value) <= {"role", "any", "acts", "patterns", "also", "but_not", "which"}:
+        raise OptionError(f"an anchor is {{role, any, acts, patterns, also, but_not, which}}, got {value!r}")
+    cue_keys = {k: value[k] for k in ("any", "acts", "patterns", "also", "but_not") if k in value}
     which = choice("first", "every", "every-turn")(value.get("which", "first"))
     return Anchor(_role(value.get("role", "customer")), requirement(cue_keys) if cue_keys else None, which)
 
@@ -128,7 +129,12 @@ class Cues:
         self.requirements = tuple(requirements)
         self._phrases = PhraseAutomaton((p, i) for i, r in enumerate(self.requirements) for p in r.any)
         self._patterns = [(GuardedPattern(p), i) for i, r in enumerate(self.requirements) for p in r.patterns]
-        self.acts = frozenset(a for r in self.requirements for a in r.acts)
+        self.acts = frozenset(a for r in self.requirements for a in r.all_acts)
+        # The combined cues (also / but_not) of each requirement, told by cues of their own.
+        self._combined = [
+            (i, Cues((r.also,)) if r.also is not None else None, Cues((r.but_not,)) if r.but_not is not None else None)
+            for i, r in enumerate(self.requirements) if r.also is not None or r.but_not is not None
+        ]
         # Logs repeat their messages (quick replies, 在吗, 好的谢谢): each (text, acts) is
         # looked at once. A pattern search under its time limit costs more than the lookup.
         self.shown = lru_cache(maxsize=CUE_CACHE_SIZE)(self._shown)
@@ -145,6 +151,9 @@ class Cues:
                     pass  # a pathological pattern on a pathological message shows nothing
         if acts:
             found.update(i for i, r in enumerate(self.requirements) if not acts.isdisjoint(r.acts))
+        for index, also, but_not in self._combined:
+            if index in found and ((also is not None and not also.shown(text, acts)) or (but_not is not None and but_not.shown(text, acts))):
+                found.discard(index)
         return frozenset(found)
 
 
@@ -161,10 +170,10 @@ class ConditionRule(Rule):
     level = "conversation"
     whole_reply = True
     options = {
-        "anchor": Option(anchor_option, "the message the requirement hangs on: {role, any, acts, patterns, which: first | every | every-turn}"),
+        "anchor": Option(anchor_option, "the message the requirement hangs on: {role, any, acts, patterns, also, but_not, which: first | every | every-turn}"),
         "range": Option(range_option, "where to look: {role, turn: first | last} or, after the anchor, {role, turns: N} / {role, messages: N}"),
         "applies": Option(states_option, "conversation states that must hold: ended, complete", ()),
-        "require": Option(requirement_list, "elements that must each occur in the range: [{name, any, acts, patterns}]", ()),
+        "require": Option(requirement_list, "elements that must each occur in the range: [{name, any, acts, patterns, also, but_not}] (also: and; but_not: not)", ()),
         "max_seconds": Option(integer, "a timing rule: the range's first message within this many seconds of the anchor"),
         "only": Option(requirement, "a finding when every message of the range shows this cue: the range said nothing else (a bare answer)"),
         "unless": Option(requirement, "the range is excused when a message of it shows this cue (a transfer)"),
@@ -324,7 +333,12 @@ class ConditionRule(Rule):
                 parts.append(f"词语 {shown}")
             if requirement.patterns:
                 parts.append("模式 " + "、".join(requirement.patterns))
-            return "，或".join(parts)
+            said = "，或".join(parts)
+            if requirement.also is not None:
+                said = f"（{said}），并且（{cue(requirement.also)}）"
+            if requirement.but_not is not None:
+                said = f"{said}，但没有（{cue(requirement.but_not)}）"
+            return said
 
         lines = []
         if self.anchor is not None:
