@@ -26,7 +26,7 @@ HAS_SKLEARN = importlib.util.find_spec("sklearn") is not None
 REQUIRED_IN_CI = pytest.mark.skipif(not HAS_SKLEARN and not os.environ.get("CI"), reason="kefu-lint[train] not installed")
 
 RED_INTENTS = ("refusal", "blame-shifting", "rude", "threat", "contradiction-opener")
-AGENT_ACTS = ("greeting", "offer-help", "empathy", "apology", "explanation", "remedy", "confirmation", "thanks", "wish", "further-help", "transfer")
+AGENT_ACTS = ("greeting", "offer-help", "empathy", "apology", "explanation", "remedy", "alternative", "confirmation", "thanks", "wish", "further-help", "transfer")
 CUSTOMER_ACTS = ("complaint", "delay-complaint", "question", "change-request", "sign-off")
 
 
@@ -160,6 +160,16 @@ def test_a_finding_by_intent_carries_its_evidence(linter):
 def test_a_refusal_with_a_remedy_is_excused_but_blame_is_not(linter):
     assert linter.score("这个退不了，不过可以给您补发一个新的").grade != "red"
     assert linter.score("这不归我们管，你自己找快递去").grade == "red"
+
+
+def test_a_refusal_with_a_way_forward_is_excused_by_intent(linter):
+    """An alternative the customer can take (another option, the next step) excuses a
+    decline; the same decline alone leaves the customer nowhere."""
+    assert linter.score("这个地址改不了的").grade == "red"
+    assert linter.score("这个地址改不了的 您可以收到后拒收 退回来马上给您退款").grade != "red"
+    assert linter.score("这个无法修改 建议您取消后重新下单").grade != "red"
+    assert "alternative" in linter.acts("建议您取消后重新下单")
+    assert "alternative" not in linter.acts("不可以更换的哦")  # the words of a way forward, none offered
 
 
 def test_the_opener_rule_tells_a_refusal_from_a_reassurance_by_intent(linter):
