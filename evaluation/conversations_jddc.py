@@ -5,8 +5,9 @@
 (``jddc_conversations/BRIEF.md``) before any conversation rule was tuned. A third of them,
 chosen by a hash of the id, is the frozen test part: never tuned on.
 
-    python evaluation/conversations_jddc.py            # the frozen test part (both rounds)
+    python evaluation/conversations_jddc.py            # the frozen test part (every round)
     python evaluation/conversations_jddc.py --round 2  # the second round (100, all frozen)
+    python evaluation/conversations_jddc.py --round 3  # the third round's frozen part (54)
     python evaluation/conversations_jddc.py --dev      # the part tuning may read
     python evaluation/conversations_jddc.py --all --errors
     python evaluation/conversations_jddc.py --agreement  # two auditors on round 2, and kefu-lint against each
@@ -43,18 +44,28 @@ LABELLED_CODES = set(REQUIREMENTS.values()) | {code for codes in ACT_CODES.value
 
 
 def frozen(item: dict) -> bool:
-    """The first round's third whose id hashes to 0 mod 3, and every conversation of the
-    second round (``frozen-*.yaml``: labelled as a test set only)."""
-    return item["round"] == 2 or int(hashlib.sha1(item["id"].encode()).hexdigest(), 16) % 3 == 0
+    """The first round's third whose id hashes to 0 mod 3, every conversation of the second
+    round (``frozen-*.yaml``: labelled as a test set only), and the third round's
+    ``round3-frozen-*.yaml`` (its ``round3-dev-*.yaml`` are for tuning)."""
+    if item["round"] == 1:
+        return int(hashlib.sha1(item["id"].encode()).hexdigest(), 16) % 3 == 0
+    return item["frozen_file"]
+
+
+#: Each labelling round and the files that hold it (``round3-draw.json`` says how round 3 was drawn).
+ROUNDS = ((1, "labels-*.yaml"), (2, "frozen-*.yaml"), (3, "round3-*.yaml"))
 
 
 def load_labels() -> list[dict]:
     """Every labelled conversation, each with its ``round``: 1 (``labels-*.yaml``, a third
-    frozen by hash) or 2 (``frozen-*.yaml``, all frozen)."""
+    frozen by hash), 2 (``frozen-*.yaml``, all frozen) or 3 (``round3-dev-*.yaml`` for
+    tuning, ``round3-frozen-*.yaml`` frozen)."""
     items = []
-    for round_, pattern in ((1, "labels-*.yaml"), (2, "frozen-*.yaml")):
+    for round_, pattern in ROUNDS:
         for path in sorted((HERE / "jddc_conversations").glob(pattern)):
-            items.extend({**item, "round": round_} for item in yaml.safe_load(path.read_text(encoding="utf-8")))
+            is_frozen = round_ == 2 or path.name.startswith("round3-frozen")
+            items.extend({**item, "round": round_, "frozen_file": is_frozen}
+                         for item in yaml.safe_load(path.read_text(encoding="utf-8")))
     return items
 
 
@@ -217,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     part.add_argument("--dev", action="store_true", help="the two thirds tuning may read")
     part.add_argument("--all", action="store_true", help="every labelled conversation")
     parser.add_argument("--errors", action="store_true", help="list the disagreements (not with the frozen part)")
-    parser.add_argument("--round", type=int, choices=(1, 2), help="the frozen part of one labelling round only")
+    parser.add_argument("--round", type=int, choices=(1, 2, 3), help="one labelling round only (its frozen part, or with --dev its development part)")
     parser.add_argument("--agreement", action="store_true", help="two auditors on round 2 against each other and against kefu-lint")
     parser.add_argument("--shares", action="store_true", help="shares per grade and per rule over the whole sample, as YAML")
     parser.add_argument("--ruleset", default="default")
@@ -236,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
         print(agreement(Linter(args.ruleset, tokenizer=args.tokenizer), items, load_conversations()))
         return 0
     if args.dev:
-        items, title = [i for i in items if not frozen(i)], "Development part (tuned on)"
+        items = [i for i in items if not frozen(i) and (args.round is None or i["round"] == args.round)]
+        title = "Development part (tuned on)" + (f", round {args.round}" if args.round else "")
     elif args.all:
         title = "All labelled conversations"
     else:
