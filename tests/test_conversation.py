@@ -225,6 +225,23 @@ def test_a_bare_answer_to_a_question_is_curt(linter, lines, flagged):
     assert found == ([(1, "KF405")] if flagged else [])
 
 
+def test_a_bare_acknowledgement_is_curt_only_as_an_answer(linter):
+    """KF204 judges a lone reply by itself, and in a conversation by what it answers
+    (``stands_in``): 「嗯嗯」 acknowledges a statement; to a question it is curt. A draft is
+    judged the same way."""
+    assert [v.code for v in linter.lint("嗯嗯")] == ["KF204"]
+    after_statement = chat(("customer", "我们是线下银行汇款的"), ("agent", "嗯嗯"))
+    assert "KF204" not in {c for _, c in codes(linter.lint_conversation(after_statement))}
+    assert linter.lint_conversation(after_statement).messages[1].score.grade == "green"
+    after_question = chat(("customer", "这款有货吗"), ("agent", "嗯嗯"))
+    assert (1, "KF204") in codes(linter.lint_conversation(after_question))
+    # the customer turn it answers is the last one before it, not the agent's own message
+    asked_then_answered = chat(("customer", "这款有货吗"), ("agent", "有的亲，今天下单今天发"), ("agent", "嗯"))
+    assert (2, "KF204") in codes(linter.lint_conversation(asked_then_answered))
+    assert "KF204" not in {f.violation.code for f in linter.lint_draft(chat(("customer", "我已经付款了")), "嗯嗯")}
+    assert "KF204" in {f.violation.code for f in linter.lint_draft(chat(("customer", "什么时候发货？")), "嗯")}
+
+
 def test_a_change_handed_to_a_specialist_is_not_asked_to_be_confirmed(linter):
     """KF404's `unless`: a transfer or an escalation excuses the range."""
     ask = ("customer", "这个订单帮我换开增值税专用发票")

@@ -287,6 +287,8 @@ class Linter:
         self.conversation_rules: tuple[ConditionRule, ...] = tuple(
             rule for rule in self.rules if isinstance(rule, ConditionRule) and rule.range is not None
         )
+        #: Reply rules whose findings depend on where the conversation puts the reply.
+        self._context_rules = {rule.code: rule for rule in self.rules if type(rule).stands_in is not Rule.stands_in}
         self._scenes = SceneInference(dict(self.ruleset.scene_keywords), dict(self.ruleset.scene_patterns))
         #: Whether any reply rule applies only in some scenes (then topic scenes are inferred).
         self._reads_topics = any(rule.config.scenes and not isinstance(rule, ConditionRule) for rule in self.rules)
@@ -467,6 +469,9 @@ class Linter:
             score = None
             if message.role == "agent":
                 violations = next(verdicts)
+                if self._context_rules:
+                    violations = tuple(v for v in violations if v.code not in self._context_rules
+                                       or self._context_rules[v.code].stands_in(conversation, index))
                 score = score_violations(violations, self.weights)
                 findings.extend(ConversationFinding(index, v, "reply", message.agent) for v in violations)
             acts = tuple(sorted(conversation.acts(index))) if message.role != "system" else ()

@@ -294,6 +294,12 @@ class Rule:
     def check(self, analysis: Analysis) -> Iterator[Violation]:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def stands_in(self, conversation, index: int) -> bool:
+        """Whether this rule's findings on message ``index`` stand where the conversation
+        puts it. A reply rule judges the reply alone, so by default they always do; a rule
+        whose verdict depends on what the customer said before (a bare 「嗯」 answers a
+        statement, not a question) says so here."""
+        return True
 
     @property
     def fixable(self) -> bool:

@@ -8,7 +8,8 @@ import regex
 
 from ..model import Violation
 from ..text.analysis import Analysis
-from .base import Option, Phrase, Rule, RuleConfig, integer, phrase_list, string_list
+from .base import Option, OptionError, Phrase, Rule, RuleConfig, integer, phrase_list, requirement, string_list
+from .conversation import Cues
 from .matching import normalized_key
 from .triggers import Trigger
 
@@ -64,10 +65,20 @@ class CurtReply(Rule):
 
     check_name = "curt-reply"
     whole_reply = True
-    options = {"words": Option(phrase_list, "the curt replies, each with a fuller answer as its `suggest`", ())}
+    options = {
+        "words": Option(phrase_list, "the curt replies, each with a fuller answer as its `suggest`", ()),
+        "answers": Option(requirement, "in a conversation, the bare word is curt only as the answer to a customer turn that shows this cue (a question, a request): after a statement 「嗯」 acknowledges it; a lone reply is judged without it"),
+    }
 
     def __init__(self, config: RuleConfig) -> None:
         super().__init__(config)
+        answers = config.options["answers"]
+        self._answers = Cues((answers,)) if answers is not None else None
+        if self._answers is not None and self._answers.acts:
+            known = config.intents.definitions if config.intents is not None else {}
+            unknown = sorted(a for a in self._answers.acts if a not in known)
+            if unknown:
+                raise OptionError(f"unknown act(s) {', '.join(unknown)}; the ruleset's intents are {', '.join(sorted(known)) or 'none'}")
         self.words: dict[str, Phrase] = {}
         for phrase in config.options["words"]:
             self.words.setdefault(_NOT_WORDS.sub("", normalized_key(phrase.text)), phrase)
@@ -88,3 +99,17 @@ class CurtReply(Rule):
             yield self.whole_reply_violation(
                 analysis, suggestion=phrase.suggest or self.config.suggest
             )
+
+    def stands_in(self, conversation, index: int) -> bool:
+        """With ``answers``: a finding stands when the customer turn the message answers
+        (the last one before it) shows the cue, or when no customer spoke before it."""
+        if self._answers is None:
+            return True
+        asked = next((i for i in range(index - 1, -1, -1) if conversation.messages[i].role == "customer"), None)
+        if asked is None:
+            return True
+        turn = conversation.turn_at(asked)
+        return any(
+            self._answers.shown(conversation.normalized(i), conversation.acts(i) if self._answers.acts else frozenset())
+            for i in turn.indexes
+        )
