@@ -218,6 +218,10 @@ def test_bad_conditions_are_reported_with_file_and_line(tmp_path, body, message)
     ((("customer", "这个能开发票吗"), ("agent", "可以的亲")), False),
     ((("customer", "我已经付过款了"), ("agent", "好的")), False),  # a statement, not a question
     ((("customer", "好的谢谢"), ("agent", "好的")), False),
+    ((("customer", "那我还需要做什么吗"), ("agent", "等待回复")), True),  # a bare answer of a few characters
+    ((("customer", "那我还需要做什么吗"), ("agent", "等待回复就可以啦")), False),
+    ((("customer", "我想取消订单 要怎么弄?"), ("agent", "需要退掉吗")), False),  # a question back
+    ((("customer", "有没有可以加的 推荐一下?"), ("agent", "我看下")), False),  # a hold
 ])
 def test_a_bare_answer_to_a_question_is_curt(linter, lines, flagged):
     """KF405 is an `only` condition: the agent's next turn consists of nothing but a bare word."""
