@@ -84,6 +84,31 @@ def test_the_greeting_is_the_first_turn_and_not_judged_on_a_partial_log(linter):
     assert "KF303" not in {c for _, c in codes(linter.lint_conversation(flagged_in_input))}
 
 
+def test_a_log_that_opens_mid_conversation_is_partial(linter):
+    """The ruleset's ``mid_conversation_openers``: a first customer message that goes on from
+    something said before makes the log partial, so the greeting is not judged."""
+    cut = linter.conversation(chat(("customer", "那我这批海苔还能退货吗"), ("agent", "您已经签收了哦")))
+    assert cut.partial
+    assert "KF303" not in {c for _, c in codes(linter.lint_conversation(cut))}
+    for opening in ("那个，我想问一下发票", "还有多久能到啊", "对不起打扰一下，发票能开吗"):
+        whole = linter.conversation(chat(("customer", opening), ("agent", "请提供订单号")))
+        assert not whole.partial, opening
+        assert "KF303" in {c for _, c in codes(linter.lint_conversation(whole))}
+    # the agent spoke first: the log is whole whatever the customer says next
+    assert not linter.conversation(chat(("agent", "您好"), ("customer", "那我这批海苔还能退吗"))).partial
+
+
+def test_mid_conversation_openers_are_ruleset_data(tmp_path):
+    path = tmp_path / "shop.yaml"
+    path.write_text("extends: default\nmid_conversation_openers: ['^接上']\n", encoding="utf-8")
+    shop = Linter(str(path))
+    assert shop.conversation(chat(("customer", "接上 我的快递"), ("agent", "请提供订单号"))).partial
+    assert not shop.conversation(chat(("customer", "那我这批海苔还能退货吗"), ("agent", "请提供订单号"))).partial
+    path.write_text("extends: default\nmid_conversation_openers: ['(unclosed']\n", encoding="utf-8")
+    with pytest.raises(RulesetError, match="bad regular expression"):
+        Linter(str(path))
+
+
 def test_empathy_follows_an_upset_customer_in_any_wording(linter):
     cold = chat(("customer", "等了一个礼拜一点动静都没有，你们这效率也太低了吧"), ("agent", "订单号发一下"))
     assert (1, "KF302") in codes(linter.lint_conversation(cold))

@@ -40,7 +40,7 @@ from .errors import ConfigError
 from .model import GRADE_FLOORS, SCENES, ZONE_SEVERITY, ZONES, ChatMessage, Grade, IntentHit, Score, Violation
 from .rules import ConditionRule, Rule
 from .rules.acts import act_spans, performed_acts
-from .rules.matching import PhraseAutomaton
+from .rules.matching import GuardedPattern, PhraseAutomaton
 from .rules.triggers import TriggerIndex
 from .rulesets import Ruleset, load_ruleset
 from .text.analysis import Analysis, analyze
@@ -287,6 +287,8 @@ class Linter:
         self.conversation_rules: tuple[ConditionRule, ...] = tuple(
             rule for rule in self.rules if isinstance(rule, ConditionRule) and rule.range is not None
         )
+        openers = self.ruleset.mid_conversation_openers
+        self._mid_way = GuardedPattern("|".join(f"(?:{p})" for p in openers)) if openers else None
         #: Reply rules whose findings depend on where the conversation puts the reply.
         self._context_rules = {rule.code: rule for rule in self.rules if type(rule).stands_in is not Rule.stands_in}
         self._scenes = SceneInference(dict(self.ruleset.scene_keywords), dict(self.ruleset.scene_patterns))
@@ -414,13 +416,23 @@ class Linter:
 
     def conversation(self, messages: Iterable[ChatMessage], *, partial: bool = False, ongoing: bool = False) -> Conversation:
         """``messages`` as the engine judges them: ordered, in turns, with lazy acts. It is
-        partial (starts mid-conversation) when ``partial`` says so or any message does."""
-        messages = list(messages)
-        partial = partial or any(m.partial for m in messages)
+        partial (starts mid-conversation) when ``partial`` says so, any message does, or its
+        first message is the customer's and goes on from something said before (the
+        ruleset's ``mid_conversation_openers``: 「那我这批海苔还能退吗」)."""
+        messages = order_messages(messages)
+        partial = partial or any(m.partial for m in messages) or self._starts_mid_way(messages)
         return Conversation(
             messages, acts_of=lambda text, role: self.acts(text, role=role),
             normalized_of=lambda text: normalize(text).text, partial=partial, ongoing=ongoing,
         )
+
+    def _starts_mid_way(self, ordered: Sequence[ChatMessage]) -> bool:
+        if self._mid_way is None or not ordered or ordered[0].role != "customer":
+            return False
+        try:
+            return self._mid_way.search(normalize(ordered[0].text).text) is not None
+        except TimeoutError:
+            return False  # a pathological pattern on a pathological message says nothing
 
     def lint_draft(
         self, messages: Iterable[ChatMessage], draft: str, *, agent: str | None = None, partial: bool = False,

@@ -40,7 +40,8 @@ from .rules.base import Example, OptionError, RuleConfig
 
 CODE_PATTERN = re.compile(r"^[A-Z]{2,4}[0-9]{3}$")
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-TOP_LEVEL_KEYS = {"name", "description", "extends", "dictionary", "rules", "scene_keywords", "scene_patterns", "intents"}
+TOP_LEVEL_KEYS = {"name", "description", "extends", "dictionary", "rules", "scene_keywords", "scene_patterns", "intents",
+                  "mid_conversation_openers"}
 CONVERSATION_LINE = re.compile(r"^(customer|agent|system)(?:\s+(-?\d+(?:\.\d+)?))?\s*:\s*(.*)$", re.S)
 #: The languages a rule's documentation may be written in (``doc: {zh: …, en: …}``).
 DOC_LANGUAGES = ("zh", "en")
@@ -186,6 +187,9 @@ class Ruleset:
     #: message in that scene.
     scene_keywords: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     scene_patterns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Regexes: a log whose first message is the customer's and matches one starts
+    #: mid-conversation (「那我这批海苔还能退吗」 goes on from something said before).
+    mid_conversation_openers: tuple[str, ...] = ()
     #: What messages do (intents/): declared acts, and the model trained on their examples.
     intents: IntentSource = field(default_factory=lambda: IntentSource({}, None))
 
@@ -217,6 +221,7 @@ def load_ruleset(ruleset: str | Path = "default", *, project_root: str | Path | 
         dictionary=tuple(dictionary),
         scene_keywords=meta["scene_keywords"],
         scene_patterns=meta["scene_patterns"],
+        mid_conversation_openers=meta["mid_conversation_openers"],
         intents=intents,
     )
 
@@ -279,7 +284,7 @@ def _load_merged(reference: str | Path, chain: tuple[str, ...], relative_to: Pat
     here = None if source.startswith("<") else Path(source).parent
     entries: dict[str, dict] = {}
     dictionary: list[str] = []
-    inherited: dict = {"scene_keywords": {}, "scene_patterns": {}, "intents": {}, "intent_model": None}
+    inherited: dict = {"scene_keywords": {}, "scene_patterns": {}, "mid_conversation_openers": (), "intents": {}, "intent_model": None}
     extends = data.get("extends")
     if extends is not None and not isinstance(extends, str):
         raise RulesetError("extends names one ruleset: a shipped name or a path", source=source, line=_line_of(data, "extends"), key="extends")
@@ -305,12 +310,31 @@ def _load_merged(reference: str | Path, chain: tuple[str, ...], relative_to: Pat
         "source": source,
         "scene_keywords": {**inherited["scene_keywords"], **_scene_lists(data, "scene_keywords", source)},
         "scene_patterns": {**inherited["scene_patterns"], **_scene_lists(data, "scene_patterns", source)},
+        "mid_conversation_openers": _patterns(data, "mid_conversation_openers", source, inherited["mid_conversation_openers"]),
         "intents": _merge_intents(inherited["intents"], data, source),
         # The model belongs to the last file that changes what training reads; a file that
         # only moves a threshold or an excuse keeps its parent's model.
         "intent_model": _model_path(source) if _changes_training(data.get("intents"), inherited["intents"]) else inherited["intent_model"],
     }
     return entries, dictionary, meta
+
+
+def _patterns(data: dict, key: str, source: str, inherited: tuple[str, ...]) -> tuple[str, ...]:
+    """A list of regexes; a child's list replaces its parent's."""
+    import regex
+
+    if key not in data:
+        return inherited
+    items = data[key] or []
+    line = _line_of(data, key)
+    if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
+        raise RulesetError("expected a list of regular expressions", source=source, line=line, key=key)
+    for pattern in items:
+        try:
+            regex.compile(pattern)
+        except regex.error as error:
+            raise RulesetError(f"bad regular expression {pattern!r}: {error}", source=source, line=line, key=key) from None
+    return tuple(items)
 
 
 def _scene_lists(data: dict, key: str, source: str) -> dict[str, tuple[str, ...]]:
