@@ -112,6 +112,32 @@ def test_the_timezone_option_reads_naive_times_and_writes_local_columns(tmp_path
     assert not (tmp_path / "bad" / "audit.db").exists()
 
 
+_ZONES = ("Asia/Shanghai", "America/New_York", "Asia/Kathmandu", "Europe/London", "UTC", "-03:30", "+05:45")
+
+
+@given(st.lists(st.tuples(st.one_of(st.none(),
+                                    st.floats(min_value=-62_000_000_000, max_value=99_999_999_999, allow_nan=False),
+                                    st.integers(1_500_000_000_000, 1_900_000_000_000).map(lambda ms: ms / 1000)),
+                          st.sampled_from(_ZONES)), min_size=1, max_size=50))
+def test_the_databases_computed_local_time_is_the_python_one_to_the_character(moments):
+    """``time_local`` is not stored: the database computes it from ``time`` and ``utc_offset``
+    (schema 5). It must read exactly as ``local_iso`` writes it (Spark's output and the
+    workbench use the Python one), fractions, half milliseconds, zones with DST, old local
+    mean times and years before 1000 included."""
+    from kefu_lint.audit.store import LOCAL_TIME_SQL
+    from kefu_lint.formats.chatlog import local_iso, utc_offset
+
+    db = sqlite3.connect(":memory:")
+    db.execute(f"CREATE TABLE t (k INTEGER PRIMARY KEY, time REAL, utc_offset INTEGER,"
+               f" time_local TEXT GENERATED ALWAYS AS ({LOCAL_TIME_SQL}) VIRTUAL)")
+    expected = []
+    for k, (seconds, zone) in enumerate(moments):
+        timezone = parse_timezone(zone)
+        db.execute("INSERT INTO t VALUES (?, ?, ?)", (k, seconds, utc_offset(seconds, timezone)))
+        expected.append(local_iso(seconds, timezone))
+    assert [row[0] for row in db.execute("SELECT time_local FROM t ORDER BY k")] == expected
+
+
 def test_a_usage_error_leaves_no_run_behind(tmp_path):
     export = write_export(tmp_path / "export.csv", "gbk")
     out = tmp_path / "out"

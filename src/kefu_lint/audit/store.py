@@ -24,15 +24,32 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..model import ChatMessage
-from ..formats.chatlog import DUPLICATE_ID_REASON, Rejected, local_iso
+from ..formats.chatlog import DUPLICATE_ID_REASON, Rejected, local_iso, utc_offset
 from ..formats.decode import printable_name
 from ..conversation import ConversationResult
 
 #: Bumped when a table changes shape; a database of another version is refused, not mixed.
 #: 4: messages are written once, with their results (an unfinished run's messages wait in
 #: its ingest file), stored by conversation (no rowid, no index beside them); the findings'
-#: indexes are built after scoring.
-SCHEMA_VERSION = 4
+#: indexes are built after scoring. 5: ``time_local`` is computed from ``time`` and the new
+#: ``utc_offset`` (a virtual column) instead of stored: 29 bytes less a message and a finding.
+SCHEMA_VERSION = 5
+
+_MILLISECONDS = "CAST(round(time * 1000) AS INTEGER)"
+_FRACTION = f"(({_MILLISECONDS} % 1000 + 1000) % 1000)"
+#: ``formats.chatlog.local_iso`` in SQL, from ``time`` and ``utc_offset``: the moment rounded
+#: to the millisecond, whole seconds formatted by ``strftime`` (exact on integers), the
+#: fraction only when it is not zero, then the offset (with seconds for the old local mean
+#: times of named zones). Integer arithmetic throughout, so it agrees with Python to the
+#: character (a property test holds them equal).
+LOCAL_TIME_SQL = (
+    f"CASE WHEN time IS NULL OR utc_offset IS NULL THEN NULL ELSE"
+    f" strftime('%Y-%m-%dT%H:%M:%S', ({_MILLISECONDS} - {_FRACTION}) / 1000 + utc_offset, 'unixepoch')"
+    f" || CASE WHEN {_FRACTION} THEN printf('.%03d', {_FRACTION}) ELSE '' END"
+    f" || CASE WHEN utc_offset < 0 THEN '-' ELSE '+' END"
+    f" || printf('%02d:%02d', abs(utc_offset) / 3600, abs(utc_offset) % 3600 / 60)"
+    f" || CASE WHEN abs(utc_offset) % 60 THEN printf(':%02d', abs(utc_offset) % 60) ELSE '' END END"
+)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 -- One row per audit run; run_id hashes the inputs' contents, the ruleset and the options.
@@ -60,7 +77,8 @@ CREATE TABLE IF NOT EXISTS messages (
     role TEXT NOT NULL,              -- customer | agent | system
     text TEXT NOT NULL,
     time REAL,                       -- epoch seconds
-    time_local TEXT,                 -- the same moment, ISO-8601 local time with its offset
+    utc_offset INTEGER,              -- seconds east of UTC at that moment in runs.timezone
+    time_local TEXT GENERATED ALWAYS AS ({local_time}) VIRTUAL,  -- ISO-8601 local time with its offset
     agent TEXT,
     shop TEXT,
     message_id TEXT,
@@ -114,7 +132,8 @@ CREATE TABLE IF NOT EXISTS findings (
     level TEXT NOT NULL,             -- reply | conversation
     agent TEXT,                      -- the agent responsible for it
     time REAL,                       -- epoch seconds of the message it marks
-    time_local TEXT,                 -- the same moment, ISO-8601 local time with its offset
+    utc_offset INTEGER,              -- seconds east of UTC at that moment in runs.timezone
+    time_local TEXT GENERATED ALWAYS AS ({local_time}) VIRTUAL,  -- ISO-8601 local time with its offset
     points INTEGER NOT NULL,         -- what it deducts from 100: its rule's weight (rules.weight)
     message TEXT NOT NULL,
     start INTEGER NOT NULL,          -- character offsets into messages.text
@@ -153,7 +172,7 @@ CREATE TABLE IF NOT EXISTS rules (
     title_en TEXT NOT NULL,
     PRIMARY KEY (run_id, code)
 );
-"""
+""".replace("{local_time}", LOCAL_TIME_SQL)
 #: Built once a run's results are in (one sort each, not an index kept up row by row);
 #: ``IF NOT EXISTS``: a database that keeps history has them already and keeps them up.
 INDEXES = """
@@ -249,7 +268,7 @@ def result_rows(run_id: str, results: Iterable[ConversationResult], weights: Map
         for m in result.messages:
             message = m.message
             message_rows.append((
-                run_id, message.seq, cid, message.role, message.text, message.time, local_iso(message.time, timezone),
+                run_id, message.seq, cid, message.role, message.text, message.time, utc_offset(message.time, timezone),
                 message.agent, message.shop, message.message_id, message.source, message.line, int(message.partial),
                 m.index, ",".join(m.scenes), ",".join(m.acts), m.score.value if m.score else None,
                 m.score.grade if m.score else None,
@@ -258,7 +277,7 @@ def result_rows(run_id: str, results: Iterable[ConversationResult], weights: Map
             message = result.messages[finding.message_index].message
             v = finding.violation
             finding_rows.append((run_id, cid, finding.message_index, message.seq, v.code, v.name, v.zone, finding.level,
-                                 finding.agent, message.time, local_iso(message.time, timezone), weights.get(v.code, 0),
+                                 finding.agent, message.time, utc_offset(message.time, timezone), weights.get(v.code, 0),
                                  v.message, v.start, v.end, message.text[v.start:v.end], v.suggestion))
         conversation_rows.append(
             (run_id, cid, result.agent, result.shop, len(result.messages), result.agent_messages, result.score.value,
@@ -490,7 +509,7 @@ class AuditStore:
             message_rows.sort(key=lambda row: (row[2], row[1]))
             self.db.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", message_rows)
             self.db.executemany(
-                "INSERT INTO findings (run_id, conversation_id, message_index, seq, code, name, zone, level, agent, time, time_local,"
+                "INSERT INTO findings (run_id, conversation_id, message_index, seq, code, name, zone, level, agent, time, utc_offset,"
                 ' points, message, start, "end", flagged, suggestion) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
                 finding_rows)
             self.db.executemany("INSERT INTO conversations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", conversation_rows)

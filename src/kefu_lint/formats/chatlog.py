@@ -340,12 +340,36 @@ def parse_timezone(name: str | None) -> datetime.tzinfo:
     raise ConfigError(f"--timezone: 不认识时区「{name}」：请用 IANA 时区名（如 Asia/Shanghai）、UTC 或偏移量（如 +08:00）")
 
 
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+def _local_moment(seconds: float, timezone: datetime.tzinfo) -> tuple[datetime.datetime, int]:
+    """The moment to the millisecond (rounded half away from zero, as SQLite's ``round``
+    does) in ``timezone``, and its milliseconds since the epoch."""
+    scaled = seconds * 1000
+    milliseconds = int(scaled + 0.5) if scaled >= 0 else -int(-scaled + 0.5)
+    return (_EPOCH + datetime.timedelta(milliseconds=milliseconds)).astimezone(timezone), milliseconds
+
+
 def local_iso(seconds: float | None, timezone: datetime.tzinfo) -> str | None:
-    """Epoch seconds as ISO-8601 local time with its offset (2026-11-01T10:00:00+08:00)."""
+    """Epoch seconds as ISO-8601 local time with its offset (2026-11-01T10:00:00+08:00), to
+    the millisecond, the fraction left out when it is zero.
+
+    The audit database computes the same text from ``time`` and ``utc_offset``
+    (``audit.store.LOCAL_TIME_SQL``) instead of storing it; a property test holds the two
+    equal."""
     if seconds is None:
         return None
-    moment = datetime.datetime.fromtimestamp(seconds, timezone)
-    return moment.isoformat(timespec="seconds" if moment.microsecond == 0 else "milliseconds")
+    moment, milliseconds = _local_moment(seconds, timezone)
+    return moment.isoformat(timespec="seconds" if milliseconds % 1000 == 0 else "milliseconds")
+
+
+def utc_offset(seconds: float | None, timezone: datetime.tzinfo) -> int | None:
+    """Seconds east of UTC in ``timezone`` at that moment (named zones change theirs)."""
+    if seconds is None:
+        return None
+    offset = _local_moment(seconds, timezone)[0].utcoffset()
+    return int(offset.total_seconds()) if offset is not None else 0
 
 
 def _epoch_seconds(number: int | float, shown: str | None = None) -> float:
