@@ -229,6 +229,10 @@ def train(
             # threshold sink until the hard cases it exists for slip through.
             own = {name, *intents[name].pools}
             hard = np.array([bool(label) or origin in own for label, origin in zip(labels, origins)])
+            if not (~y.astype(bool) & hard).any():
+                # No look-alikes of its own (an auxiliary act such as customer-ordinary is
+                # trained against other acts' examples alone): those are its hard cases.
+                hard = np.ones(len(y), dtype=bool)
             threshold, precision, recall = _choose_threshold(held_out[hard], y[hard], target)
             # …and high enough that ordinary traffic stays quiet: on the borrowed negatives
             # (ordinary messages and other acts, most of what a real log holds) at most
