@@ -119,3 +119,34 @@ def test_fitting_intents_in_parallel_gives_the_same_model(tmp_path):
     serial, _ = train(definitions, jobs=1)
     parallel, _ = train(definitions, jobs=2)
     assert parallel.to_json() == serial.to_json()
+
+
+@pytest.mark.skipif(not HAS_SKLEARN, reason="kefu-lint[train] not installed")
+def test_an_act_with_no_look_alikes_of_its_own_trains(tmp_path):
+    """An auxiliary act of calm messages is trained against other acts' examples alone: its
+    threshold is chosen on those (it once divided by its zero look-alikes)."""
+    (tmp_path / "upset.yaml").write_text(
+        "intent: upset\npositive: [太慢了吧, 怎么还没到, 你们什么服务啊, 等了一个礼拜了, 气死我了, 到底还发不发]\n"
+        "negative: [不急慢慢来, 到了告诉我, 服务挺好, 等你消息, 没事不生气, 发了就好]\n", encoding="utf-8")
+    (tmp_path / "calm.yaml").write_text(
+        "intent: calm\npositive: [是的, 好的谢谢, 订单号发你了, 就这一个, 嗯嗯知道了, 那我等等]\n", encoding="utf-8")
+    shop = tmp_path / "shop.yaml"
+    shop.write_text(textwrap.dedent("""\
+        name: shop
+        intents:
+          upset:
+            description: 不满
+            role: customer
+            negatives_from: [calm]
+            examples: [upset.yaml]
+          calm:
+            description: 普通顾客消息
+            role: customer
+            auxiliary: true
+            negatives_from: [upset]
+            examples: [calm.yaml]
+        rules: {}
+        """), encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "kefu_lint.cli", "train", str(shop), "--jobs", "1"], capture_output=True, text=True)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert "| calm |" in result.stdout
