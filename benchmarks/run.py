@@ -143,17 +143,20 @@ def acts_free_overlay() -> str:
     from kefu_lint.rulesets import SHIPPED_RULESETS
 
     raw = yaml.safe_load((SHIPPED_RULESETS / "default.yaml").read_text(encoding="utf-8"))
+    def without_acts(value):
+        """``value`` with every ``acts:`` cue taken out, however deep a condition holds it."""
+        if isinstance(value, dict):
+            return {k: without_acts(v) for k, v in value.items() if k != "acts"}
+        if isinstance(value, list):
+            return [without_acts(v) for v in value]
+        return value
+
     rules = {}
     for code, entry in raw["rules"].items():
-        change = {}
-        for key in ("intents", "excused_by_intents"):
-            if key in entry:
-                change[key] = []
-        if "require" in entry:
-            change["require"] = [{k: v for k, v in r.items() if k != "acts"} for r in entry["require"]]
-        for key in ("anchor", "unanswered"):
-            if isinstance(entry.get(key), dict) and "acts" in entry[key]:
-                change[key] = {k: v for k, v in entry[key].items() if k != "acts"}
+        change = {key: [] for key in ("intents", "excused_by_intents") if key in entry}
+        for key, value in entry.items():
+            if key not in change and isinstance(value, (dict, list)) and without_acts(value) != value:
+                change[key] = without_acts(value)
         if change:
             rules[code] = change
     overlay = {"name": "no-acts", "extends": "default", "rules": rules,

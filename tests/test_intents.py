@@ -27,7 +27,7 @@ REQUIRED_IN_CI = pytest.mark.skipif(not HAS_SKLEARN and not os.environ.get("CI")
 
 RED_INTENTS = ("refusal", "blame-shifting", "rude", "threat", "contradiction-opener")
 AGENT_ACTS = ("greeting", "offer-help", "empathy", "apology", "explanation", "remedy", "alternative", "confirmation", "thanks", "wish", "further-help", "transfer")
-CUSTOMER_ACTS = ("complaint", "delay-complaint", "question", "change-request", "sign-off")
+CUSTOMER_ACTS = ("complaint", "delay-complaint", "question", "request", "change-request", "sign-off")
 
 
 @pytest.fixture(scope="module")
