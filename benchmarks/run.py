@@ -87,6 +87,7 @@ def lint_rows(lines: list[str], repeats: int) -> list[dict]:
 
         def cached():
             linter._cached_lint.cache_clear()
+            linter._cached_offered.cache_clear()
             for s in lines * 3:  # the same replies three times, as templates repeat
                 linter.lint(s)
 
@@ -109,6 +110,7 @@ def lint_rows(lines: list[str], repeats: int) -> list[dict]:
 
         def forget() -> None:
             linter._cached_lint.cache_clear()
+            linter._cached_offered.cache_clear()  # lint() answers from it first
             if model is not None:
                 model._cached_logits.cache_clear()
 
