@@ -174,8 +174,10 @@ def test_jddc_sample_through_a_column_mapping(tmp_path, jddc_path):
     result = audit(jddc_path, "--out", tmp_path, "--columns", "conversation_id=1,role=3,text=7", "--agent-role", "1")
     assert "lines read 12136 = 12136 scored + 0 rejected (totals reconcile)" in result.out
     assert rows(tmp_path / "audit.db", "SELECT COUNT(*) FROM conversations") == [(994,)]
-    # the publisher's masking tokens are not leaks
-    assert rows(tmp_path / "audit.db", "SELECT COUNT(*) FROM findings WHERE code = 'KF104'") == [(0,)]
+    # the publisher's masking tokens are not leaks; the one leak is an agent writing out a
+    # customer's account name (Latin letters after 客户账号), which the sample left unmasked
+    leaks = rows(tmp_path / "audit.db", "SELECT flagged, message FROM findings WHERE code = 'KF104'")
+    assert len(leaks) == 1 and leaks[0][0].isascii() and leaks[0][0].isalpha() and "账号" in leaks[0][1]
 
 
 SCENE_RULE = """\

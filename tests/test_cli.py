@@ -143,6 +143,21 @@ def test_unreadable_file_is_named_and_the_others_are_still_checked(tmp_path):
     assert "Traceback" not in result.err
 
 
+def test_a_yaml_syntax_error_is_reported_on_its_line_in_every_format(tmp_path):
+    """A wrongly indented key breaks the whole file: the finding that says so sits on the
+    line the parser stopped at (a code-scanning annotation lands there), not on line 1, and
+    the summary does not read like a pass."""
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("- text: 您好\n- text: 好的\n   scene: greeting\n- text: 不行\n", encoding="utf-8")
+    text = run("check", broken)
+    assert text.returncode == 2 and "broken.yaml:3:1: KF000" in text.out and "没有读到任何回复" in text.out
+    findings = json.loads(run("check", "-o", "json", broken).out)["findings"]
+    assert [(f["line"], f["code"]) for f in findings] == [(3, "KF000")]
+    sarif = json.loads(run("check", "-o", "sarif", broken).out)
+    [result] = sarif["runs"][0]["results"]
+    assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 3
+
+
 def test_config_discovery_select_ignore_scenes(tmp_path):
     (tmp_path / "pyproject.toml").write_text(textwrap.dedent("""
         [tool.kefu-lint]

@@ -123,7 +123,8 @@ def test_the_shops_own_numbers_are_never_flagged_nor_masked(tmp_path):
     library = tmp_path / "quick.txt"
     text = ("退货请寄到杭州市西湖区文三路1号，电话0571-88776655\n"
             "有问题请拨打客服热线400-820-8820或13812345678\n"
-            "您的收货电话是13900001111，地址没问题\n")
+            "您的收货电话是13900001111，地址没问题\n"
+            "售后电话 138 1234 5678，热线 400 820 8820\n")  # spaced as agents type them: digit for digit
     library.write_text(text, encoding="utf-8")
     findings = json.loads(run("check", "-o", "json", library, cwd=tmp_path).out)["findings"]
     assert [(f["code"], f["line"], f["text"]) for f in findings] == [("KF104", 3, "13900001111")]

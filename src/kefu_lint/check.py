@@ -387,7 +387,7 @@ class Checker:
         try:
             script = self.read(path, data)
         except InputError as error:
-            return _unreadable_file(display, kind_of(path, self.forced_kind) or "?", str(error))
+            return _unreadable_file(display, kind_of(path, self.forced_kind) or "?", str(error), line=error.line)
         findings = self.lint_script(script, path, display)
         problems = tuple(Problem(display, p.line, p.reason, p.skipped) for p in script.problems)
         findings.extend(_unreadable(problem) for problem in problems)
@@ -492,8 +492,8 @@ def _unreadable(problem: Problem, *, whole_file: bool = False) -> Finding:
     return Finding(problem.path, line, 1, line, 1, violation, None)
 
 
-def _unreadable_file(display: str, kind: str, error: str) -> FileReport:
-    problem = Problem(display, None, error)
+def _unreadable_file(display: str, kind: str, error: str, *, line: int | None = None) -> FileReport:
+    problem = Problem(display, line, error)
     return FileReport(display, kind, 0, 1, (_unreadable(problem, whole_file=True),), error=error)
 
 

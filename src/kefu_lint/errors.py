@@ -24,7 +24,13 @@ class RulesetError(ConfigError):
 
 
 class InputError(KefuLintError):
-    """An input file cannot be read; the message names the file (and line or byte offset)."""
+    """An input file cannot be read; the message names the file (and line or byte offset).
+    ``line``: where the reader stopped, when it knows (a YAML syntax error), so the finding
+    that reports the file sits on that line in every output format."""
+
+    def __init__(self, message: str, *, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
 
 
 class PatternTimeoutWarning(UserWarning):

@@ -367,7 +367,7 @@ def _read_yaml_tree(text: str, name: str, group_scenes: Mapping[str, str], bad: 
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f":{mark.line + 1}" if mark else ""
-        raise InputError(f"{name}{where}: invalid YAML: {error.problem or error}") from None
+        raise InputError(f"{name}{where}: invalid YAML: {error.problem or error}", line=mark.line + 1 if mark else None) from None
     except yaml.YAMLError as error:
         raise InputError(f"{name}: invalid YAML: {error}") from None
     except RecursionError:

@@ -70,6 +70,7 @@ SUMMARY_WORDS = {
         "not checked": "未检查（KF000）",
         "unreadable here": lambda n: f"  {n} 处无法读取（KF000）",
         "clean part": lambda replies, files: f"已读取的 {replies}、{files}中未发现问题。",
+        "nothing read": "没有读到任何回复：",
         "statistics": "按规则统计：",
         # A snippet's labels, each with its colon: full-width in Chinese text.
         "fix": "修复：",
@@ -97,6 +98,7 @@ SUMMARY_WORDS = {
         "not checked": "not checked (KF000)",
         "unreadable here": lambda n: f"  {n} unreadable (KF000)",
         "clean part": lambda replies, files: f"No findings in the {replies} read from {files}.",
+        "nothing read": "No reply could be read:",
         "statistics": "Statistics:",
         "fix": "fix: ",
         "suggestion": "suggestion: ",
@@ -220,6 +222,8 @@ def _summary(report: CheckReport, colour: bool, words: dict) -> list[str]:
     if total:
         breakdown = words["zone join"].join(f"{words['grade'][zone]} {zones[zone]}" for zone in ("red", "yellow", "green") if zones[zone])
         lines.append(words["found"](total, breakdown, replies, files))
+    elif unreadable and not any(r.replies for r in report.files):
+        lines.append(words["nothing read"])  # "no findings in 0 replies" reads like a pass
     elif unreadable:
         lines.append(words["clean part"](replies, files))
     elif not report.files:
