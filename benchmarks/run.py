@@ -157,8 +157,9 @@ def acts_free_overlay() -> str:
     for code, entry in raw["rules"].items():
         change = {key: [] for key in ("intents", "excused_by_intents") if key in entry}
         for key, value in entry.items():
-            if key not in change and isinstance(value, (dict, list)) and without_acts(value) != value:
-                change[key] = without_acts(value)
+            stripped = without_acts(value)
+            if key not in change and stripped != value:
+                change[key] = stripped
         if change:
             rules[code] = change
     overlay = {"name": "no-acts", "extends": "default", "rules": rules,

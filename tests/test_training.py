@@ -34,29 +34,33 @@ def test_training_cuts_an_example_into_the_units_the_linter_judges(text):
     assert example_units(text) == [analysis.text[s:e] for s, e in units(analysis)]
 
 
+def _write_shop(tmp_path, intents_yaml: str) -> str:
+    """A ruleset named shop beside its example files, with these intents (YAML indented as under
+    ``intents:``) and no rules of its own."""
+    shop = tmp_path / "shop.yaml"
+    intents = textwrap.indent(textwrap.dedent(intents_yaml), "  ")
+    shop.write_text(f"name: shop\nintents:\n{intents}rules: {{}}\n", encoding="utf-8")
+    return str(shop)
+
+
 def _shop(tmp_path, weight_line: str = "weight: 3", ordinary: str = "您好 这边帮您查询一下 请稍等") -> str:
     (tmp_path / "real.yaml").write_text(
         f"intent: rude\n{weight_line}\npositive: [你烦不烦啊 说了多少遍了]\nnegative: [您稍等 我马上帮您看]\n", encoding="utf-8"
     )
     (tmp_path / "plain.yaml").write_text(f"intent: ordinary\npositive: [{ordinary}]\nnegative: [你烦不烦啊]\n", encoding="utf-8")
-    shop = tmp_path / "shop.yaml"
-    shop.write_text(textwrap.dedent("""\
-        name: shop
-        intents:
-          rude:
-            description: 粗鲁
-            role: agent
-            zone: red
-            negatives_from: [ordinary]
-            examples: [real.yaml]
-          ordinary:
-            description: 普通消息
-            role: agent
-            auxiliary: true
-            examples: [plain.yaml]
-        rules: {}
-        """), encoding="utf-8")
-    return str(shop)
+    return _write_shop(tmp_path, """\
+        rude:
+          description: 粗鲁
+          role: agent
+          zone: red
+          negatives_from: [ordinary]
+          examples: [real.yaml]
+        ordinary:
+          description: 普通消息
+          role: agent
+          auxiliary: true
+          examples: [plain.yaml]
+        """)
 
 
 def test_an_example_files_weight_reaches_every_form_of_its_examples(tmp_path):
@@ -130,23 +134,19 @@ def test_an_act_with_no_look_alikes_of_its_own_trains(tmp_path):
         "negative: [不急慢慢来, 到了告诉我, 服务挺好, 等你消息, 没事不生气, 发了就好]\n", encoding="utf-8")
     (tmp_path / "calm.yaml").write_text(
         "intent: calm\npositive: [是的, 好的谢谢, 订单号发你了, 就这一个, 嗯嗯知道了, 那我等等]\n", encoding="utf-8")
-    shop = tmp_path / "shop.yaml"
-    shop.write_text(textwrap.dedent("""\
-        name: shop
-        intents:
-          upset:
-            description: 不满
-            role: customer
-            negatives_from: [calm]
-            examples: [upset.yaml]
-          calm:
-            description: 普通顾客消息
-            role: customer
-            auxiliary: true
-            negatives_from: [upset]
-            examples: [calm.yaml]
-        rules: {}
-        """), encoding="utf-8")
+    shop = _write_shop(tmp_path, """\
+        upset:
+          description: 不满
+          role: customer
+          negatives_from: [calm]
+          examples: [upset.yaml]
+        calm:
+          description: 普通顾客消息
+          role: customer
+          auxiliary: true
+          negatives_from: [upset]
+          examples: [calm.yaml]
+        """)
     result = subprocess.run([sys.executable, "-m", "kefu_lint.cli", "train", str(shop), "--jobs", "1"], capture_output=True, text=True)
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     assert "| calm |" in result.stdout

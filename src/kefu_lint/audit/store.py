@@ -265,10 +265,12 @@ def result_rows(run_id: str, results: Iterable[ConversationResult], weights: Map
     message_rows, finding_rows, conversation_rows, agent_rows = [], [], [], []
     for result in results:
         cid = result.conversation_id
-        for m in result.messages:
+        # each message's offset once: its findings' rows carry it too
+        offsets = [utc_offset(m.message.time, timezone) for m in result.messages]
+        for m, offset in zip(result.messages, offsets):
             message = m.message
             message_rows.append((
-                run_id, message.seq, cid, message.role, message.text, message.time, utc_offset(message.time, timezone),
+                run_id, message.seq, cid, message.role, message.text, message.time, offset,
                 message.agent, message.shop, message.message_id, message.source, message.line, int(message.partial),
                 m.index, ",".join(m.scenes), ",".join(m.acts), m.score.value if m.score else None,
                 m.score.grade if m.score else None,
@@ -277,7 +279,7 @@ def result_rows(run_id: str, results: Iterable[ConversationResult], weights: Map
             message = result.messages[finding.message_index].message
             v = finding.violation
             finding_rows.append((run_id, cid, finding.message_index, message.seq, v.code, v.name, v.zone, finding.level,
-                                 finding.agent, message.time, utc_offset(message.time, timezone), weights.get(v.code, 0),
+                                 finding.agent, message.time, offsets[finding.message_index], weights.get(v.code, 0),
                                  v.message, v.start, v.end, message.text[v.start:v.end], v.suggestion))
         conversation_rows.append(
             (run_id, cid, result.agent, result.shop, len(result.messages), result.agent_messages, result.score.value,

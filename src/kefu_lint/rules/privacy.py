@@ -141,7 +141,8 @@ class PrivacyLeak(Rule):
     def check(self, analysis: Analysis) -> Iterator[Violation]:
         text = analysis.text
         accounts = "account" in self.kinds
-        if _DIGIT.search(text) is None and not accounts:
+        has_digits = _DIGIT.search(text) is not None
+        if not has_digits and not accounts:
             return
         taken: list[tuple[int, int]] = []
         for hit in self._labels.hits(text):
@@ -157,11 +158,10 @@ class PrivacyLeak(Rule):
                 name = match.group()
                 if _MOBILE.fullmatch(name) and "phone" in self.kinds:
                     kind = "phone"  # an account that is a mobile number is masked as one
-                elif not _account_like(name) or self._allowed_account(name):
-                    continue
                 else:
-                    taken.append(match.span())
-                    yield self._leak(analysis, match, kind, mask_account(_as_written(analysis, match)))
+                    if _account_like(name) and not self._allowed_account(name):
+                        taken.append(match.span())
+                        yield self._leak(analysis, match, kind, mask_account(_as_written(analysis, match)))
                     continue
             digits = "".join(c for c in match.group() if c.isalnum())
             if self._allowed(digits):
@@ -175,7 +175,7 @@ class PrivacyLeak(Rule):
                     continue
                 taken.append(match.span())
                 yield self._leak(analysis, match, "account", mask_account(_as_written(analysis, match)))
-        if _DIGIT.search(text) is None:
+        if not has_digits:
             return
         if "phone" in self.kinds:
             for match in _MOBILE.finditer(text):
