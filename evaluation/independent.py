@@ -24,11 +24,13 @@ TEST_SET = HERE / "intent_test"
 
 #: The reply sets: the first frozen one, the development set, and a second frozen one
 #: (``fresh_test/``, written 2026-12-03 in the soft register of real chat logs, before this
-#: session's training data was added; never tuned on).
+#: session's training data was added; never tuned on), and a second development set in that
+#: register (``dev2/``, written 2026-12-04) to tune on instead of it.
 SETS = {
     "frozen": (TEST_SET, "evaluation/intent_test/replies.yaml, frozen, never tuned on"),
     "dev": (HERE / "dev", "evaluation/dev/replies.yaml, the development set: tuned on"),
     "fresh": (HERE / "fresh_test", "evaluation/fresh_test/replies.yaml, the second frozen set (real-chat register), never tuned on"),
+    "dev2": (HERE / "dev2", "evaluation/dev2/replies.yaml, the second development set (real-chat register): tuned on"),
 }
 
 #: Red acts and the rule codes that stand for them.
@@ -136,11 +138,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-acts", action="store_true", help="Skip the dialogue-act part (for versions without intents).")
     parser.add_argument("--dev", action="store_true", help="Use the development set (evaluation/dev/), the one to tune on.")
     parser.add_argument("--fresh", action="store_true", help="Use the second frozen set (evaluation/fresh_test/): never tune on it.")
+    parser.add_argument("--dev2", action="store_true", help="Use the second development set (evaluation/dev2/, real-chat register): tune on it.")
     args = parser.parse_args(argv)
     from kefu_lint import Linter
 
     linter = Linter(args.ruleset)
-    chosen = "dev" if args.dev else "fresh" if args.fresh else "frozen"
+    chosen = "dev" if args.dev else "dev2" if args.dev2 else "fresh" if args.fresh else "frozen"
     folder, source = SETS[chosen]
     replies = evaluate_replies(linter, folder)
     acts = None if args.no_acts or chosen != "frozen" else evaluate_acts(linter)
@@ -150,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             "by_act": replies["by_act"], "acts": acts and acts["per_intent"],
         }, ensure_ascii=False, indent=2))
     else:
-        suffix = {"dev": ", development set", "fresh": ", second frozen set", "frozen": ""}[chosen]
+        suffix = {"dev": ", development set", "dev2": ", second development set", "fresh": ", second frozen set", "frozen": ""}[chosen]
         print(report(replies, acts, f"ruleset {args.ruleset}{suffix}", source), end="")
     if args.errors:
         for kind, item, result in replies["wrong"]:

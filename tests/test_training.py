@@ -43,7 +43,7 @@ def _write_shop(tmp_path, intents_yaml: str) -> str:
     return str(shop)
 
 
-def _shop(tmp_path, weight_line: str = "weight: 3", ordinary: str = "您好 这边帮您查询一下 请稍等") -> str:
+def _shop(tmp_path, weight_line: str = "weight: 3", ordinary: str = "您好 这边帮您查询一下 请您稍等一下") -> str:
     (tmp_path / "real.yaml").write_text(
         f"intent: rude\n{weight_line}\npositive: [你烦不烦啊 说了多少遍了]\nnegative: [您稍等 我马上帮您看]\n", encoding="utf-8"
     )
@@ -70,16 +70,16 @@ def test_an_example_files_weight_reaches_every_form_of_its_examples(tmp_path):
     assert weight["你烦不烦啊说了多少遍了"] == 3.0
     assert weight["您烦不烦啊说了多少遍了"] == 3.0  # the 您 ⇄ 你 variant training adds
     assert weight["您稍等我马上帮您看"] == 3.0
-    assert weight["您好这边帮您查询一下请稍等"] == 1.0  # another file: counts once
+    assert weight["您好这边帮您查询一下请您稍等一下"] == 1.0  # another file: counts once
 
 
 def test_ordinary_messages_are_also_negatives_unit_by_unit(tmp_path):
     definitions = load_ruleset(_shop(tmp_path)).intents.definitions
     rude = training_sets(definitions)["rude"]
     rows = {text: (label, origin, pieces) for text, label, origin, _, pieces in rude.rows()}
-    # 您好 is too short to be a clause of its own (features.MIN_CLAUSE)
-    assert rows["您好这边帮您查询一下请稍等"] == (0, "ordinary", ["您好这边帮您查询一下", "请稍等"])
-    for piece in ("您好这边帮您查询一下", "请稍等"):
+    # 您好 is too short to be a clause of its own (features.MIN_SPACED_PIECE)
+    assert rows["您好这边帮您查询一下请您稍等一下"] == (0, "ordinary", ["您好这边帮您查询一下", "请您稍等一下"])
+    for piece in ("您好这边帮您查询一下", "请您稍等一下"):
         assert rows[piece][:2] == (0, "ordinary")
     # an act's own look-alikes are not split: 「很抱歉 这个退不了 我帮您换货」 holds a clause that alone would be the act
     assert "您稍等" not in rows

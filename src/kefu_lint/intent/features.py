@@ -37,8 +37,13 @@ QUOTED = "\x04"
 #: Units longer than this are judged in overlapping windows, so a 10,000-character reply
 #: costs linear time and one long unit does not dilute the act it holds.
 MAX_UNIT = 120
-#: A space-separated piece shorter than this is not a clause of its own.
+#: A clause cut off by a contrastive conjunction or a comma is at least this long.
 MIN_CLAUSE = 3
+#: A space-separated piece with fewer characters than this is not a clause of its own: it
+#: stays with its neighbour. As long as the shortest unit the red acts are judged on
+#: (``rules.acts.MIN_ACT_CHARACTERS``): 「定做的 退不了」 cut into two three-character pieces
+#: left neither long enough to judge, and the refusal passed unread.
+MIN_SPACED_PIECE = 4
 WINDOW_STEP = 60
 
 _DIGITS = re.compile(r"\d+")
@@ -157,7 +162,7 @@ def _units(analysis: Analysis) -> list[tuple[int, int]]:
             # (这个 不 归 我 们 管) are a dodge, and the words stay one unit.
             bounds = [start, *gaps, end]
             for index, position in enumerate(gaps, start=1):
-                if position - bounds[index - 1] >= MIN_CLAUSE and bounds[index + 1] - position >= MIN_CLAUSE and position - cut >= MIN_CLAUSE:
+                if position - bounds[index - 1] >= MIN_SPACED_PIECE and bounds[index + 1] - position >= MIN_SPACED_PIECE and position - cut >= MIN_SPACED_PIECE:
                     spans.extend(_windows(text, cut, position))
                     cut = position
         spans.extend(_windows(text, cut, end))
