@@ -116,3 +116,28 @@ def test_catastrophic_pattern_is_cut_off_and_the_run_goes_on(tmp_path):
         codes = {v.code for v in linter.lint(reply)}
     assert "KF101" in codes  # the other rules still ran
     assert any(issubclass(w.category, PatternTimeoutWarning) for w in caught)
+
+
+def test_a_warning_against_a_listed_act_is_not_the_act(tmp_path):
+    """``warned_by``: a listed phrase that a warning word governs (请勿加微信) is the shop
+    warning the customer, not luring them; the same phrase after the warning's clause, or
+    past the agent's space, is still the act."""
+    path = write(tmp_path, """
+        name: shop
+        rules:
+          KF901:
+            name: competitor-chat
+            check: phrases
+            zone: red
+            message: 站外「{matched}」
+            phrases: [加微信, 私下转账]
+            warned_by: [请勿, 不要, 别]
+        """)
+    linter = Linter(str(path))
+    flagged = lambda text: [text[v.start:v.end] for v in linter.lint(text)]  # noqa: E731
+    assert flagged("请勿加微信，谨防诈骗") == []
+    assert flagged("不要私下转账哦") == []
+    assert flagged("差价我改好了您拍 别私下转账哈") == []  # 别 after the agent's space is a word
+    assert flagged("不要着急，加微信我发您") == ["加微信"]  # the warning is another clause's
+    assert flagged("别担心 加微信我发您") == ["加微信"]  # a space the agent typed ends its reach
+    assert flagged("特别加微信的顾客送券") == ["加微信"]  # the 别 of 特别 is no warning

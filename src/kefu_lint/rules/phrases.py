@@ -29,6 +29,7 @@ class PhraseRule(Rule):
         "patterns": Option(pattern_list, "regular expressions to flag, matched against the normalised reply", ()),
         "exceptions": Option(string_list, "phrases that contain a listed phrase but are fine (a hit inside one is dropped)", ()),
         "excused_by": Option(string_list, "phrases that, later in the reply, excuse a hit (an alternative offered)", ()),
+        "warned_by": Option(string_list, "words that, earlier in the hit's clause, make it a warning against the act (请勿加微信, 不要私下转账): the hit is dropped", ()),
         "boundaries": Option(boolean, "a hit must start and end on jieba token boundaries", True),
         "skip_quotes": Option(boolean, "words inside quotation marks are the customer's and not flagged", True),
         "intents": Option(string_list, "intents (acts) the rule bans, judged by the intent model in any wording", ()),
@@ -43,6 +44,7 @@ class PhraseRule(Rule):
         self.patterns: tuple[Phrase, ...] = options["patterns"]
         self.exception_phrases: tuple[str, ...] = options["exceptions"]
         self.excuse_phrases: tuple[str, ...] = options["excused_by"]
+        self.warning_words: tuple[str, ...] = options["warned_by"]
         self.boundaries: bool = options["boundaries"]
         self.skip_quotes: bool = options["skip_quotes"]
         self.suggestion_kind = options["suggestions"]
@@ -50,6 +52,7 @@ class PhraseRule(Rule):
         self._patterns = CompiledPatterns(((p.text, p) for p in self.patterns), rule=self.code)
         self._exceptions = PhraseAutomaton((e, e) for e in self.exception_phrases)
         self._excuses = PhraseAutomaton((e, e) for e in self.excuse_phrases)
+        self._warnings = PhraseAutomaton((w, w) for w in self.warning_words)
         # Judgement by intent (rules/acts.py): the acts this rule bans, and the acts that
         # excuse a phrase hit (a refusal that offers a remedy).
         self.intent_names: tuple[str, ...] = options["intents"]
@@ -114,10 +117,13 @@ class PhraseRule(Rule):
             skip_quotes=self.skip_quotes,
         )
         excuse_starts = [hit.start for hit in self._excuses.hits(text)] if hits else []
+        warnings = [w for w in self._warnings.hits(text) if _word_at(analysis, w.start, w.end)] if hits and self.warning_words else []
         excused_by_act = None
         for hit in hits:
             # An alternative offered after the phrase (…无法…,但我们可以为您…) excuses it.
             if any(start >= hit.end for start in excuse_starts):
+                continue
+            if warnings and _warned(analysis, hit.start, warnings):
                 continue
             if self.excusing_intents:
                 if excused_by_act is None:
@@ -154,3 +160,32 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
         end -= 1
     return start, end
 
+
+#: Where a clause ends: a warning word before one of these warns about another clause.
+_CLAUSE_END = frozenset("，。！？；,.!?;\n")
+#: How far before a hit a warning word still governs it: 「请不要扫陌生人的二维码付款」 (five
+#: characters between), but not 「不要相信陌生人加我微信领红包」's lure after a whole clause.
+WARNING_REACH = 6
+
+
+def _word_at(analysis: Analysis, start: int, end: int) -> bool:
+    """A warning word stands as a word: on token boundaries (not the 别 of 特别), or right
+    after a space the agent typed (jieba reads the joined 「您拍别私下」 as 拍别)."""
+    if analysis.on_token_boundaries(start, end):
+        return True
+    original_start, _ = analysis.to_original(start, end)
+    return original_start == 0 or analysis.original[original_start - 1].isspace()
+
+
+def _warned(analysis: Analysis, start: int, warnings) -> bool:
+    """True when a warning word (请勿, 不要 …) stands shortly before ``start`` in the same
+    clause: no clause mark between them, and no space where the agent typed one (normalising
+    joins 「别私下转账哈 我的微信」's pieces, the original keeps the break)."""
+    text = analysis.text
+    for warning in warnings:
+        if warning.end <= start <= warning.end + WARNING_REACH and not any(c in _CLAUSE_END for c in text[warning.end:start]):
+            _, after_warning = analysis.to_original(warning.start, warning.end)
+            hit_start, _ = analysis.to_original(start, start + 1)
+            if not any(c.isspace() for c in analysis.original[after_warning:hit_start]):
+                return True
+    return False
