@@ -212,6 +212,40 @@ def test_cues_combine_with_also_and_but_not(tmp_path):
     assert "并且" in described and "但没有" in described  # kefu-lint explain says the combination
 
 
+ECHO_CONDITION = """\
+extends: default
+rules:
+  KF904:
+    name: details-read-back
+    check: condition
+    zone: yellow
+    message: 顾客给出新地址后，客服没有{missing}。
+    anchor: {role: customer, any: [地址]}
+    range: {role: agent, turns: 2}
+    require:
+      - {name: 复述地址, echo: 4}
+"""
+
+
+def test_reading_the_customers_details_back_is_an_echo(tmp_path):
+    """``echo: N``: an agent message that repeats N characters in a row of the anchor message
+    meets the requirement, whatever else it says; a shorter overlap or a later, unanchored
+    repetition does not."""
+    path = tmp_path / "shop.yaml"
+    path.write_text(ECHO_CONDITION, encoding="utf-8")
+    shop = Linter(str(path))
+
+    def flagged(*lines):
+        return "KF904" in {c for _, c in codes(shop.lint_conversation(chat(*lines)))}
+
+    assert not flagged(("customer", "新地址是北京市朝阳区建国路88号"), ("agent", "好的，朝阳区建国路88号，马上为您修改"))
+    assert not flagged(("customer", "地址改成[地址x]"), ("agent", "收货地址是[地址x]对吗"))  # a masked detail is a detail
+    assert flagged(("customer", "新地址是北京市朝阳区建国路88号"), ("agent", "好的，马上为您修改"))
+    assert flagged(("customer", "新地址是北京市朝阳区建国路88号"), ("agent", "北京的话明天到"))  # two characters are no read-back
+    described = "".join(next(r for r in shop.conversation_rules if r.code == "KF904").describe({}))
+    assert "复述锚点消息中连续 4 个字" in described
+
+
 @pytest.mark.parametrize("body, message", [
     ("    require: [{name: x, any: [y]}]\n    max_seconds: 30\n    anchor: {role: customer}\n    range: {messages: 1}\n", "one of require, max_seconds or only"),
     ("    require: [{name: x, any: [y]}]\n    only: {any: [好的]}\n    range: {turn: last}\n", "got require and only"),
@@ -224,6 +258,7 @@ def test_cues_combine_with_also_and_but_not(tmp_path):
     ("    require: [{name: x, any: [y]}]\n", "needs a 'range'"),
     ("    require: [{name: x, any: [y]}]\n    range: {turn: middle}\n", "first, last"),
     ("    require: [{any: [y]}]\n    range: {turn: last}\n", "needs a 'name'"),
+    ("    require: [{name: x, echo: 1}]\n    range: {turn: last}\n", "at least 2"),
 ])
 def test_bad_conditions_are_reported_with_file_and_line(tmp_path, body, message):
     path = tmp_path / "bad.yaml"

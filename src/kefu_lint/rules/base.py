@@ -190,7 +190,11 @@ class Requirement:
 
     Cues combine: with ``also`` the message must show that cue too (and), with ``but_not``
     it must not show that one (not); the alternatives of one cue are its "or". A delay
-    complaint about the parcel, not the refund: ``{acts: [delay-complaint], also: {any: [快递, 物流]}}``."""
+    complaint about the parcel, not the refund: ``{acts: [delay-complaint], also: {any: [快递, 物流]}}``.
+
+    ``echo: N`` (in a condition's ``require``): a message of the range also shows the element
+    when it repeats N characters in a row of the anchor message: the agent read the
+    customer's details back (「把个人改成王[姓名x]吗」 after 「改成王[姓名x]」)."""
 
     name: str = ""
     any: tuple[str, ...] = ()
@@ -198,6 +202,7 @@ class Requirement:
     patterns: tuple[str, ...] = ()
     also: Requirement | None = None
     but_not: Requirement | None = None
+    echo: int | None = None
 
     @property
     def all_acts(self) -> frozenset[str]:
@@ -209,7 +214,7 @@ class Requirement:
         return frozenset(acts)
 
 
-REQUIREMENT_KEYS = {"name", "any", "acts", "patterns", "also", "but_not"}
+REQUIREMENT_KEYS = {"name", "any", "acts", "patterns", "also", "but_not", "echo"}
 
 
 @_typed("requirement")
@@ -219,8 +224,11 @@ def requirement(value: Any, *, named: bool = False) -> Requirement:
         raise OptionError(f"expected a mapping with keys among {sorted(REQUIREMENT_KEYS)}, got {value!r}")
     if named and "name" not in value:
         raise OptionError(f"a requirement needs a 'name' (what a finding says is missing): {dict(value)!r}")
-    if not any(value.get(key) for key in ("any", "acts", "patterns")):
-        raise OptionError(f"{dict(value)!r} needs at least one of 'any' (phrases), 'acts' (intents) or 'patterns'")
+    if not any(value.get(key) for key in ("any", "acts", "patterns", "echo")):
+        raise OptionError(f"{dict(value)!r} needs at least one of 'any' (phrases), 'acts' (intents), 'patterns' or 'echo'")
+    echo = integer(value["echo"]) if "echo" in value else None
+    if echo is not None and echo < 2:
+        raise OptionError(f"echo counts the characters repeated in a row, at least 2, got {echo}")
     patterns = string_list(value.get("patterns", []))
     for pattern in patterns:
         pattern_list([pattern])
@@ -231,6 +239,7 @@ def requirement(value: Any, *, named: bool = False) -> Requirement:
         patterns,
         requirement(value["also"]) if "also" in value else None,
         requirement(value["but_not"]) if "but_not" in value else None,
+        echo,
     )
 
 

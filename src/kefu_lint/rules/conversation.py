@@ -173,7 +173,7 @@ class ConditionRule(Rule):
         "anchor": Option(anchor_option, "the message the requirement hangs on: {role, any, acts, patterns, also, but_not, which: first | every | every-turn}"),
         "range": Option(range_option, "where to look: {role, turn: first | last} or, after the anchor, {role, turns: N} / {role, messages: N}"),
         "applies": Option(states_option, "conversation states that must hold: ended, complete", ()),
-        "require": Option(requirement_list, "elements that must each occur in the range: [{name, any, acts, patterns, also, but_not}] (also: and; but_not: not)", ()),
+        "require": Option(requirement_list, "elements that must each occur in the range: [{name, any, acts, patterns, also, but_not, echo}] (also: and; but_not: not; echo: N characters of the anchor repeated)", ()),
         "max_seconds": Option(integer, "a timing rule: the range's first message within this many seconds of the anchor"),
         "only": Option(requirement, "a finding when every message of the range shows this cue: the range said nothing else (a bare answer)"),
         "unless": Option(requirement, "the range is excused when a message of it shows this cue (a transfer)"),
@@ -278,13 +278,27 @@ class ConditionRule(Rule):
                     yield self.finding(conversation, marked, seconds=f"{waited:.0f}", limit=str(self.max_seconds))
                 continue
             shown: set[int] = set()
+            echoes = self._echoes(conversation, anchor)
             for index in in_range:
                 shown |= self._shows(conversation, index, self._required)
+                if echoes:
+                    text = conversation.normalized(index)
+                    shown.update(i for i, grams in echoes if i not in shown and _repeats(text, grams))
                 if len(shown) == len(self.requirements):
                     break
             missing = [r.name for i, r in enumerate(self.requirements) if i not in shown]
             if missing:
                 yield self.finding(conversation, marked, missing="、".join(missing), template=self.template or "")
+
+    def _echoes(self, conversation, anchor: int | None) -> list[tuple[int, frozenset[str]]]:
+        """Per requirement with ``echo: N``, the anchor message's runs of N characters."""
+        if anchor is None:
+            return []
+        text = conversation.normalized(anchor)
+        return [
+            (i, frozenset(text[k:k + r.echo] for k in range(len(text) - r.echo + 1)))
+            for i, r in enumerate(self.requirements) if r.echo is not None and len(text) >= r.echo
+        ]
 
     def _shows(self, conversation, index: int, cues: Cues) -> frozenset[int]:
         acts = conversation.acts(index) if cues.acts else frozenset()
@@ -333,6 +347,8 @@ class ConditionRule(Rule):
                 parts.append(f"词语 {shown}")
             if requirement.patterns:
                 parts.append("模式 " + "、".join(requirement.patterns))
+            if requirement.echo:
+                parts.append(f"复述锚点消息中连续 {requirement.echo} 个字")
             said = "，或".join(parts)
             if requirement.also is not None:
                 said = f"（{said}），并且（{cue(requirement.also)}）"
@@ -380,3 +396,8 @@ class ConditionRule(Rule):
         start, end = trimmed_range(text)
         return index, self.violation_in(text, start, end, suggestion=self.config.suggest, fix=None, evidence=None, **fields)
 
+
+def _repeats(text: str, grams: frozenset[str]) -> bool:
+    """True when ``text`` holds one of ``grams`` (runs of one length, whitespace excluded)."""
+    size = len(next(iter(grams))) if grams else 0
+    return any(text[k:k + size] in grams for k in range(len(text) - size + 1) if not text[k:k + size].isspace())
