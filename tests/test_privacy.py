@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import textwrap
 
+import pytest
 from hypothesis import given, strategies as st
 
 from kefu_lint import Linter
@@ -65,3 +66,14 @@ def test_the_shops_own_mailbox_declared_once_is_never_flagged(tmp_path):
     linter = Linter(str(shop), select=["KF104"])
     assert not linter.lint("有问题请发邮件到 service@shop.example.cn")
     assert [v.code for v in linter.lint("已发到您的邮箱 lily.wang@qq.com")] == ["KF104"]
+
+
+@pytest.mark.parametrize("reply, masked", [
+    ("您的收货电话是13812345678", "138****5678"),
+    ("您的邮箱是 lixiaoming@qq.com 对吗", "li********@qq.com"),
+])
+def test_the_message_shows_the_masked_form_of_what_leaked(reply, masked):
+    """The finding's message tells the agent how this very value should read, not a phone
+    number's mask for every kind of leak."""
+    (violation,) = LINTER.lint(reply)
+    assert violation.message.endswith(f"请改用掩码形式「{masked}」。") and violation.fix == masked

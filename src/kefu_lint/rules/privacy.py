@@ -208,5 +208,5 @@ class PrivacyLeak(Rule):
 
     def _leak(self, analysis: Analysis, match, kind: str, masked: str) -> Violation:
         return self.violation(
-            analysis, match.start(), match.end(), suggestion=masked, fix=masked, kind=KIND_LABELS[kind]
+            analysis, match.start(), match.end(), suggestion=masked, fix=masked, kind=KIND_LABELS[kind], masked=masked
         )
