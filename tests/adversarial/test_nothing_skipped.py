@@ -149,6 +149,18 @@ def test_allow_unreadable_still_reports_but_does_not_fail_the_run(tmp_path):
     assert result.returncode == 0 and "clean.yaml:2:1: KF000" in result.stdout and "All checked" not in result.stdout
 
 
+@pytest.mark.parametrize("lang, said, not_said", [
+    ("zh", ["未全部检查：1 个文件中有 1 处输入无法读取（KF000）", "总评：无（未全部检查"], ["Not all checked", "Overall grade"]),
+    ("en", ["Not all checked: 1 unreadable input in 1 file", "Overall grade: none (not everything was checked)"], ["未全部检查", "未评级", "总评"]),
+])
+def test_the_unreadable_summary_speaks_the_chosen_language(tmp_path, lang, said, not_said):
+    (tmp_path / "s.yaml").write_text(BAD_SCENE, encoding="utf-8")
+    out = run("check", "--lang", lang, "s.yaml", cwd=tmp_path).stdout
+    summary = out[out.rindex("s.yaml "):]  # the per-file line and what follows: the summary, not the findings' messages
+    assert all(text in summary for text in said), summary
+    assert not any(text in summary for text in not_said), summary
+
+
 def test_a_baseline_never_hides_unreadable_input(tmp_path):
     (tmp_path / "s.yaml").write_text(BAD_SCENE, encoding="utf-8")
     first = run("check", "--baseline", "b.json", "s.yaml", cwd=tmp_path)

@@ -68,6 +68,7 @@ SUMMARY_WORDS = {
         "overall none": "总评：无（没有检查到任何回复）",
         "overall unchecked": "总评：无（未全部检查，不评级）",
         "not checked": "未检查（KF000）",
+        "not all checked": lambda n, files: f"未全部检查：{files} 个文件中有 {n} 处输入无法读取（KF000），结果不完整。请修正这些输入，或加 --allow-unreadable 接受其余结果。",
         "unreadable here": lambda n: f"  {n} 处无法读取（KF000）",
         "clean part": lambda replies, files: f"已读取的 {replies}、{files}中未发现问题。",
         "nothing read": "没有读到任何回复：",
@@ -94,8 +95,12 @@ SUMMARY_WORDS = {
         "stale": lambda n: f"{n} baseline entr{'y' if n == 1 else 'ies'} no longer match any finding; --update-baseline shrinks the file:",
         "overall": lambda label, score: f"Overall grade: {label} (score {score})",
         "overall none": "Overall grade: none (no reply was checked)",
-        "overall unchecked": "Overall grade: none (未评级: not everything was checked)",
+        "overall unchecked": "Overall grade: none (not everything was checked)",
         "not checked": "not checked (KF000)",
+        "not all checked": lambda n, files: (
+            f"Not all checked: {n} unreadable input{'s' if n != 1 else ''} in {files} file{'s' if files != 1 else ''};"
+            " fix them, or pass --allow-unreadable to accept the rest."
+        ),
         "unreadable here": lambda n: f"  {n} unreadable (KF000)",
         "clean part": lambda replies, files: f"No findings in the {replies} read from {files}.",
         "nothing read": "No reply could be read:",
@@ -232,10 +237,7 @@ def _summary(report: CheckReport, colour: bool, words: dict) -> list[str]:
         lines.append(words["clean"](replies, files))
     if unreadable:
         files_hit = len({f.path for f in unreadable})
-        lines.append(_style(
-            f"未全部检查：{files_hit} 个文件中有 {len(unreadable)} 处输入无法读取（KF000），结果不完整。"
-            f"Not all checked: {len(unreadable)} unreadable input{'s' if len(unreadable) != 1 else ''} in {files_hit} file{'s' if files_hit != 1 else ''};"
-            " fix them, or pass --allow-unreadable to accept the rest.", colour, fg="red", bold=True))
+        lines.append(_style(words["not all checked"](len(unreadable), files_hit), colour, fg="red", bold=True))
     fixable = sum(1 for f in report.findings if f.fixable)
     if fixable:
         lines.append(words["fixable"](fixable))
