@@ -12,7 +12,8 @@ A condition says *where* to look and *what* must be there:
   (not a log that starts mid-conversation);
 - ``require``: elements that must each occur somewhere in the range, each any of its
   phrases, patterns or acts (intents), combined with ``also`` (and: the same message shows
-  that cue too) and ``but_not`` (not: it must not show that one); or ``max_seconds``: the range's first message must
+  that cue too) and ``but_not`` (not: it must not show that one), or ``echo: N`` (the message
+  repeats N characters in a row of the anchor message: details read back); or ``max_seconds``: the range's first message must
   come within that many seconds of the anchor (a timing rule); or ``only``: a cue the range
   must not consist of (every message of it shows the cue and the range said nothing else: a
   bare 「好的」 as the whole answer to a question);
