@@ -284,20 +284,20 @@ class ConditionRule(Rule):
                 shown |= self._shows(conversation, index, self._required)
                 if echoes:
                     text = conversation.normalized(index)
-                    shown.update(i for i, grams in echoes if i not in shown and _repeats(text, grams))
+                    shown.update(i for i, size, grams in echoes if i not in shown and _repeats(text, size, grams))
                 if len(shown) == len(self.requirements):
                     break
             missing = [r.name for i, r in enumerate(self.requirements) if i not in shown]
             if missing:
                 yield self.finding(conversation, marked, missing="、".join(missing), template=self.template or "")
 
-    def _echoes(self, conversation, anchor: int | None) -> list[tuple[int, frozenset[str]]]:
-        """Per requirement with ``echo: N``, the anchor message's runs of N characters."""
+    def _echoes(self, conversation, anchor: int | None) -> list[tuple[int, int, frozenset[str]]]:
+        """Per requirement with ``echo: N``: its index, N and the anchor message's runs of N characters."""
         if anchor is None:
             return []
         text = conversation.normalized(anchor)
         return [
-            (i, frozenset(text[k:k + r.echo] for k in range(len(text) - r.echo + 1)))
+            (i, r.echo, frozenset(text[k:k + r.echo] for k in range(len(text) - r.echo + 1)))
             for i, r in enumerate(self.requirements) if r.echo is not None and len(text) >= r.echo
         ]
 
@@ -398,7 +398,7 @@ class ConditionRule(Rule):
         return index, self.violation_in(text, start, end, suggestion=self.config.suggest, fix=None, evidence=None, **fields)
 
 
-def _repeats(text: str, grams: frozenset[str]) -> bool:
-    """True when ``text`` holds one of ``grams`` (runs of one length, whitespace excluded)."""
-    size = len(next(iter(grams))) if grams else 0
+def _repeats(text: str, size: int, grams: frozenset[str]) -> bool:
+    """True when ``text`` holds one of ``grams``, the anchor's runs of ``size`` characters
+    (a run of whitespace alone repeats nothing)."""
     return any(text[k:k + size] in grams for k in range(len(text) - size + 1) if not text[k:k + size].isspace())

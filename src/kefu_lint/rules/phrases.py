@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from ..model import Violation
 from ..text.analysis import Analysis
+from ..text.punctuation import CLAUSE_MARKS, SENTENCE_ENDS
 from .base import Option, Phrase, Rule, RuleConfig, boolean, choice, pattern_list, phrase_list, string_list
 from .matching import CompiledPatterns, PhraseAutomaton, filter_hits
 from .triggers import Trigger
@@ -161,8 +162,9 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-#: Where a clause ends: a warning word before one of these warns about another clause.
-_CLAUSE_END = frozenset("，。！？；,.!?;\n")
+#: Where a clause ends (the project's sentence and clause marks, and the half-width full stop
+#: and line break a normalised reply keeps): a warning word before one warns about another clause.
+_CLAUSE_END = frozenset(SENTENCE_ENDS + CLAUSE_MARKS + ".\n")
 #: How far before a hit a warning word still governs it: 「请不要扫陌生人的二维码付款」 (five
 #: characters between), but not 「不要相信陌生人加我微信领红包」's lure after a whole clause.
 WARNING_REACH = 6
