@@ -25,12 +25,14 @@ TEST_SET = HERE / "intent_test"
 #: The reply sets: the first frozen one, the development set, and a second frozen one
 #: (``fresh_test/``, written 2026-12-03 in the soft register of real chat logs, before this
 #: session's training data was added; never tuned on), and a second development set in that
-#: register (``dev2/``, written 2026-12-04) to tune on instead of it.
+#: register (``dev2/``, written 2026-12-04) to tune on instead of it; a third frozen one
+#: (``third_test/``, written later on 2026-12-04 in a mixed register, before that session's changes).
 SETS = {
     "frozen": (TEST_SET, "evaluation/intent_test/replies.yaml, frozen, never tuned on"),
     "dev": (HERE / "dev", "evaluation/dev/replies.yaml, the development set: tuned on"),
     "fresh": (HERE / "fresh_test", "evaluation/fresh_test/replies.yaml, the second frozen set (real-chat register), never tuned on"),
     "dev2": (HERE / "dev2", "evaluation/dev2/replies.yaml, the second development set (real-chat register): tuned on"),
+    "third": (HERE / "third_test", "evaluation/third_test/replies.yaml, the third frozen set (mixed register), never tuned on"),
 }
 
 #: Red acts and the rule codes that stand for them.
@@ -134,17 +136,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ruleset", default="default")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--errors", action="store_true", help="List the misjudged replies (do not tune on them).")
+    parser.add_argument("--errors", action="store_true", help="List the misjudged replies of a development set (--dev, --dev2).")
     parser.add_argument("--no-acts", action="store_true", help="Skip the dialogue-act part (for versions without intents).")
     parser.add_argument("--dev", action="store_true", help="Use the development set (evaluation/dev/), the one to tune on.")
     parser.add_argument("--fresh", action="store_true", help="Use the second frozen set (evaluation/fresh_test/): never tune on it.")
     parser.add_argument("--dev2", action="store_true", help="Use the second development set (evaluation/dev2/, real-chat register): tune on it.")
+    parser.add_argument("--third", action="store_true", help="Use the third frozen set (evaluation/third_test/, mixed register): never tune on it.")
     args = parser.parse_args(argv)
     from kefu_lint import Linter
 
     linter = Linter(args.ruleset)
-    chosen = "dev" if args.dev else "dev2" if args.dev2 else "fresh" if args.fresh else "frozen"
+    chosen = "dev" if args.dev else "dev2" if args.dev2 else "fresh" if args.fresh else "third" if args.third else "frozen"
     folder, source = SETS[chosen]
+    if args.errors and chosen not in ("dev", "dev2"):
+        parser.error("--errors lists the misjudged replies: only of a development set (--dev, --dev2), never of a frozen one")
     replies = evaluate_replies(linter, folder)
     acts = None if args.no_acts or chosen != "frozen" else evaluate_acts(linter)
     if args.json:
@@ -153,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             "by_act": replies["by_act"], "acts": acts and acts["per_intent"],
         }, ensure_ascii=False, indent=2))
     else:
-        suffix = {"dev": ", development set", "dev2": ", second development set", "fresh": ", second frozen set", "frozen": ""}[chosen]
+        suffix = {"dev": ", development set", "dev2": ", second development set", "fresh": ", second frozen set", "third": ", third frozen set", "frozen": ""}[chosen]
         print(report(replies, acts, f"ruleset {args.ruleset}{suffix}", source), end="")
     if args.errors:
         for kind, item, result in replies["wrong"]:
