@@ -46,6 +46,7 @@ class NegativeOpener(Rule):
         "exceptions": Option(string_list, "openers that start with a prefix but are polite or descriptive (不好意思, 不锈钢)", ()),
         "vocatives": Option(string_list, "words of address skipped before the opener (亲, 您好, 宝宝)", ()),
         "question_endings": Option(string_list, "a sentence ending in one asks the customer and is not flagged", ()),
+        "condition_markers": Option(string_list, "an opener whose clause holds one states a condition (不是国行的话…) and is not flagged", ()),
         "intents": Option(string_list, "intents that make an unlisted negation opener a finding (refusal, contradiction)", ()),
     }
 
@@ -57,6 +58,7 @@ class NegativeOpener(Rule):
         self.exception_phrases: tuple[str, ...] = options["exceptions"]
         self.vocative_words: tuple[str, ...] = options["vocatives"]
         self.question_endings: tuple[str, ...] = options["question_endings"]
+        self.condition_markers: tuple[str, ...] = options["condition_markers"]
         self._phrases = PhraseAutomaton((p.text, p) for p in self.phrases)
         self._exceptions = PhraseAutomaton((e, e) for e in self.exception_phrases)
         self._vocatives = PhraseAutomaton((v, v) for v in self.vocative_words)
@@ -100,7 +102,7 @@ class NegativeOpener(Rule):
             if opener is None:
                 continue
             start, end, phrase = opener
-            if analysis.in_quote(start, end) or self._asks(analysis, start, sentence_end):
+            if analysis.in_quote(start, end) or self._asks_or_supposes(analysis, start, sentence_end):
                 continue
             if exception_ranges is None:
                 exception_ranges = [(h.start, h.end) for h in self._exceptions.hits(text)]
@@ -179,15 +181,17 @@ class NegativeOpener(Rule):
             index += 1
         return word_positions, reachable
 
-    def _asks(self, analysis: Analysis, start: int, end: int) -> bool:
-        """True when the opener's clause is a question back to the customer (不需要税号吗).
+    def _asks_or_supposes(self, analysis: Analysis, start: int, end: int) -> bool:
+        """True when the opener's clause is a question back to the customer (不需要税号吗) or
+        a condition (「不是国行的话页面会单独标注」「不满意的话可以退」): neither refuses nor
+        contradicts anyone.
 
         Only the clause counts: 「不包含企业的哦 还请您谅解，请问还有其他问题吗」 refuses
         first and asks something else afterwards. Agents separate clauses with spaces, which
         normalisation removes between Han characters (a dodge), so a gap in the offset map
         where the original had whitespace also ends the clause.
         """
-        if not self.question_endings:
+        if not self.question_endings and not self.condition_markers:
             return False
         text = analysis.text
         clause_end = _CLAUSE_BREAK.search(text, start, end)
@@ -197,7 +201,8 @@ class NegativeOpener(Rule):
             if origin[position] - origin[position - 1] > 1 and original[origin[position - 1] + 1:origin[position]].isspace():
                 stop = position
                 break
-        return _SKIPPABLE.sub("", text[start:stop]).endswith(self.question_endings)
+        clause = _SKIPPABLE.sub("", text[start:stop])
+        return bool(self.question_endings) and clause.endswith(self.question_endings) or any(marker in clause for marker in self.condition_markers)
 
     def _content_start(self, text: str, position: int, end: int, vocative_ends: dict[int, int]) -> int:
         """Skip punctuation, emoji and vocatives (亲,您好…) at the start of a sentence."""
