@@ -32,6 +32,7 @@ SETS = {
     "dev": (HERE / "dev", "evaluation/dev/replies.yaml, the development set: tuned on"),
     "fresh": (HERE / "fresh_test", "evaluation/fresh_test/replies.yaml, the second frozen set (real-chat register), never tuned on"),
     "dev2": (HERE / "dev2", "evaluation/dev2/replies.yaml, the second development set (real-chat register): tuned on"),
+    "dev3": (HERE / "dev3", "evaluation/dev3/replies.yaml, the third development set (不/没 openers, curt and hedging replies): tuned on"),
     "third": (HERE / "third_test", "evaluation/third_test/replies.yaml, the third frozen set (mixed register), never tuned on"),
 }
 
@@ -136,20 +137,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ruleset", default="default")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--errors", action="store_true", help="List the misjudged replies of a development set (--dev, --dev2).")
+    parser.add_argument("--errors", action="store_true", help="List the misjudged replies of a development set (--dev, --dev2, --dev3).")
     parser.add_argument("--no-acts", action="store_true", help="Skip the dialogue-act part (for versions without intents).")
     parser.add_argument("--dev", action="store_true", help="Use the development set (evaluation/dev/), the one to tune on.")
     parser.add_argument("--fresh", action="store_true", help="Use the second frozen set (evaluation/fresh_test/): never tune on it.")
     parser.add_argument("--dev2", action="store_true", help="Use the second development set (evaluation/dev2/, real-chat register): tune on it.")
+    parser.add_argument("--dev3", action="store_true", help="Use the third development set (evaluation/dev3/: 不/没 openers, curt and hedging replies): tune on it.")
     parser.add_argument("--third", action="store_true", help="Use the third frozen set (evaluation/third_test/, mixed register): never tune on it.")
     args = parser.parse_args(argv)
     from kefu_lint import Linter
 
     linter = Linter(args.ruleset)
-    chosen = "dev" if args.dev else "dev2" if args.dev2 else "fresh" if args.fresh else "third" if args.third else "frozen"
+    chosen = "dev" if args.dev else "dev2" if args.dev2 else "dev3" if args.dev3 else "fresh" if args.fresh else "third" if args.third else "frozen"
     folder, source = SETS[chosen]
-    if args.errors and chosen not in ("dev", "dev2"):
-        parser.error("--errors lists the misjudged replies: only of a development set (--dev, --dev2), never of a frozen one")
+    if args.errors and chosen not in ("dev", "dev2", "dev3"):
+        parser.error("--errors lists the misjudged replies: only of a development set (--dev, --dev2, --dev3), never of a frozen one")
     replies = evaluate_replies(linter, folder)
     acts = None if args.no_acts or chosen != "frozen" else evaluate_acts(linter)
     if args.json:
@@ -158,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
             "by_act": replies["by_act"], "acts": acts and acts["per_intent"],
         }, ensure_ascii=False, indent=2))
     else:
-        suffix = {"dev": ", development set", "dev2": ", second development set", "fresh": ", second frozen set", "third": ", third frozen set", "frozen": ""}[chosen]
+        suffix = {"dev": ", development set", "dev2": ", second development set", "dev3": ", third development set", "fresh": ", second frozen set", "third": ", third frozen set", "frozen": ""}[chosen]
         print(report(replies, acts, f"ruleset {args.ruleset}{suffix}", source), end="")
     if args.errors:
         for kind, item, result in replies["wrong"]:

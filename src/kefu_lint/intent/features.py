@@ -40,8 +40,8 @@ MAX_UNIT = 120
 #: A clause cut off by a contrastive conjunction or a comma is at least this long.
 MIN_CLAUSE = 3
 #: A space-separated piece with fewer characters than this is not a clause of its own: it
-#: stays with its neighbour. As long as the shortest unit the red acts are judged on
-#: (``rules.acts.MIN_ACT_CHARACTERS``): 「定做的 退不了」 cut into two three-character pieces
+#: stays with its neighbour. As long as the shortest unit the red acts are judged on at their
+#: own thresholds (``rules.acts.MIN_ACT_CHARACTERS``): 「定做的 退不了」 cut into two three-character pieces
 #: left neither long enough to judge, and the refusal passed unread.
 MIN_SPACED_PIECE = 4
 WINDOW_STEP = 60
