@@ -114,3 +114,25 @@ def test_normalize_many_and_fired_many_are_loops_of_their_single_forms(batch):
     triggers = _batch_linter._triggers
     texts = [normalize(text).text for text in batch]
     assert triggers.fired_many(texts) == [triggers.fired(text) for text in texts]
+
+
+def test_lint_many_judges_each_reply_of_a_batch_larger_than_the_cache_once(monkeypatch):
+    """A batch bigger than the result cache: its first replies must not be evicted by its last
+    before their suggestions are tried (then each was linted twice, and a 100,000-reply
+    library took 15.7× the time of 10,000)."""
+    from kefu_lint import engine
+
+    monkeypatch.setattr(engine, "CACHE_SIZE", 40)
+    monkeypatch.setattr(engine, "BATCH_PART", 10)
+    linter = Linter()
+    judged: list[str] = []
+    compute = linter._cached_lint._compute_many
+
+    def counting(keys):
+        judged.extend(text for text, _, _ in keys)
+        return compute(keys)
+
+    linter._cached_lint._compute_many = counting
+    batch = [f"不行，这个第{n}号不退" for n in range(120)] + [f"您好，订单{n}已经发货了" for n in range(80)]
+    assert linter.lint_many(batch) == [_linter.lint(text) for text in batch]
+    assert all(judged.count(text) == 1 for text in batch), [t for t in batch if judged.count(t) != 1][:3]

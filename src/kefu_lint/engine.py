@@ -55,6 +55,9 @@ VALUE_RANGE = {"red": (0, 59), "yellow": (60, 99), "green": (60, 99), None: (100
 
 #: Distinct (reply, scene) results kept per Linter: template replies repeat heavily in logs.
 CACHE_SIZE = 16384
+#: lint_many judges a batch this many replies at a time: a quarter of the cache, so a part's
+#: results and the rewrites its suggestions are tried with fit in it together.
+BATCH_PART = CACHE_SIZE // 4
 
 
 _MISSING = object()
@@ -339,9 +342,17 @@ class Linter:
                 raise ValueError(f"lint_many() got {len(replies)} replies but {len(scenes)} scenes")
             checked: dict = {}
             keys = [(reply, _memo_scene_set(checked, each), False) for reply, each in zip(replies, scenes)]
-        self._cached_lint.get_many(keys)  # the new replies judged as one batch…
-        # …then each as lint() returns it: its suggestions tried (_offered), now from the cache
-        return [list(self._cached_offered(reply, scenes)) for reply, scenes, _ in keys]
+        found: list[list[Violation]] = []
+        # A part at a time, small enough that its results are still in the cache when its
+        # suggestions are tried: a batch larger than the cache had its first replies evicted
+        # by its last and linted each of them twice (a 100,000-reply library took 15.7× the
+        # time of 10,000).
+        for start in range(0, len(keys), BATCH_PART):
+            part = keys[start:start + BATCH_PART]
+            self._cached_lint.get_many(part)  # the new replies judged as one batch…
+            # …then each as lint() returns it: its suggestions tried (_offered), from the cache
+            found.extend(list(self._cached_offered(reply, scenes)) for reply, scenes, _ in part)
+        return found
 
     def score_many(self, replies: Iterable[str], *, scene: str | Iterable[str] | None = None,
                    scenes: Sequence[str | Iterable[str] | None] | None = None) -> list[Score]:
