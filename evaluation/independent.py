@@ -15,6 +15,7 @@ import argparse
 import json
 import sys
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -22,18 +23,40 @@ import yaml
 HERE = Path(__file__).resolve().parent
 TEST_SET = HERE / "intent_test"
 
-#: The reply sets: the first frozen one, the development set, and a second frozen one
-#: (``fresh_test/``, written 2026-12-03 in the soft register of real chat logs, before this
-#: session's training data was added; never tuned on), and a second development set in that
-#: register (``dev2/``, written 2026-12-04) to tune on instead of it; a third frozen one
-#: (``third_test/``, written later on 2026-12-04 in a mixed register, before that session's changes).
+#: The reply sets, each with its flag (None: the default), its folder, the name the report
+#: gives it, the source line and whether it is tuned on (only then may ``--errors`` list its
+#: misjudged replies). The first frozen one; the development set; a second frozen one
+#: (``fresh_test/``, written 2026-12-03 in the soft register of real chat logs, before that
+#: session's training data was added) and a second development set in that register (``dev2/``,
+#: written 2026-12-04) to tune on instead of it; a third frozen one (``third_test/``, written
+#: later on 2026-12-04 in a mixed register, before that session's changes) and a third
+#: development set of negation openers and short replies (``dev3/``).
+@dataclass(frozen=True)
+class ReplySet:
+    flag: str | None
+    folder: Path
+    title: str
+    source: str
+    tuned: bool
+    help: str = ""
+
+
 SETS = {
-    "frozen": (TEST_SET, "evaluation/intent_test/replies.yaml, frozen, never tuned on"),
-    "dev": (HERE / "dev", "evaluation/dev/replies.yaml, the development set: tuned on"),
-    "fresh": (HERE / "fresh_test", "evaluation/fresh_test/replies.yaml, the second frozen set (real-chat register), never tuned on"),
-    "dev2": (HERE / "dev2", "evaluation/dev2/replies.yaml, the second development set (real-chat register): tuned on"),
-    "dev3": (HERE / "dev3", "evaluation/dev3/replies.yaml, the third development set (不/没 openers, curt and hedging replies): tuned on"),
-    "third": (HERE / "third_test", "evaluation/third_test/replies.yaml, the third frozen set (mixed register), never tuned on"),
+    "frozen": ReplySet(None, TEST_SET, "", "evaluation/intent_test/replies.yaml, frozen, never tuned on", False),
+    "dev": ReplySet("--dev", HERE / "dev", "development set", "evaluation/dev/replies.yaml, the development set: tuned on", True,
+                    "Use the development set (evaluation/dev/), the one to tune on."),
+    "dev2": ReplySet("--dev2", HERE / "dev2", "second development set",
+                     "evaluation/dev2/replies.yaml, the second development set (real-chat register): tuned on", True,
+                     "Use the second development set (evaluation/dev2/, real-chat register): tune on it."),
+    "dev3": ReplySet("--dev3", HERE / "dev3", "third development set",
+                     "evaluation/dev3/replies.yaml, the third development set (不/没 openers, curt and hedging replies): tuned on", True,
+                     "Use the third development set (evaluation/dev3/: 不/没 openers, curt and hedging replies): tune on it."),
+    "fresh": ReplySet("--fresh", HERE / "fresh_test", "second frozen set",
+                      "evaluation/fresh_test/replies.yaml, the second frozen set (real-chat register), never tuned on", False,
+                      "Use the second frozen set (evaluation/fresh_test/): never tune on it."),
+    "third": ReplySet("--third", HERE / "third_test", "third frozen set",
+                      "evaluation/third_test/replies.yaml, the third frozen set (mixed register), never tuned on", False,
+                      "Use the third frozen set (evaluation/third_test/, mixed register): never tune on it."),
 }
 
 #: Red acts and the rule codes that stand for them.
@@ -137,22 +160,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ruleset", default="default")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--errors", action="store_true", help="List the misjudged replies of a development set (--dev, --dev2, --dev3).")
+    tuned_flags = ", ".join(s.flag for s in SETS.values() if s.tuned)
+    parser.add_argument("--errors", action="store_true", help=f"List the misjudged replies of a development set ({tuned_flags}).")
     parser.add_argument("--no-acts", action="store_true", help="Skip the dialogue-act part (for versions without intents).")
-    parser.add_argument("--dev", action="store_true", help="Use the development set (evaluation/dev/), the one to tune on.")
-    parser.add_argument("--fresh", action="store_true", help="Use the second frozen set (evaluation/fresh_test/): never tune on it.")
-    parser.add_argument("--dev2", action="store_true", help="Use the second development set (evaluation/dev2/, real-chat register): tune on it.")
-    parser.add_argument("--dev3", action="store_true", help="Use the third development set (evaluation/dev3/: 不/没 openers, curt and hedging replies): tune on it.")
-    parser.add_argument("--third", action="store_true", help="Use the third frozen set (evaluation/third_test/, mixed register): never tune on it.")
+    for name, reply_set in SETS.items():
+        if reply_set.flag:
+            parser.add_argument(reply_set.flag, dest=name, action="store_true", help=reply_set.help)
     args = parser.parse_args(argv)
     from kefu_lint import Linter
 
     linter = Linter(args.ruleset)
-    chosen = "dev" if args.dev else "dev2" if args.dev2 else "dev3" if args.dev3 else "fresh" if args.fresh else "third" if args.third else "frozen"
-    folder, source = SETS[chosen]
-    if args.errors and chosen not in ("dev", "dev2", "dev3"):
-        parser.error("--errors lists the misjudged replies: only of a development set (--dev, --dev2, --dev3), never of a frozen one")
-    replies = evaluate_replies(linter, folder)
+    chosen = next((name for name, reply_set in SETS.items() if reply_set.flag and getattr(args, name)), "frozen")
+    reply_set = SETS[chosen]
+    if args.errors and not reply_set.tuned:
+        parser.error(f"--errors lists the misjudged replies: only of a development set ({tuned_flags}), never of a frozen one")
+    replies = evaluate_replies(linter, reply_set.folder)
     acts = None if args.no_acts or chosen != "frozen" else evaluate_acts(linter)
     if args.json:
         print(json.dumps({
@@ -160,8 +182,8 @@ def main(argv: list[str] | None = None) -> int:
             "by_act": replies["by_act"], "acts": acts and acts["per_intent"],
         }, ensure_ascii=False, indent=2))
     else:
-        suffix = {"dev": ", development set", "dev2": ", second development set", "dev3": ", third development set", "fresh": ", second frozen set", "third": ", third frozen set", "frozen": ""}[chosen]
-        print(report(replies, acts, f"ruleset {args.ruleset}{suffix}", source), end="")
+        suffix = f", {reply_set.title}" if reply_set.title else ""
+        print(report(replies, acts, f"ruleset {args.ruleset}{suffix}", reply_set.source), end="")
     if args.errors:
         for kind, item, result in replies["wrong"]:
             print(f"- {kind}: {item['text']} → {result.grade} {[v.code for v in result.violations]}")

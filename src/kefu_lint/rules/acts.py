@@ -12,6 +12,7 @@ unless an inexcusable intent of the rule fires on the same unit.
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from collections.abc import Sequence
@@ -211,24 +212,19 @@ class IntentJudge:
         text = analysis.text
         for start, end, logits, short in self.unit_logits(analysis, width):
             # Thresholds are compared as logits: most units fire nothing, and need no exp().
+            floor = _SHORT_UNIT_LOGIT if short else -math.inf
             fired = None
             for name, lane, threshold in direct:
-                if short:
-                    threshold = max(threshold, _SHORT_UNIT_LOGIT)
-                if logits[lane] >= threshold and not analysis.in_quote(start, end):
+                if logits[lane] >= max(threshold, floor) and not analysis.in_quote(start, end):
                     found.append(Verdict(name, start, end, _sigmoid(logits[lane])))
                     fired = fired or set()
                     fired.add(name)
             for pool_lane, threshold, members, member_width in pools:
-                if short:
-                    threshold = max(threshold, _SHORT_UNIT_LOGIT)
-                if logits[pool_lane] < threshold or analysis.in_quote(start, end):
+                if logits[pool_lane] < max(threshold, floor) or analysis.in_quote(start, end):
                     continue
                 member_logits = model.logits(text[start:end], member_width)
                 winner, winner_lane, winner_threshold = max(members, key=lambda member: member_logits[member[1]])
-                if short:
-                    winner_threshold = max(winner_threshold, _SHORT_UNIT_LOGIT)
-                if winner in wanted and not (fired and winner in fired) and member_logits[winner_lane] >= winner_threshold:
+                if winner in wanted and not (fired and winner in fired) and member_logits[winner_lane] >= max(winner_threshold, floor):
                     found.append(Verdict(winner, start, end, _sigmoid(logits[pool_lane])))
         if not self._anchors.empty:
             for hit in self._anchors.hits(analysis.text):

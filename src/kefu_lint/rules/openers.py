@@ -202,7 +202,7 @@ class NegativeOpener(Rule):
                 stop = position
                 break
         clause = _SKIPPABLE.sub("", text[start:stop])
-        return bool(self.question_endings) and clause.endswith(self.question_endings) or any(marker in clause for marker in self.condition_markers)
+        return clause.endswith(self.question_endings) or any(marker in clause for marker in self.condition_markers)
 
     def _content_start(self, text: str, position: int, end: int, vocative_ends: dict[int, int]) -> int:
         """Skip punctuation, emoji and vocatives (亲,您好…) at the start of a sentence."""
